@@ -1,0 +1,4 @@
+//! Tollgate: a self-hosted, thread-per-core API gateway.
+
+pub mod http;
+pub mod route;
