@@ -1,4 +1,36 @@
-//! Tollgate: a self-hosted, thread-per-core API gateway.
+//! Tollgate: a self-hosted, thread-per-core API gateway with the data plane
+//! of a managed cloud API gateway (`../shared/spec/behaviour.md`).
+//!
+//! One request, one direction (architecture.md):
+//!
+//! ```text
+//! accept (per core, SO_REUSEPORT)                       worker::accept
+//!   -> http::parse    head, framing, limits -> 400/413/414/494
+//!   -> route          host -> group, radix tree on the path -> API
+//!   -> backend        the API's backend (http | mock)
+//!   -> rewrite        backend path, params, X-Forwarded-*, X-Request-Id
+//!   -> upstream       resolved address, per-core keep-alive pool
+//!   -> forward        request out, response head in, body streamed; 502/504
+//!   -> respond        gateway headers; the only writer of error responses
+//!   -> record         per-core counters
+//! ```
+//!
+//! `pipeline` strings the stages together; `worker` owns each core's
+//! runtime; `control` is the only code that reads config or blocks.
 
+pub mod backend;
+pub mod clock;
+pub mod control;
+pub mod error;
+pub mod forward;
 pub mod http;
+pub mod io;
+pub mod pipeline;
+pub mod record;
+pub mod request_id;
+pub mod respond;
+pub mod rewrite;
 pub mod route;
+pub mod snapshot;
+pub mod upstream;
+pub mod worker;

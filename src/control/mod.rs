@@ -1,0 +1,240 @@
+//! CONTROL PLANE: the only code that reads files, builds snapshots, spawns
+//! threads or may block. `load` → `validate` → `compile` → start workers →
+//! wait for a signal → drain.
+
+pub mod compile;
+pub mod error;
+pub mod locate;
+pub mod resolve;
+pub mod spec;
+pub mod validate;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::clock::{Clock, MonotonicClock};
+use crate::record::metrics::MetricsTotals;
+use crate::worker::{self, Driver, WorkerSetup};
+
+pub use compile::{Compiled, DriverChoice, RuntimeConfig};
+pub use error::ConfigError;
+pub use spec::GatewaySpec;
+
+/// The embedded default configuration (`config/gateway.toml`).
+pub const DEFAULT_CONFIG: &str = include_str!("../../config/gateway.toml");
+
+/// Parses TOML into a spec. A syntax or type error is reported alone (the
+/// parser cannot go on past it), with its key path and line.
+pub fn parse(source: &str) -> Result<GatewaySpec, Vec<ConfigError>> {
+    let de = match toml::Deserializer::parse(source) {
+        Ok(de) => de,
+        Err(e) => return Err(vec![toml_error("", &e, source)]),
+    };
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let path = if path == "." { String::new() } else { path };
+        vec![toml_error(&path, e.inner(), source)]
+    })
+}
+
+fn toml_error(path: &str, e: &toml::de::Error, source: &str) -> ConfigError {
+    let mut err = ConfigError::new(
+        path,
+        e.message().trim().to_string(),
+        "check the key's spelling and type against config/README.md",
+    );
+    err.line = e.span().map(|s| locate::line_at(source, s.start));
+    err
+}
+
+/// Parses, validates and compiles; every error carries its line.
+pub fn load(source: &str) -> Result<Compiled, Vec<ConfigError>> {
+    let spec = parse(source)?;
+    let mut errs = validate::validate(&spec);
+    if errs.is_empty() {
+        match compile::compile(&spec) {
+            Ok(c) => return Ok(c),
+            Err(e) => errs = e,
+        }
+    }
+    for e in &mut errs {
+        if e.line.is_none() {
+            e.line = locate::line_of(source, &e.path);
+        }
+    }
+    Err(errs)
+}
+
+/// A running gateway.
+pub struct Gateway {
+    addrs: Vec<SocketAddr>,
+    shutdown: Arc<AtomicBool>,
+    workers: Vec<JoinHandle<MetricsTotals>>,
+    resolver: Option<JoinHandle<()>>,
+    resolver_stop: Option<crossbeam_channel::Sender<()>>,
+    driver: Driver,
+}
+
+impl Gateway {
+    /// Binds the listeners and starts the workers; returns once every
+    /// worker accepts.
+    pub fn start(compiled: Compiled) -> Result<Gateway, String> {
+        Gateway::start_with_clock(compiled, Arc::new(MonotonicClock))
+    }
+
+    /// As [`Gateway::start`], with a given clock (tests).
+    pub fn start_with_clock(compiled: Compiled, clock: Arc<dyn Clock>) -> Result<Gateway, String> {
+        let rt = compiled.runtime;
+        let snapshot = Arc::new(compiled.snapshot);
+        let workers = match rt.workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let driver = pick_driver(rt.driver)?;
+        let (addrs, mut sockets) = bind_all(&rt.listeners, workers, rt.backlog)?;
+        let resolved = resolve::resolve_all(&snapshot.upstreams);
+        let cores = if rt.pin_cores { core_affinity::get_core_ids().unwrap_or_default() } else { Vec::new() };
+        let shutdown = Arc::new(AtomicBool::new(false));
+        let (ready_tx, ready_rx) = crossbeam_channel::unbounded();
+        let mut senders = Vec::new();
+        let mut handles = Vec::new();
+        for index in 0..workers {
+            let (tx, rx) = crossbeam_channel::unbounded();
+            senders.push(tx);
+            let setup = WorkerSetup {
+                index,
+                driver,
+                io_uring_entries: rt.io_uring_entries,
+                pin_core: (!cores.is_empty()).then(|| cores[index % cores.len()]),
+                listeners: sockets.iter_mut().map(|per_addr| per_addr.remove(0)).collect(),
+                snapshot: snapshot.clone(),
+                resolved: resolved.clone(),
+                control: rx,
+                shutdown: shutdown.clone(),
+                shutdown_timeout: rt.shutdown_timeout,
+                clock: clock.clone(),
+            };
+            handles.push(worker::spawn(setup, ready_tx.clone()).map_err(|e| format!("cannot start worker {index}: {e}"))?);
+        }
+        drop(ready_tx);
+        for _ in 0..workers {
+            match ready_rx.recv() {
+                Ok(Ok(_)) => {}
+                Ok(Err(why)) => {
+                    shutdown.store(true, Ordering::Release);
+                    return Err(why);
+                }
+                Err(_) => return Err("a worker exited during start-up".into()),
+            }
+        }
+        let (stop_tx, stop_rx) = crossbeam_channel::bounded(1);
+        let resolver = resolve::spawn(snapshot.upstreams.clone(), resolved, senders, rt.dns_refresh, stop_rx)
+            .map_err(|e| format!("cannot start the resolver: {e}"))?;
+        log::info!("tollgate {}: {workers} workers on {driver:?}, listening on {addrs:?}", env!("CARGO_PKG_VERSION"));
+        Ok(Gateway {
+            addrs,
+            shutdown,
+            workers: handles,
+            resolver,
+            resolver_stop: Some(stop_tx),
+            driver,
+        })
+    }
+
+    /// The bound listener addresses (port 0 resolved), in config order.
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.addrs
+    }
+
+    /// The driver the workers run on.
+    pub fn driver(&self) -> Driver {
+        self.driver
+    }
+
+    /// Stops accepting, lets in-flight requests finish (up to the shutdown
+    /// timeout), joins every thread and returns the summed counters.
+    pub fn shutdown(mut self) -> MetricsTotals {
+        self.shutdown.store(true, Ordering::Release);
+        drop(self.resolver_stop.take());
+        let mut totals = MetricsTotals::default();
+        for h in self.workers.drain(..) {
+            if let Ok(t) = h.join() {
+                totals += t;
+            }
+        }
+        if let Some(r) = self.resolver.take() {
+            let _ = r.join();
+        }
+        totals
+    }
+}
+
+fn pick_driver(choice: DriverChoice) -> Result<Driver, String> {
+    let uring = monoio::utils::detect_uring();
+    match choice {
+        DriverChoice::Epoll => Ok(Driver::Epoll),
+        DriverChoice::IoUring if uring => Ok(Driver::IoUring),
+        DriverChoice::IoUring => Err("server.driver = \"io_uring\" but io_uring is not available on this kernel; use \"auto\" or \"epoll\"".into()),
+        DriverChoice::Auto if uring => Ok(Driver::IoUring),
+        DriverChoice::Auto => {
+            log::info!("io_uring unavailable; falling back to epoll");
+            Ok(Driver::Epoll)
+        }
+    }
+}
+
+/// One SO_REUSEPORT socket per worker per address. A port-0 address is
+/// bound once to learn its port, and the other workers join that port.
+fn bind_all(
+    addrs: &[SocketAddr],
+    workers: usize,
+    backlog: i32,
+) -> Result<(Vec<SocketAddr>, Vec<Vec<std::net::TcpListener>>), String> {
+    let mut bound = Vec::new();
+    let mut sockets = Vec::new();
+    for &addr in addrs {
+        let first = bind(addr, backlog).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        let actual = first.local_addr().map_err(|e| e.to_string())?;
+        let mut per_addr = vec![first];
+        for _ in 1..workers {
+            per_addr.push(bind(actual, backlog).map_err(|e| format!("cannot listen on {actual}: {e}"))?);
+        }
+        bound.push(actual);
+        sockets.push(per_addr);
+    }
+    Ok((bound, sockets))
+}
+
+fn bind(addr: SocketAddr, backlog: i32) -> std::io::Result<std::net::TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(backlog)?;
+    Ok(socket.into())
+}
+
+/// `tollgate run`: start, wait for SIGTERM/SIGINT, drain, exit.
+pub fn run(compiled: Compiled) -> Result<(), String> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT]).map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    let gateway = Gateway::start(compiled)?;
+    if let Some(sig) = signals.forever().next() {
+        log::info!("signal {sig}: draining");
+    }
+    let totals = gateway.shutdown();
+    log::info!(
+        "stopped: {} requests, {} gateway errors, {} upstream connects, {} reuses, {} retries",
+        totals.requests,
+        totals.errors,
+        totals.upstream_connects,
+        totals.upstream_reuses,
+        totals.upstream_retries
+    );
+    Ok(())
+}

@@ -1,0 +1,72 @@
+//! `GatewayError`: one variant per way a request can fail, data only.
+//!
+//! Status codes, `APIG.xxxx` codes and bodies live in exactly one place,
+//! `respond::error_map`; each variant's doc names the response it becomes
+//! there (behaviour.md §20).
+
+use crate::http::ParseError;
+use crate::http::framing::FramingError;
+
+/// Which side of the gateway a failure came from (pingora `ErrorSource`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The client sent something unacceptable.
+    Client,
+    /// The upstream failed or misbehaved.
+    Upstream,
+    /// The gateway itself.
+    Internal,
+}
+
+/// Every failure on the request path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum GatewayError {
+    /// Head rejected by the http stage: 400 APIG.0602, 413/414/494 APIG.0201.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    /// Invalid chunked request body: 400 APIG.0602.
+    #[error("invalid request body framing: {0}")]
+    RequestFraming(#[from] FramingError),
+    /// No API for host, method and path: 404 APIG.0101 "…not been published…" (§6.7).
+    #[error("no API matches the request")]
+    RouteNotFound,
+    /// An API matches the path but not the method: 404 APIG.0101 "The API does not exist." (§6.7).
+    #[error("no API matches the request method")]
+    MethodNotAllowed,
+    /// The backend host name has no address (yet): 500 APIG.0605 (§7.6).
+    #[error("backend host name not resolved")]
+    UpstreamUnresolved,
+    /// Connecting to the backend was refused or failed: 502 APIG.0201 "Backend unavailable." (§7.6).
+    #[error("backend connect failed")]
+    UpstreamConnectFailed,
+    /// Connecting to the backend took longer than `connect_timeout_ms`: 504 APIG.0201 "Backend timeout.".
+    #[error("backend connect timed out")]
+    UpstreamConnectTimeout,
+    /// The backend did not answer within the API's timeout: 504 APIG.0201 "Backend timeout." (§7.2).
+    #[error("backend timed out")]
+    UpstreamTimeout,
+    /// The backend reset or closed the connection mid-exchange: 502 APIG.0201 "Backend unavailable.".
+    #[error("backend connection reset")]
+    UpstreamReset,
+    /// The backend sent an unparseable or ill-framed response: 502 APIG.0201 "Backend unavailable.".
+    #[error("backend sent an invalid response")]
+    UpstreamBadResponse,
+}
+
+impl GatewayError {
+    /// Where the failure came from.
+    pub fn side(&self) -> Side {
+        match self {
+            GatewayError::Parse(_)
+            | GatewayError::RequestFraming(_)
+            | GatewayError::RouteNotFound
+            | GatewayError::MethodNotAllowed => Side::Client,
+            GatewayError::UpstreamUnresolved => Side::Internal,
+            GatewayError::UpstreamConnectFailed
+            | GatewayError::UpstreamConnectTimeout
+            | GatewayError::UpstreamTimeout
+            | GatewayError::UpstreamReset
+            | GatewayError::UpstreamBadResponse => Side::Upstream,
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! Body streaming in both directions with bounded memory.
+//!
+//! A [`Decoder`] walks a body's framing over whatever is buffered and hands
+//! out pieces that are passed on unchanged: Content-Length bodies by count,
+//! chunked bodies validated by the `ChunkedScanner` and relayed raw, and
+//! until-close bodies until EOF. Memory per direction is one read buffer,
+//! whatever the body size.
+
+use std::time::Duration;
+
+use bytes::BytesMut;
+use monoio::io::AsyncReadRent;
+
+use crate::error::GatewayError;
+use crate::http::framing::{ChunkedScanner, FramingError, Scan};
+use crate::http::{BodyFraming, ParseError, ResponseFraming};
+use crate::io;
+
+/// Read size while streaming a body.
+pub const STREAM_READ_BYTES: usize = 64 * 1024;
+
+/// Where a body stands.
+#[derive(Debug, Clone)]
+pub enum Decoder {
+    /// Nothing (more) to read.
+    Done,
+    /// This many bytes still to come.
+    Length(u64),
+    /// A chunked body being validated.
+    Chunked(ChunkedScanner),
+    /// Ends at EOF (responses only).
+    UntilClose,
+}
+
+impl Decoder {
+    /// The decoder for a request body.
+    pub fn for_request(framing: BodyFraming) -> Self {
+        match framing {
+            BodyFraming::None => Decoder::Done,
+            BodyFraming::Length(n) => Decoder::Length(n),
+            BodyFraming::Chunked => Decoder::Chunked(ChunkedScanner::new()),
+        }
+    }
+
+    /// The decoder for a response body.
+    pub fn for_response(framing: ResponseFraming) -> Self {
+        match framing {
+            ResponseFraming::Empty => Decoder::Done,
+            ResponseFraming::Length(n) => Decoder::Length(n),
+            ResponseFraming::Chunked => Decoder::Chunked(ChunkedScanner::new()),
+            ResponseFraming::UntilClose => Decoder::UntilClose,
+        }
+    }
+
+    /// Whether the whole body has been taken.
+    pub fn is_done(&self) -> bool {
+        matches!(self, Decoder::Done)
+    }
+
+    /// Payload bytes of a chunked body so far (0 otherwise).
+    pub fn chunked_data_bytes(&self) -> u64 {
+        match self {
+            Decoder::Chunked(s) => s.data_bytes(),
+            _ => 0,
+        }
+    }
+
+    /// Splits the next piece of the body off the front of `buf` (possibly
+    /// empty when nothing is buffered). Bytes after the body stay in `buf`.
+    pub fn take(&mut self, buf: &mut BytesMut) -> Result<BytesMut, FramingError> {
+        let before = buf.len();
+        let piece = match self {
+            Decoder::Done => BytesMut::new(),
+            Decoder::Length(rest) => {
+                let n = (*rest).min(buf.len() as u64) as usize;
+                *rest -= n as u64;
+                if *rest == 0 {
+                    *self = Decoder::Done;
+                }
+                buf.split_to(n)
+            }
+            Decoder::Chunked(scanner) => match scanner.scan(buf)? {
+                Scan::NeedMore => buf.split_to(buf.len()),
+                Scan::Done(n) => {
+                    *self = Decoder::Done;
+                    buf.split_to(n)
+                }
+            },
+            Decoder::UntilClose => buf.split_to(buf.len()),
+        };
+        debug_assert_eq!(before, piece.len() + buf.len(), "bytes lost while taking a piece");
+        Ok(piece)
+    }
+
+    /// The stream ended: fine for an until-close body, an error otherwise.
+    pub fn on_eof(&mut self) -> bool {
+        match self {
+            Decoder::UntilClose | Decoder::Done => {
+                *self = Decoder::Done;
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Why reading more of a body failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadFailure {
+    /// No bytes within the timeout.
+    TimedOut,
+    /// EOF before the body ended, or a socket error.
+    Broken,
+}
+
+/// Reads more bytes into `buf`; `Ok(0)` is EOF.
+pub async fn fill<S: AsyncReadRent>(
+    stream: &mut S,
+    buf: &mut BytesMut,
+    timeout: Duration,
+) -> Result<usize, ReadFailure> {
+    match monoio::time::timeout(timeout, io::read_into(stream, buf, STREAM_READ_BYTES)).await {
+        Err(_) => Err(ReadFailure::TimedOut),
+        Ok(Err(_)) => Err(ReadFailure::Broken),
+        Ok(Ok(n)) => Ok(n),
+    }
+}
+
+/// Takes the next piece of a request body from the client, reading when
+/// nothing is buffered. Enforces `max_body` on chunked bodies (§3 → 413).
+pub async fn next_request_piece<S: AsyncReadRent>(
+    dec: &mut Decoder,
+    stream: &mut S,
+    buf: &mut BytesMut,
+    timeout: Duration,
+    max_body: u64,
+) -> Result<BytesMut, BodyFailure> {
+    if buf.is_empty() && !dec.is_done() {
+        match fill(stream, buf, timeout).await {
+            Ok(0) | Err(_) => return Err(BodyFailure::ClientGone),
+            Ok(_) => {}
+        }
+    }
+    let piece = dec.take(buf).map_err(|e| BodyFailure::Client(e.into()))?;
+    if dec.chunked_data_bytes() > max_body {
+        return Err(BodyFailure::Client(ParseError::BodyTooLarge.into()));
+    }
+    Ok(piece)
+}
+
+/// Why a request body could not be passed on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFailure {
+    /// The client went away or stalled; nothing can be answered.
+    ClientGone,
+    /// The client's body is invalid (→ 400 / 413, then close).
+    Client(GatewayError),
+    /// The upstream stopped accepting it.
+    Upstream(GatewayError),
+}
+
+/// Reads and drops the rest of a request body, so the connection can carry
+/// the next request. Returns false when the connection must close instead.
+pub async fn discard<S: AsyncReadRent>(
+    dec: &mut Decoder,
+    stream: &mut S,
+    buf: &mut BytesMut,
+    timeout: Duration,
+    max_body: u64,
+) -> bool {
+    while !dec.is_done() {
+        if next_request_piece(dec, stream, buf, timeout, max_body).await.is_err() {
+            return false;
+        }
+    }
+    true
+}

@@ -1,0 +1,377 @@
+//! STAGE forward: send the request upstream over this core's pooled
+//! connection, read the response head, stream the body back
+//! (behaviour.md §7.2, §7.6).
+//!
+//! Failures before the client has seen a response byte come back as a
+//! [`Failure`] for the respond stage (502/504 per §7.6); after that the
+//! only remedy is closing the client connection.
+
+pub mod body;
+
+use std::cell::RefCell;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::{BufMut, BytesMut};
+use monoio::net::TcpStream;
+
+use crate::clock::Clock;
+use crate::error::GatewayError;
+use crate::http::framing::{LAST_CHUNK, encode_chunk_header};
+use crate::http::{Method, RequestHead, ResponseFraming, ResponseHead, Version, parse_response};
+use crate::io::{self, ClientConn};
+use crate::record::Metrics;
+use crate::request_id::RequestId;
+use crate::respond::{self, CONTINUE_100, ClientFraming};
+use crate::upstream::UpstreamId;
+use crate::upstream::pool::{Pool, UPSTREAM_BUF_BYTES, UpstreamConn};
+
+use body::{BodyFailure, Decoder, ReadFailure};
+
+/// Largest first body piece copied behind the response head so both go out
+/// in one write.
+const COALESCE_BYTES: usize = 16 * 1024;
+
+/// The per-worker resources and settings forwarding uses.
+pub struct Forwarder<'a> {
+    /// This worker's upstream pool.
+    pub pool: &'a RefCell<Pool>,
+    /// This worker's clock.
+    pub clock: &'a dyn Clock,
+    /// This worker's counters.
+    pub metrics: &'a Metrics,
+    /// Backend connect timeout.
+    pub connect_timeout: Duration,
+    /// Longest pause while reading the client's body.
+    pub body_timeout: Duration,
+    /// Largest request body (§3).
+    pub max_body: u64,
+    /// Largest upstream response head.
+    pub max_response_head: usize,
+}
+
+/// Where this request goes.
+#[derive(Debug, Clone, Copy)]
+pub struct Target {
+    /// Pool key.
+    pub upstream: UpstreamId,
+    /// Resolved address.
+    pub addr: SocketAddr,
+    /// Backend timeout (§7.2): response head, and each read or write.
+    pub timeout: Duration,
+}
+
+/// An exchange that ended without a complete response to the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failure {
+    /// The error to answer with; `None` when no answer is possible (the
+    /// client went away, or the response had already started).
+    pub error: Option<GatewayError>,
+    /// Whether the client connection is still in step (its request body
+    /// fully consumed) and may carry another request.
+    pub client_reusable: bool,
+}
+
+impl Failure {
+    fn answer(error: GatewayError, client_reusable: bool) -> Self {
+        Failure {
+            error: Some(error),
+            client_reusable,
+        }
+    }
+
+    const SILENT: Failure = Failure {
+        error: None,
+        client_reusable: false,
+    };
+}
+
+/// Forwards `req` to `target` and streams the response back. The upstream
+/// request head is in `client.out`. Returns whether the client connection
+/// may carry another request.
+pub async fn forward(
+    fw: &Forwarder<'_>,
+    client: &mut ClientConn,
+    req: &RequestHead,
+    target: &Target,
+    rid: &RequestId,
+    keep_alive: bool,
+) -> Result<bool, Failure> {
+    let mut out = std::mem::take(&mut client.out);
+    let result = exchange(fw, client, req, target, rid, keep_alive, &mut out).await;
+    out.clear();
+    client.out = out;
+    result
+}
+
+async fn exchange(
+    fw: &Forwarder<'_>,
+    client: &mut ClientConn,
+    req: &RequestHead,
+    target: &Target,
+    rid: &RequestId,
+    keep_alive: bool,
+    out: &mut BytesMut,
+) -> Result<bool, Failure> {
+    let mut dec = Decoder::for_request(req.framing);
+    // Body bytes already read go out with the head; if that is the whole
+    // body the request can be replayed on a fresh connection.
+    let piece = dec
+        .take(&mut client.rbuf)
+        .map_err(|e| Failure::answer(e.into(), false))?;
+    out.extend_from_slice(&piece);
+    let replayable = dec.is_done();
+    let (mut conn, resp) = send(fw, client, req, target, out, dec, replayable).await?;
+    out.clear();
+    let head_request = req.method == Method::Head;
+    if resp.framing == ResponseFraming::Chunked && req.version == Version::Http10 {
+        // We asked in HTTP/1.0; a chunked answer cannot be relayed to this client.
+        return Err(Failure::answer(GatewayError::UpstreamBadResponse, true));
+    }
+    let framing = ClientFraming::for_response(resp.framing, req.version, head_request);
+    let keep_client = keep_alive && framing != ClientFraming::UntilClose;
+    respond::proxied_head(out, &resp, rid, req.version, keep_client, framing);
+    let clean = relay(fw, &mut conn, client, out, &resp, framing, target.timeout).await;
+    match clean {
+        Relay::Complete => {
+            if resp.keep_alive && conn.buf.is_empty() {
+                fw.pool
+                    .borrow_mut()
+                    .put(target.upstream, conn, fw.clock.now());
+            }
+            Ok(keep_client)
+        }
+        Relay::Broken => Ok(false),
+    }
+}
+
+/// Connects (or reuses), sends head and body, reads the response head.
+/// Retries once on a fresh connection when a pooled one fails before any
+/// response byte and the request is still in memory.
+async fn send(
+    fw: &Forwarder<'_>,
+    client: &mut ClientConn,
+    req: &RequestHead,
+    target: &Target,
+    out: &mut BytesMut,
+    mut dec: Decoder,
+    replayable: bool,
+) -> Result<(UpstreamConn, ResponseHead), Failure> {
+    let mut retried = false;
+    loop {
+        let mut conn = acquire(fw, target)
+            .await
+            .map_err(|e| Failure::answer(e, replayable))?;
+        let buf = std::mem::take(out);
+        let (res, buf) = timed(target.timeout, io::write_all(&mut conn.stream, buf)).await;
+        *out = buf;
+        if let Err(e) = res {
+            if conn.reused && replayable && !retried && e == GatewayError::UpstreamReset {
+                retried = true;
+                Metrics::bump(&fw.metrics.upstream_retries);
+                continue;
+            }
+            return Err(Failure::answer(e, replayable));
+        }
+        if !dec.is_done() {
+            stream_body(fw, client, req, &mut conn, &mut dec, target.timeout).await?;
+        }
+        match read_head(&mut conn, req.method, fw.max_response_head, target.timeout).await {
+            Ok(head) => return Ok((conn, head)),
+            Err(HeadFailure::ClosedEarly) if conn.reused && replayable && !retried => {
+                retried = true;
+                Metrics::bump(&fw.metrics.upstream_retries);
+            }
+            Err(HeadFailure::ClosedEarly) => {
+                return Err(Failure::answer(GatewayError::UpstreamReset, true));
+            }
+            Err(HeadFailure::Error(e)) => return Err(Failure::answer(e, true)),
+        }
+    }
+}
+
+/// A pooled connection, or a new one within the connect timeout.
+async fn acquire(fw: &Forwarder<'_>, target: &Target) -> Result<UpstreamConn, GatewayError> {
+    let pooled = fw
+        .pool
+        .borrow_mut()
+        .take(target.upstream, target.addr, fw.clock.now());
+    if let Some(conn) = pooled {
+        Metrics::bump(&fw.metrics.upstream_reuses);
+        return Ok(conn);
+    }
+    let connect = TcpStream::connect_addr(target.addr);
+    match monoio::time::timeout(fw.connect_timeout, connect).await {
+        Err(_) => Err(GatewayError::UpstreamConnectTimeout),
+        Ok(Err(_)) => Err(GatewayError::UpstreamConnectFailed),
+        Ok(Ok(stream)) => {
+            // Heads and small bodies go out in one segment each.
+            let _ = stream.set_nodelay(true);
+            Metrics::bump(&fw.metrics.upstream_connects);
+            Ok(UpstreamConn::new(stream, target.addr))
+        }
+    }
+}
+
+/// Streams the rest of the request body from the client to the upstream.
+async fn stream_body(
+    fw: &Forwarder<'_>,
+    client: &mut ClientConn,
+    req: &RequestHead,
+    conn: &mut UpstreamConn,
+    dec: &mut Decoder,
+    timeout: Duration,
+) -> Result<(), Failure> {
+    if req.expect_continue && client.rbuf.is_empty() {
+        let sent = io::write_owned(&mut client.stream, CONTINUE_100).await;
+        sent.map_err(|_| Failure::SILENT)?;
+    }
+    while !dec.is_done() {
+        let piece = body::next_request_piece(
+            dec,
+            &mut client.stream,
+            &mut client.rbuf,
+            fw.body_timeout,
+            fw.max_body,
+        )
+        .await
+        .map_err(|f| match f {
+            BodyFailure::ClientGone => Failure::SILENT,
+            BodyFailure::Client(e) | BodyFailure::Upstream(e) => Failure::answer(e, false),
+        })?;
+        if piece.is_empty() {
+            continue;
+        }
+        let (res, _) = timed(timeout, io::write_all(&mut conn.stream, piece)).await;
+        res.map_err(|e| Failure::answer(e, false))?;
+    }
+    Ok(())
+}
+
+enum HeadFailure {
+    /// EOF or reset before any response byte: a reused connection the
+    /// upstream had closed.
+    ClosedEarly,
+    Error(GatewayError),
+}
+
+/// Reads the final response head, skipping interim 1xx responses.
+async fn read_head(
+    conn: &mut UpstreamConn,
+    method: Method,
+    max_head: usize,
+    timeout: Duration,
+) -> Result<ResponseHead, HeadFailure> {
+    let read = async {
+        let mut received = false;
+        loop {
+            match parse_response(&mut conn.buf, max_head, method) {
+                // 101 needs an Upgrade we never forward; other 1xx are interim.
+                Ok(Some(h)) if h.status == 101 => {
+                    return Err(HeadFailure::Error(GatewayError::UpstreamBadResponse));
+                }
+                Ok(Some(h)) if h.status < 200 => continue,
+                Ok(Some(h)) => return Ok(h),
+                Ok(None) => {}
+                Err(_) => return Err(HeadFailure::Error(GatewayError::UpstreamBadResponse)),
+            }
+            match io::read_into(&mut conn.stream, &mut conn.buf, UPSTREAM_BUF_BYTES).await {
+                Ok(n) if n > 0 => received = true,
+                Ok(_) | Err(_) if !received => return Err(HeadFailure::ClosedEarly),
+                Ok(_) | Err(_) => return Err(HeadFailure::Error(GatewayError::UpstreamReset)),
+            }
+        }
+    };
+    match monoio::time::timeout(timeout, read).await {
+        Ok(r) => r,
+        Err(_) => Err(HeadFailure::Error(GatewayError::UpstreamTimeout)),
+    }
+}
+
+enum Relay {
+    /// The whole body reached the client.
+    Complete,
+    /// Either side failed mid-body; close the client.
+    Broken,
+}
+
+/// Writes the response head and streams the body to the client.
+async fn relay(
+    fw: &Forwarder<'_>,
+    conn: &mut UpstreamConn,
+    client: &mut ClientConn,
+    out: &mut BytesMut,
+    resp: &ResponseHead,
+    framing: ClientFraming,
+    timeout: Duration,
+) -> Relay {
+    let _ = fw;
+    let mut dec = Decoder::for_response(resp.framing);
+    let rechunk = resp.framing == ResponseFraming::UntilClose && framing == ClientFraming::Chunked;
+    let mut first = true;
+    loop {
+        if conn.buf.is_empty() && !dec.is_done() {
+            match body::fill(&mut conn.stream, &mut conn.buf, timeout).await {
+                Ok(0) if dec.on_eof() => {}
+                Ok(0) | Err(ReadFailure::TimedOut | ReadFailure::Broken) => return Relay::Broken,
+                Ok(_) => {}
+            }
+        }
+        let Ok(piece) = dec.take(&mut conn.buf) else {
+            return Relay::Broken;
+        };
+        let last = dec.is_done();
+        if rechunk && !piece.is_empty() {
+            encode_chunk_header(piece.len(), out);
+            out.extend_from_slice(&piece);
+            out.put_slice(b"\r\n");
+        } else if first && out.len() + piece.len() <= COALESCE_BYTES {
+            out.extend_from_slice(&piece);
+        } else {
+            if !out.is_empty() && !flush(client, out).await {
+                return Relay::Broken;
+            }
+            if !piece.is_empty() && io::write_owned(&mut client.stream, piece).await.is_err() {
+                return Relay::Broken;
+            }
+        }
+        first = false;
+        if last {
+            if rechunk {
+                out.put_slice(LAST_CHUNK);
+            }
+            return if flush(client, out).await {
+                Relay::Complete
+            } else {
+                Relay::Broken
+            };
+        }
+        if !out.is_empty() && !flush(client, out).await {
+            return Relay::Broken;
+        }
+    }
+}
+
+/// Writes and clears `out`; false when the client is gone.
+async fn flush(client: &mut ClientConn, out: &mut BytesMut) -> bool {
+    if out.is_empty() {
+        return true;
+    }
+    let buf = std::mem::take(out);
+    let (res, mut buf) = io::write_all(&mut client.stream, buf).await;
+    buf.clear();
+    *out = buf;
+    res.is_ok()
+}
+
+/// Runs an upstream write with the backend timeout.
+async fn timed<F>(timeout: Duration, op: F) -> (Result<(), GatewayError>, BytesMut)
+where
+    F: std::future::Future<Output = (std::io::Result<()>, BytesMut)>,
+{
+    match monoio::time::timeout(timeout, op).await {
+        Ok((Ok(()), buf)) => (Ok(()), buf),
+        Ok((Err(_), buf)) => (Err(GatewayError::UpstreamReset), buf),
+        Err(_) => (Err(GatewayError::UpstreamTimeout), BytesMut::new()),
+    }
+}

@@ -1,0 +1,64 @@
+//! Buffered reads and writes over monoio's owned-buffer streams.
+//!
+//! monoio reads into the start of a buffer it owns for the duration of the
+//! operation; these helpers append to a `BytesMut` instead and hand it back,
+//! so one per-connection buffer serves every read. If a read is cancelled
+//! (a timeout fired) the buffer stays with the cancelled operation and the
+//! caller's buffer is left empty; callers close the connection then.
+
+use std::io;
+
+use bytes::BytesMut;
+use monoio::buf::IoBufMut;
+use monoio::io::{AsyncReadRent, AsyncWriteRent, AsyncWriteRentExt};
+
+/// Reads once, appending to `buf`; makes room for at least `room` bytes
+/// first when less is free. Returns the bytes read (0 = end of stream).
+pub async fn read_into<S: AsyncReadRent>(
+    stream: &mut S,
+    buf: &mut BytesMut,
+    room: usize,
+) -> io::Result<usize> {
+    if buf.capacity() - buf.len() < room / 2 {
+        buf.reserve(room);
+    }
+    let owned = std::mem::take(buf);
+    let len = owned.len();
+    debug_assert!(owned.capacity() > len, "no room to read into");
+    let (res, slice) = stream.read(owned.slice_mut(len..)).await;
+    *buf = slice.into_inner();
+    debug_assert!(buf.len() >= len, "read shrank the buffer");
+    res
+}
+
+/// Writes all of `buf` and hands it back unchanged (a caller may replay it).
+pub async fn write_all<S: AsyncWriteRent>(
+    stream: &mut S,
+    buf: BytesMut,
+) -> (io::Result<()>, BytesMut) {
+    let (res, buf) = stream.write_all(buf).await;
+    (res.map(|_| ()), buf)
+}
+
+/// A client connection: the socket, its read buffer (unconsumed request
+/// bytes, possibly the start of the next pipelined request) and a reused
+/// output buffer for heads.
+#[derive(Debug)]
+pub struct ClientConn {
+    /// The socket.
+    pub stream: monoio::net::TcpStream,
+    /// Bytes read but not yet consumed.
+    pub rbuf: BytesMut,
+    /// Scratch for serialising heads.
+    pub out: BytesMut,
+    /// The peer address.
+    pub peer: std::net::SocketAddr,
+}
+
+/// Writes all of `buf` (any owned buffer, e.g. a `Bytes` body).
+pub async fn write_owned<S: AsyncWriteRent, B: monoio::buf::IoBuf>(
+    stream: &mut S,
+    buf: B,
+) -> io::Result<()> {
+    stream.write_all(buf).await.0.map(|_| ())
+}

@@ -1,0 +1,64 @@
+//! Per-worker counters. Each worker owns one `Metrics`; only it writes, so
+//! plain `Cell`s suffice (sozu: no shared state in the event loop). The
+//! control plane reads a worker's totals when the worker stops.
+
+use std::cell::Cell;
+
+/// Counters of one worker.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Requests whose head parsed.
+    pub requests: Cell<u64>,
+    /// Error responses written by the gateway.
+    pub errors: Cell<u64>,
+    /// New upstream connections opened.
+    pub upstream_connects: Cell<u64>,
+    /// Requests sent on a pooled (reused) upstream connection.
+    pub upstream_reuses: Cell<u64>,
+    /// Requests retried on a fresh connection after a reused one failed.
+    pub upstream_retries: Cell<u64>,
+}
+
+/// A plain copy of the counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MetricsTotals {
+    /// See [`Metrics::requests`].
+    pub requests: u64,
+    /// See [`Metrics::errors`].
+    pub errors: u64,
+    /// See [`Metrics::upstream_connects`].
+    pub upstream_connects: u64,
+    /// See [`Metrics::upstream_reuses`].
+    pub upstream_reuses: u64,
+    /// See [`Metrics::upstream_retries`].
+    pub upstream_retries: u64,
+}
+
+impl Metrics {
+    /// Adds one to a counter.
+    #[inline]
+    pub fn bump(counter: &Cell<u64>) {
+        counter.set(counter.get() + 1);
+    }
+
+    /// A copy of the current values.
+    pub fn totals(&self) -> MetricsTotals {
+        MetricsTotals {
+            requests: self.requests.get(),
+            errors: self.errors.get(),
+            upstream_connects: self.upstream_connects.get(),
+            upstream_reuses: self.upstream_reuses.get(),
+            upstream_retries: self.upstream_retries.get(),
+        }
+    }
+}
+
+impl std::ops::AddAssign for MetricsTotals {
+    fn add_assign(&mut self, o: Self) {
+        self.requests += o.requests;
+        self.errors += o.errors;
+        self.upstream_connects += o.upstream_connects;
+        self.upstream_reuses += o.upstream_reuses;
+        self.upstream_retries += o.upstream_retries;
+    }
+}

@@ -1,0 +1,5 @@
+//! STAGE record: per-core metrics (single-writer counters, no atomics).
+
+pub mod metrics;
+
+pub use metrics::Metrics;

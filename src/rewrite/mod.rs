@@ -1,0 +1,120 @@
+//! STAGE rewrite: the request the backend receives (behaviour.md §6.4, §7.2, §9).
+//!
+//! Builds the upstream request head into a reused buffer: method, backend
+//! path (template parameters substituted, prefix remainder appended), the
+//! query passed through, `Host` = the backend address, the client's
+//! end-to-end headers, `X-Forwarded-*`, `X-Request-Id` and the body framing.
+//! Hop-by-hop headers are dropped (RFC 9110 §7.6.1).
+
+use std::net::SocketAddr;
+
+use bytes::{BufMut, BytesMut};
+
+use crate::backend::{HttpBackend, PathPart};
+use crate::http::parse::HeaderKind;
+use crate::http::{BodyFraming, RequestHead, Version, write};
+use crate::request_id::RequestId;
+use crate::route::RouteMatch;
+
+/// Appends the upstream request head for `head` routed by `route` to `backend`.
+pub fn request_head(
+    out: &mut BytesMut,
+    head: &RequestHead,
+    route: &RouteMatch,
+    backend: &HttpBackend,
+    rid: &RequestId,
+    peer: SocketAddr,
+) {
+    let start = out.len();
+    match &backend.method {
+        Some(m) => out.put_slice(m.as_bytes()),
+        None => out.put_slice(head.slice(head.method_span)),
+    }
+    out.put_u8(b' ');
+    backend_path(out, head, route, backend);
+    if let Some(q) = head.query {
+        out.put_u8(b'?');
+        out.put_slice(head.slice(q));
+    }
+    // An HTTP/1.0 client's request goes upstream as HTTP/1.0, so the answer
+    // comes back framed in a way that client can read (no chunked coding).
+    out.put_slice(match head.version {
+        Version::Http11 => b" HTTP/1.1\r\n",
+        Version::Http10 => b" HTTP/1.0\r\n",
+    });
+    write::header(out, b"Host", backend.host_header.as_bytes());
+    let mut forwarded_for: Option<usize> = None;
+    for h in &head.headers {
+        match h.kind {
+            HeaderKind::Other => write::header(out, head.slice(h.name), head.slice(h.value)),
+            HeaderKind::XForwardedFor => {
+                // Keep the chain, in order, as one line; our hop goes last.
+                match forwarded_for {
+                    None => {
+                        out.put_slice(b"X-Forwarded-For: ");
+                        forwarded_for = Some(out.len());
+                    }
+                    Some(_) => out.put_slice(b", "),
+                }
+                out.put_slice(head.slice(h.value));
+            }
+            _ => {}
+        }
+    }
+    match forwarded_for {
+        Some(_) => out.put_slice(b", "),
+        None => out.put_slice(b"X-Forwarded-For: "),
+    }
+    peer_ip(out, peer);
+    out.put_slice(b"\r\n");
+    write::header(out, b"X-Forwarded-Proto", b"http");
+    if let Some(host) = head.host {
+        write::header(out, b"X-Forwarded-Host", head.slice(host));
+    }
+    write::header(out, b"X-Request-Id", rid.as_bytes());
+    match head.framing {
+        BodyFraming::None => {}
+        BodyFraming::Length(n) => write::header_number(out, b"Content-Length", n),
+        BodyFraming::Chunked => write::header(out, b"Transfer-Encoding", b"chunked"),
+    }
+    out.put_slice(b"\r\n");
+    debug_assert!(out.len() > start, "empty upstream head");
+}
+
+/// The backend path: the template with `{name}` substituted, then the
+/// prefix remainder (§6.4: `/test/` + `AA/CC` → `/test2/AA/CC`, §27 C12).
+fn backend_path(out: &mut BytesMut, head: &RequestHead, route: &RouteMatch, backend: &HttpBackend) {
+    let path = head.slice(head.path);
+    let captures = route.params.as_slice();
+    let start = out.len();
+    for part in &backend.path {
+        match part {
+            PathPart::Literal(b) => out.put_slice(b),
+            PathPart::Param(i) => {
+                if let Some(span) = captures.get(*i as usize) {
+                    out.put_slice(span.of(path));
+                }
+            }
+        }
+    }
+    if let Some(rest) = route.remainder.filter(|r| !r.is_empty()) {
+        if out.len() == start || out.last() != Some(&b'/') {
+            out.put_u8(b'/');
+        }
+        out.put_slice(rest.of(path));
+    }
+    if out.len() == start {
+        out.put_u8(b'/');
+    }
+}
+
+fn peer_ip(out: &mut BytesMut, peer: SocketAddr) {
+    use std::io::Write;
+    let mut buf = [0u8; 64];
+    let mut cursor = std::io::Cursor::new(&mut buf[..]);
+    // An IP address always fits in 64 bytes (IPv6 text is at most 45).
+    if write!(cursor, "{}", peer.ip()).is_ok() {
+        let n = cursor.position() as usize;
+        out.put_slice(&buf[..n]);
+    }
+}

@@ -1,0 +1,136 @@
+//! Per-core keep-alive pool of upstream connections (architecture.md:
+//! connection reuse is most of a proxy's win).
+//!
+//! Owned by one worker, never shared. Idle connections are kept LIFO per
+//! upstream (the warmest first), at most `max_idle` each, for at most
+//! `idle_timeout`. Before a connection is handed out it is probed with a
+//! non-blocking `MSG_PEEK`: an upstream that closed it (EOF) or sent
+//! unsolicited bytes is dropped, so a request never goes out on a connection
+//! the upstream already closed. The forward stage still retries once on a
+//! fresh connection when a reused one fails before any response byte and the
+//! request can be replayed, which covers a close racing the probe.
+
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use monoio::net::TcpStream;
+
+use super::UpstreamId;
+
+/// Bytes reserved for an upstream connection's read buffer.
+pub const UPSTREAM_BUF_BYTES: usize = 16 * 1024;
+
+/// A connection to an upstream with its read buffer.
+#[derive(Debug)]
+pub struct UpstreamConn {
+    /// The socket.
+    pub stream: TcpStream,
+    /// Bytes read but not yet consumed.
+    pub buf: BytesMut,
+    /// Where it is connected.
+    pub addr: SocketAddr,
+    /// Whether it came out of the pool (it served an earlier request).
+    pub reused: bool,
+}
+
+impl UpstreamConn {
+    /// A freshly connected upstream.
+    pub fn new(stream: TcpStream, addr: SocketAddr) -> Self {
+        UpstreamConn {
+            stream,
+            buf: BytesMut::with_capacity(UPSTREAM_BUF_BYTES),
+            addr,
+            reused: false,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Idle {
+    conn: UpstreamConn,
+    since: Instant,
+}
+
+/// The pool of one worker.
+#[derive(Debug)]
+pub struct Pool {
+    idle: Vec<Vec<Idle>>,
+    max_idle: usize,
+    idle_timeout: Duration,
+}
+
+impl Pool {
+    /// An empty pool for `upstreams` upstreams.
+    pub fn new(upstreams: usize, max_idle: usize, idle_timeout: Duration) -> Self {
+        Pool {
+            idle: (0..upstreams).map(|_| Vec::new()).collect(),
+            max_idle,
+            idle_timeout,
+        }
+    }
+
+    /// A live idle connection to `addr`, if one is pooled.
+    pub fn take(&mut self, id: UpstreamId, addr: SocketAddr, now: Instant) -> Option<UpstreamConn> {
+        let list = self.idle.get_mut(id as usize)?;
+        while let Some(idle) = list.pop() {
+            let fresh = now.saturating_duration_since(idle.since) < self.idle_timeout;
+            if fresh && idle.conn.addr == addr && idle.conn.buf.is_empty() && is_open(&idle.conn.stream) {
+                let mut conn = idle.conn;
+                conn.reused = true;
+                return Some(conn);
+            }
+        }
+        None
+    }
+
+    /// Returns a connection whose last exchange completed cleanly.
+    pub fn put(&mut self, id: UpstreamId, conn: UpstreamConn, now: Instant) {
+        debug_assert!(conn.buf.is_empty(), "pooled connection has unread bytes");
+        let Some(list) = self.idle.get_mut(id as usize) else {
+            return;
+        };
+        if list.len() >= self.max_idle {
+            // Drop the coldest; keep the most recently used.
+            list.remove(0);
+        }
+        list.push(Idle { conn, since: now });
+    }
+
+    /// Closes connections idle for longer than the idle timeout.
+    pub fn evict_expired(&mut self, now: Instant) {
+        let timeout = self.idle_timeout;
+        for list in &mut self.idle {
+            list.retain(|i| now.saturating_duration_since(i.since) < timeout);
+        }
+    }
+
+    /// Idle connections held for `id`.
+    pub fn idle_count(&self, id: UpstreamId) -> usize {
+        self.idle.get(id as usize).map_or(0, Vec::len)
+    }
+}
+
+/// Whether the peer has neither closed the connection nor sent unsolicited
+/// bytes: a non-blocking one-byte `MSG_PEEK`.
+fn is_open(stream: &TcpStream) -> bool {
+    let mut byte = 0u8;
+    // SAFETY: the fd is a valid, open socket owned by `stream` for the whole
+    // call; the buffer is one writable byte on our stack; MSG_DONTWAIT makes
+    // the call non-blocking, so the worker never waits in it.
+    let n = unsafe {
+        libc::recv(
+            stream.as_raw_fd(),
+            (&mut byte as *mut u8).cast(),
+            1,
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
+    };
+    if n < 0 {
+        let err = std::io::Error::last_os_error();
+        return err.kind() == std::io::ErrorKind::WouldBlock;
+    }
+    // 0: orderly shutdown by the upstream; >0: bytes nobody asked for.
+    false
+}

@@ -1,0 +1,98 @@
+//! One client connection: read a head, run the pipeline, repeat while the
+//! connection is kept alive. Pipelined requests are answered in order
+//! because each is read from the same buffer only after the previous
+//! response was written.
+
+use std::cell::Cell;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::Instant;
+
+use bytes::BytesMut;
+use monoio::net::TcpStream;
+
+use crate::clock::Clock;
+use crate::error::GatewayError;
+use crate::http::{RequestHead, parse_request};
+use crate::io::{self, ClientConn};
+use crate::pipeline::{self, CoreState};
+use crate::snapshot::Snapshot;
+
+use super::Slot;
+
+/// Initial and refill size of a client read buffer.
+const CLIENT_READ_BYTES: usize = 8 * 1024;
+
+/// Counts a request in flight for as long as it lives.
+struct InFlight<'a>(&'a Cell<usize>);
+
+impl<'a> InFlight<'a> {
+    fn enter(c: &'a Cell<usize>) -> Self {
+        c.set(c.get() + 1);
+        InFlight(c)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.set(self.0.get().saturating_sub(1));
+    }
+}
+
+/// Serves a connection until it closes.
+pub async fn serve(stream: TcpStream, peer: SocketAddr, core: Rc<CoreState>, slot: Rc<Slot>) {
+    let _ = stream.set_nodelay(true);
+    let mut client = ClientConn {
+        stream,
+        rbuf: BytesMut::with_capacity(CLIENT_READ_BYTES),
+        out: BytesMut::with_capacity(CLIENT_READ_BYTES),
+        peer,
+    };
+    loop {
+        let snap = slot.current();
+        let head = match read_head(&mut client, &snap, &*core.clock).await {
+            Ok(Some(head)) => head,
+            Ok(None) => return,
+            Err(e) => {
+                pipeline::refuse(&core, &mut client, e).await;
+                return;
+            }
+        };
+        let _guard = InFlight::enter(&slot.in_flight);
+        if !pipeline::handle(&core, &snap, &mut client, head).await {
+            return;
+        }
+    }
+}
+
+/// Reads until a whole head is buffered. `Ok(None)`: the client closed, or
+/// stayed idle past `keepalive`, or sent a partial head slower than
+/// `header` allows (slowloris) — the connection just closes (nginx does the
+/// same for `client_header_timeout`).
+async fn read_head(
+    client: &mut ClientConn,
+    snap: &Snapshot,
+    clock: &dyn Clock,
+) -> Result<Option<RequestHead>, GatewayError> {
+    let mut head_started: Option<Instant> = None;
+    loop {
+        if !client.rbuf.is_empty() {
+            if let Some(head) = parse_request(&mut client.rbuf, &snap.limits)? {
+                return Ok(Some(head));
+            }
+            head_started.get_or_insert_with(|| clock.now());
+        }
+        let limit = match head_started {
+            None => snap.timeouts.keepalive,
+            Some(t) => snap.timeouts.header.saturating_sub(clock.now() - t),
+        };
+        if limit.is_zero() {
+            return Ok(None);
+        }
+        let read = io::read_into(&mut client.stream, &mut client.rbuf, CLIENT_READ_BYTES);
+        match monoio::time::timeout(limit, read).await {
+            Ok(Ok(n)) if n > 0 => {}
+            Ok(_) | Err(_) => return Ok(None),
+        }
+    }
+}
