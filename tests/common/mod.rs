@@ -1,0 +1,100 @@
+//! Test harness: a real gateway on 127.0.0.1:0, scripted upstreams on
+//! loopback, a raw-socket client, and deadlines instead of sleeps.
+//!
+//! `driver_tests!` turns each test body into one test per I/O driver
+//! (`_io_uring` and `_epoll`), so the whole suite runs under both.
+
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+pub mod client;
+pub mod upstream;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tollgate::control::{self, Gateway};
+
+pub use client::*;
+pub use upstream::*;
+
+/// How long any single wait in a test may take before it fails.
+pub const DEADLINE: Duration = Duration::from_secs(10);
+
+/// Generates `<name>_io_uring` and `<name>_epoll` tests from one body that
+/// receives the driver name.
+#[macro_export]
+macro_rules! driver_tests {
+    ($( $(#[$meta:meta])* fn $name:ident($driver:ident) $body:block )*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+                fn run($driver: &'static str) $body
+                #[test]
+                fn io_uring() { run("io_uring") }
+                #[test]
+                fn epoll() { run("epoll") }
+            }
+        )*
+    };
+}
+
+/// A gateway started for one test; shut down on drop.
+pub struct TestGateway {
+    gw: Option<Gateway>,
+    /// First listener's address.
+    pub addr: SocketAddr,
+}
+
+impl TestGateway {
+    /// Starts a gateway from TOML `body` (groups, settings…) with one
+    /// listener on 127.0.0.1:0, `workers` workers and the given driver.
+    pub fn start(driver: &str, workers: usize, body: &str) -> TestGateway {
+        let toml = format!(
+            "[server]\nworkers = {workers}\ndriver = \"{driver}\"\nshutdown_timeout_ms = 5000\n\n[[listener]]\naddress = \"127.0.0.1:0\"\n\n{body}"
+        );
+        let compiled = match control::load(&toml) {
+            Ok(c) => c,
+            Err(errs) => panic!("test config rejected: {errs:#?}\n{toml}"),
+        };
+        let gw = Gateway::start(compiled).expect("gateway starts");
+        let addr = gw.local_addrs()[0];
+        TestGateway { gw: Some(gw), addr }
+    }
+
+    /// One worker.
+    pub fn one(driver: &str, body: &str) -> TestGateway {
+        TestGateway::start(driver, 1, body)
+    }
+
+    /// Shuts down and returns the counters.
+    pub fn shutdown(mut self) -> tollgate::record::metrics::MetricsTotals {
+        self.gw.take().map(Gateway::shutdown).unwrap_or_default()
+    }
+
+    /// Takes the gateway out (to shut it down from another thread).
+    pub fn take(&mut self) -> Gateway {
+        self.gw.take().expect("gateway running")
+    }
+}
+
+impl Drop for TestGateway {
+    fn drop(&mut self) {
+        if let Some(gw) = self.gw.take() {
+            gw.shutdown();
+        }
+    }
+}
+
+/// A DEFAULT group with one API proxying `method path` (match `mode`) to
+/// `upstream` with backend `backend_path`.
+pub fn proxy_api(method: &str, path: &str, mode: &str, upstream: SocketAddr, backend_path: &str) -> String {
+    format!(
+        "[[group]]\nname = \"DEFAULT\"\n\n[[group.api]]\nname = \"api\"\nmethod = \"{method}\"\npath = \"{path}\"\nmatch = \"{mode}\"\n[group.api.backend]\ntype = \"http\"\naddress = \"{upstream}\"\npath = \"{backend_path}\"\ntimeout_ms = 1000\n"
+    )
+}
+
+/// A DEFAULT group proxying everything (`ANY /` prefix) to `upstream`.
+pub fn proxy_all(upstream: SocketAddr) -> String {
+    proxy_api("ANY", "/", "prefix", upstream, "/")
+}

@@ -1,0 +1,221 @@
+//! Proxying end to end: headers both ways, keep-alive, HTTP/1.0,
+//! pipelining, 100-continue, pool reuse, 502/504 (behaviour.md §7.2, §7.6,
+//! §19).
+
+mod common;
+use common::*;
+
+use std::time::Duration;
+
+driver_tests! {
+    fn forwards_request_and_response_headers(driver) {
+        let up = TestUpstream::start(|_| Reply::Raw(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Up: yes\r\nServer: upstream\r\nKeep-Alive: timeout=5\r\nX-Request-Id: fake\r\n\r\nhi".to_vec(),
+        ));
+        let gw = TestGateway::one(driver, &proxy_all(up.addr));
+        let r = request(gw.addr, "GET /a/b?x=1&y=2 HTTP/1.1\r\nHost: api.test:8080\r\nX-Custom: 1\r\nConnection: keep-alive, X-Secret\r\nX-Secret: drop\r\nTE: trailers\r\nX-Forwarded-For: 10.0.0.1\r\nX-Forwarded-Proto: https\r\nX-Request-Id: client-chosen\r\n\r\n");
+        assert_eq!(r.status, 200);
+        assert_eq!(r.text(), "hi");
+        assert_eq!(r.header("x-up"), Some("yes"));
+        assert_eq!(r.header("server"), Some("api-gateway"), "§19: Server on proxied responses");
+        assert!(r.header("keep-alive").is_none(), "hop-by-hop removed from responses");
+        let rid = r.header("x-request-id").unwrap().to_string();
+        assert_eq!(rid.len(), 32);
+        assert!(rid.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        let seen = up.next();
+        assert_eq!(seen.target, "/a/b?x=1&y=2");
+        assert_eq!(seen.header("host"), Some(up.addr.to_string().as_str()), "§7.2: Host = backend address");
+        assert_eq!(seen.header("x-custom"), Some("1"));
+        assert!(seen.header("x-secret").is_none(), "header named in Connection is hop-by-hop");
+        assert!(seen.header("te").is_none());
+        assert!(seen.header("connection").is_none());
+        assert_eq!(seen.header("x-forwarded-for"), Some("10.0.0.1, 127.0.0.1"));
+        assert_eq!(seen.header("x-forwarded-proto"), Some("http"));
+        assert_eq!(seen.header("x-forwarded-host"), Some("api.test:8080"));
+        assert_eq!(seen.header("x-request-id"), Some(rid.as_str()), "same id upstream and downstream");
+    }
+
+    fn request_ids_are_unique(driver) {
+        let up = TestUpstream::ok();
+        let gw = TestGateway::one(driver, &proxy_all(up.addr));
+        let mut c = Conn::open(gw.addr);
+        let mut ids = std::collections::HashSet::new();
+        for _ in 0..50 {
+            c.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+            assert!(ids.insert(c.read().header("x-request-id").unwrap().to_string()));
+        }
+    }
+
+    fn keep_alive_and_connection_close(driver) {
+        let up = TestUpstream::ok();
+        let gw = TestGateway::one(driver, &proxy_all(up.addr));
+        let mut c = Conn::open(gw.addr);
+        c.send(b"GET /1 HTTP/1.1\r\nHost: t\r\n\r\n");
+        assert_eq!(c.read().status, 200);
+        c.send(b"GET /2 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+        let r = c.read();
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("connection"), Some("close"));
+        assert!(c.is_closed());
+    }
+
+    fn http10_clients_are_served(driver) {
+        let up = TestUpstream::start(|s| Reply::Ok(format!("v1.{}", s.version)));
+        let gw = TestGateway::one(driver, &proxy_all(up.addr));
+        // Without keep-alive: answered, then closed.
+        let mut c = Conn::open(gw.addr);
+        c.send(b"GET / HTTP/1.0\r\n\r\n");
+        let r = c.read();
+        assert_eq!(r.status, 200);
+        assert_eq!(r.text(), "v1.0", "HTTP/1.0 request goes upstream as HTTP/1.0");
+        assert!(c.is_closed());
+        // With keep-alive: the connection stays open.
+        let mut c = Conn::open(gw.addr);
+        c.send(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+        let r = c.read();
+        assert_eq!(r.header("connection"), Some("keep-alive"));
+        c.send(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+        assert_eq!(c.read().status, 200);
+    }
+
+    fn pipelined_requests_are_answered_in_order(driver) {
+        let up = TestUpstream::start(|s| Reply::Ok(s.target.clone()));
+        let gw = TestGateway::one(driver, &proxy_all(up.addr));
+        let mut c = Conn::open(gw.addr);
+        c.send(b"GET /one HTTP/1.1\r\nHost: t\r\n\r\nPOST /two HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabcGET /three HTTP/1.1\r\nHost: t\r\n\r\n");
+        assert_eq!(c.read().text(), "/one");
+        assert_eq!(c.read().text(), "/two");
+        assert_eq!(c.read().text(), "/three");
+        assert_eq!(up.next().body, b"");
+        assert_eq!(up.next().body, b"abc");
+    }
+
+    fn expect_100_continue_gets_interim_response(driver) {
+        let up = TestUpstream::start(|s| Reply::Ok(String::from_utf8_lossy(&s.body).into_owned()));
+        let gw = TestGateway::one(driver, &proxy_all(up.addr));
+        let mut c = Conn::open(gw.addr);
+        c.send(b"POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+        let interim = c.read();
+        assert_eq!(interim.status, 100);
+        c.send(b"hello");
+        let r = c.read();
+        assert_eq!(r.status, 200);
+        assert_eq!(r.text(), "hello");
+        assert!(up.next().header("expect").is_none(), "Expect is handled by the gateway");
+    }
+
+    fn chunked_request_body_is_streamed_upstream(driver) {
+        let up = TestUpstream::start(|s| Reply::Ok(format!("{}", s.body_len)));
+        let gw = TestGateway::one(driver, &proxy_all(up.addr));
+        let mut c = Conn::open(gw.addr);
+        c.send(b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n");
+        c.send(b"6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n");
+        assert_eq!(c.read().text(), "11");
+        let seen = up.next();
+        assert_eq!(seen.body, b"hello world");
+        assert_eq!(seen.header("transfer-encoding"), Some("chunked"));
+    }
+
+    fn chunked_and_close_delimited_responses_reach_the_client(driver) {
+        let up = TestUpstream::start(|s| match s.target.as_str() {
+            "/chunked" => Reply::Raw(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n".to_vec()),
+            _ => Reply::RawThenClose(b"HTTP/1.1 200 OK\r\n\r\nuntil close".to_vec()),
+        });
+        let gw = TestGateway::one(driver, &proxy_all(up.addr));
+        let mut c = Conn::open(gw.addr);
+        c.send(b"GET /chunked HTTP/1.1\r\nHost: t\r\n\r\n");
+        let r = c.read();
+        assert_eq!(r.text(), "abcde");
+        c.send(b"GET /close HTTP/1.1\r\nHost: t\r\n\r\n");
+        let r = c.read();
+        assert_eq!(r.header("transfer-encoding"), Some("chunked"), "re-chunked for an HTTP/1.1 client");
+        assert_eq!(r.text(), "until close");
+        c.send(b"GET /chunked HTTP/1.1\r\nHost: t\r\n\r\n");
+        assert_eq!(c.read().text(), "abcde", "client connection survives");
+    }
+
+    fn head_response_keeps_content_length_and_has_no_body(driver) {
+        let up = TestUpstream::start(|_| Reply::Raw(b"HTTP/1.1 200 OK\r\nContent-Length: 42\r\n\r\n".to_vec()));
+        let gw = TestGateway::one(driver, &proxy_all(up.addr));
+        let mut c = Conn::open(gw.addr);
+        c.send(b"HEAD / HTTP/1.1\r\nHost: t\r\n\r\n");
+        let r = c.read_for(true);
+        assert_eq!(r.header("content-length"), Some("42"));
+        c.send(b"HEAD / HTTP/1.1\r\nHost: t\r\n\r\n");
+        assert_eq!(c.read_for(true).status, 200);
+    }
+
+    fn pool_reuses_one_upstream_connection(driver) {
+        let up = TestUpstream::ok();
+        let gw = TestGateway::one(driver, &proxy_all(up.addr));
+        // Sequential requests over separate client connections share one
+        // upstream connection owned by the worker.
+        for _ in 0..20 {
+            assert_eq!(get(gw.addr, "/").status, 200);
+        }
+        assert_eq!(up.connection_count(), 1);
+        let seen: Vec<usize> = (0..20).map(|_| up.next().conn).collect();
+        assert!(seen.iter().all(|&c| c == 1));
+        let totals = gw.shutdown();
+        assert_eq!(totals.upstream_connects, 1);
+        assert_eq!(totals.upstream_reuses, 19);
+    }
+
+    fn upstream_connection_close_is_honoured(driver) {
+        let up = TestUpstream::start(|_| Reply::RawThenClose(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok".to_vec()));
+        let gw = TestGateway::one(driver, &proxy_all(up.addr));
+        for _ in 0..5 {
+            assert_eq!(get(gw.addr, "/").status, 200);
+        }
+        assert_eq!(up.connection_count(), 5);
+    }
+
+    fn connection_closed_by_upstream_is_never_used(driver) {
+        // The upstream closes every connection right after answering, without
+        // announcing it: the pooled connection is dead by the next request.
+        let up = TestUpstream::start(|_| Reply::RawThenClose(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec()));
+        let gw = TestGateway::one(driver, &proxy_all(up.addr));
+        for i in 0..10 {
+            let r = get(gw.addr, "/");
+            assert_eq!(r.status, 200, "request {i}: {}", r.text());
+            // Let the close reach the gateway's socket before the next request.
+            let deadline = std::time::Instant::now() + DEADLINE;
+            while up.connection_count() <= i && std::time::Instant::now() < deadline {
+                std::thread::yield_now();
+            }
+        }
+        // A POST with a body in flight too.
+        let r = request(gw.addr, "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nbody");
+        assert_eq!(r.status, 200);
+    }
+
+    fn connect_refused_is_502(driver) {
+        let gw = TestGateway::one(driver, &proxy_all(dead_addr()));
+        let r = get(gw.addr, "/");
+        r.assert_apig(502, "APIG.0201", "Backend unavailable.");
+    }
+
+    fn upstream_reset_before_response_is_502(driver) {
+        let up = TestUpstream::start(|_| Reply::Close);
+        let gw = TestGateway::one(driver, &proxy_all(up.addr));
+        get(gw.addr, "/").assert_apig(502, "APIG.0201", "Backend unavailable.");
+    }
+
+    fn garbage_from_upstream_is_502(driver) {
+        let up = TestUpstream::start(|_| Reply::RawThenClose(b"NOT HTTP AT ALL\r\n\r\n".to_vec()));
+        let gw = TestGateway::one(driver, &proxy_all(up.addr));
+        get(gw.addr, "/").assert_apig(502, "APIG.0201", "Backend unavailable.");
+    }
+
+    fn slow_upstream_is_504(driver) {
+        // proxy_all sets timeout_ms = 1000.
+        let up = TestUpstream::start(|_| Reply::Delay(Duration::from_millis(2500), Box::new(Reply::Ok("late".into()))));
+        let gw = TestGateway::one(driver, &proxy_all(up.addr));
+        let mut c = Conn::open(gw.addr);
+        c.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+        c.read().assert_apig(504, "APIG.0201", "Backend timeout.");
+        // The client connection stays usable.
+        c.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+        assert_eq!(c.read().status, 504);
+    }
+}
