@@ -1,9 +1,13 @@
 //! Body framing: a validating chunked scanner (bodies pass through raw once
 //! their framing is proven valid) and the chunk encoder.
 //!
-//! HELPER-OWNED: implementation pending (see the type docs for the contract).
+//! The scanner checks RFC 9112 §7.1 strictly (chunk-size, chunk-ext,
+//! CRLF, trailer section) because the bytes are forwarded unchanged: what it
+//! accepts must mean the same thing to every recipient behind the gateway.
+//! It does not decode: payload bytes are counted and skipped, never copied.
+//! Content-Length bodies need no scanner (the head carries the length).
 
-use bytes::BytesMut;
+use bytes::{BufMut, BytesMut};
 
 /// Result of scanning bytes of a chunked body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,9 +37,94 @@ pub enum FramingError {
     BadTrailer,
 }
 
+/// Longest chunk-size line, extensions included, CRLF excluded.
+pub const MAX_CHUNK_LINE_BYTES: usize = 4096;
+
+/// Largest trailer section, final CRLF included (32 KiB).
+pub const MAX_TRAILER_BYTES: usize = 32 * 1024;
+
+/// Most hex digits in a chunk size: 16 fill a `u64`, so no overflow.
+const MAX_SIZE_DIGITS: u8 = 16;
+
+/// Where the scanner is inside the chunked grammar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum State {
+    /// Before the first hex digit of a chunk size.
+    #[default]
+    SizeStart,
+    /// Inside the hex digits.
+    Size,
+    /// Inside chunk extensions.
+    Ext(Ext),
+    /// CR of the chunk-size line seen; LF next.
+    SizeLf,
+    /// Inside chunk data; `ChunkedScanner::size` bytes left.
+    Data,
+    /// After chunk data; CR next.
+    DataCr,
+    /// After chunk data and CR; LF next.
+    DataLf,
+    /// Inside the trailer section.
+    Trailer(Trailer),
+    /// The body ended.
+    Done,
+    /// The body was refused; every later call says why again.
+    Failed(FramingError),
+}
+
+/// Position inside `*( BWS ";" BWS name [ BWS "=" BWS value ] )`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ext {
+    /// Whitespace before a `;`.
+    Bws,
+    /// After `;`, before the name.
+    NameStart,
+    /// Inside a name.
+    Name,
+    /// Whitespace after a name: `=` or `;` next.
+    NameBws,
+    /// After `=`, before the value.
+    ValueStart,
+    /// Inside a token value.
+    Token,
+    /// Inside a quoted-string value.
+    Quoted,
+    /// After a backslash inside a quoted-string.
+    Escape,
+    /// After the closing quote.
+    QuotedEnd,
+}
+
+/// Position inside the trailer section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trailer {
+    /// At the start of a field line or of the final CRLF.
+    LineStart,
+    /// Inside a field name.
+    Name,
+    /// Inside a field value.
+    Value,
+    /// CR of a field line seen; LF next.
+    ValueLf,
+    /// CR of the final line seen; LF next.
+    EndLf,
+}
+
 /// Streaming validator of a chunked body. O(1) memory.
+///
+/// INVARIANT: in `State::Data`, `size` is the positive number of chunk
+/// bytes still to skip.
 #[derive(Debug, Clone, Default)]
 pub struct ChunkedScanner {
+    state: State,
+    /// Chunk size being read, then the chunk bytes left to skip.
+    size: u64,
+    /// Hex digits of the current chunk size.
+    digits: u8,
+    /// Bytes of the current chunk-size line.
+    line_bytes: usize,
+    /// Bytes of the trailer section.
+    trailer_bytes: usize,
     data_bytes: u64,
 }
 
@@ -46,21 +135,225 @@ impl ChunkedScanner {
     }
 
     /// Scans the next bytes of the body.
+    ///
+    /// The result does not depend on how the body is split across calls.
+    /// After `Done` or an error, later calls repeat the outcome (`Done(0)`).
     pub fn scan(&mut self, data: &[u8]) -> Result<Scan, FramingError> {
-        let _ = data;
-        Err(FramingError::BadChunkSize)
+        let mut at = 0;
+        loop {
+            debug_assert!(at <= data.len(), "scanned past the input");
+            match self.state {
+                State::Done => return Ok(Scan::Done(at)),
+                State::Failed(e) => return Err(e),
+                _ => {}
+            }
+            let rest = data.get(at..).unwrap_or_default();
+            let Some(&byte) = rest.first() else {
+                return Ok(Scan::NeedMore);
+            };
+            if self.state == State::Data {
+                at += self.skip_data(rest.len());
+            } else {
+                self.state = self.step(byte).unwrap_or_else(State::Failed);
+                at += 1;
+            }
+        }
     }
 
     /// Payload bytes (chunk data, excluding framing) seen so far.
     pub fn data_bytes(&self) -> u64 {
         self.data_bytes
     }
+
+    /// Skips up to `available` chunk bytes in O(1); returns how many.
+    fn skip_data(&mut self, available: usize) -> usize {
+        debug_assert!(self.size > 0, "Data state with nothing left");
+        debug_assert!(available > 0, "skip called without input");
+        let n = self.size.min(available as u64);
+        self.size -= n;
+        self.data_bytes += n;
+        if self.size == 0 {
+            self.state = State::DataCr;
+        }
+        // n <= available, so it fits in usize.
+        n as usize
+    }
+
+    /// One framing byte: the next state, or why the body is refused.
+    fn step(&mut self, b: u8) -> Result<State, FramingError> {
+        debug_assert!(self.state != State::Data, "data is skipped, not stepped");
+        match self.state {
+            State::SizeStart | State::Size | State::Ext(_) => {
+                self.line_bytes += 1;
+                if self.line_bytes > MAX_CHUNK_LINE_BYTES && b != b'\r' {
+                    return Err(FramingError::BadChunkExtension);
+                }
+                match self.state {
+                    State::Ext(ext) => ext_byte(ext, b),
+                    _ => self.size_byte(b),
+                }
+            }
+            State::SizeLf => self.size_line_end(b),
+            State::DataCr => expect(b, b'\r', State::DataLf),
+            State::DataLf => expect(b, b'\n', State::SizeStart),
+            State::Trailer(t) => {
+                self.trailer_bytes += 1;
+                if self.trailer_bytes > MAX_TRAILER_BYTES {
+                    return Err(FramingError::BadTrailer);
+                }
+                trailer_byte(t, b)
+            }
+            State::Data | State::Done | State::Failed(_) => Ok(self.state),
+        }
+    }
+
+    /// A byte of `chunk-size`, or the byte that ends it.
+    fn size_byte(&mut self, b: u8) -> Result<State, FramingError> {
+        debug_assert!(self.digits <= MAX_SIZE_DIGITS, "digit count bounded");
+        if let Some(value) = hex_value(b) {
+            if self.digits == MAX_SIZE_DIGITS {
+                return Err(FramingError::BadChunkSize);
+            }
+            self.digits += 1;
+            self.size = (self.size << 4) | u64::from(value);
+            return Ok(State::Size);
+        }
+        if self.state == State::SizeStart {
+            return Err(FramingError::BadChunkSize);
+        }
+        match b {
+            b';' => Ok(State::Ext(Ext::NameStart)),
+            b' ' | b'\t' => Ok(State::Ext(Ext::Bws)),
+            b'\r' => Ok(State::SizeLf),
+            b'\n' => Err(FramingError::BadLineEnding),
+            _ => Err(FramingError::BadChunkSize),
+        }
+    }
+
+    /// The LF of a chunk-size line: data next, or the trailer section.
+    fn size_line_end(&mut self, b: u8) -> Result<State, FramingError> {
+        debug_assert!(self.digits > 0, "a size line holds at least one digit");
+        if b != b'\n' {
+            return Err(FramingError::BadLineEnding);
+        }
+        self.digits = 0;
+        self.line_bytes = 0;
+        if self.size == 0 {
+            Ok(State::Trailer(Trailer::LineStart))
+        } else {
+            Ok(State::Data)
+        }
+    }
+}
+
+/// `want` → `next`; anything else is a bad line ending.
+fn expect(b: u8, want: u8, next: State) -> Result<State, FramingError> {
+    if b == want {
+        Ok(next)
+    } else {
+        Err(FramingError::BadLineEnding)
+    }
+}
+
+/// One byte of chunk extensions (RFC 9112 §7.1.1).
+fn ext_byte(ext: Ext, b: u8) -> Result<State, FramingError> {
+    let ws = b == b' ' || b == b'\t';
+    let next = match ext {
+        Ext::Bws if ws => Ext::Bws,
+        Ext::NameStart if ws => Ext::NameStart,
+        Ext::NameStart if is_tchar(b) => Ext::Name,
+        Ext::Name | Ext::Token if is_tchar(b) => ext,
+        Ext::Name | Ext::NameBws if ws => Ext::NameBws,
+        Ext::Name | Ext::NameBws if b == b'=' => Ext::ValueStart,
+        Ext::ValueStart if ws => Ext::ValueStart,
+        Ext::ValueStart if b == b'"' => Ext::Quoted,
+        Ext::ValueStart if is_tchar(b) => Ext::Token,
+        Ext::Token | Ext::QuotedEnd if ws => Ext::Bws,
+        Ext::Quoted if b == b'"' => Ext::QuotedEnd,
+        Ext::Quoted if b == b'\\' => Ext::Escape,
+        Ext::Quoted if is_qdtext(b) => Ext::Quoted,
+        Ext::Escape if is_field_vchar(b) || ws => Ext::Quoted,
+        _ => return ext_separator(ext, b),
+    };
+    Ok(State::Ext(next))
+}
+
+/// `;` (another extension) or CR (end of line) where the grammar allows.
+fn ext_separator(ext: Ext, b: u8) -> Result<State, FramingError> {
+    let after_element = matches!(ext, Ext::Name | Ext::Token | Ext::QuotedEnd);
+    match b {
+        b';' if after_element || ext == Ext::Bws || ext == Ext::NameBws => {
+            Ok(State::Ext(Ext::NameStart))
+        }
+        b'\r' if after_element => Ok(State::SizeLf),
+        b'\n' if after_element => Err(FramingError::BadLineEnding),
+        _ => Err(FramingError::BadChunkExtension),
+    }
+}
+
+/// One byte of the trailer section (RFC 9112 §7.1.2); obs-fold refused.
+fn trailer_byte(t: Trailer, b: u8) -> Result<State, FramingError> {
+    let next = match (t, b) {
+        (Trailer::LineStart, b'\r') => State::Trailer(Trailer::EndLf),
+        (Trailer::LineStart | Trailer::Name, _) if is_tchar(b) => State::Trailer(Trailer::Name),
+        (Trailer::Name, b':') => State::Trailer(Trailer::Value),
+        (Trailer::Value, b'\r') => State::Trailer(Trailer::ValueLf),
+        (Trailer::Value, _) if is_field_vchar(b) || b == b' ' || b == b'\t' => {
+            State::Trailer(Trailer::Value)
+        }
+        (Trailer::ValueLf, b'\n') => State::Trailer(Trailer::LineStart),
+        (Trailer::EndLf, b'\n') => State::Done,
+        (Trailer::ValueLf | Trailer::EndLf, _) | (_, b'\n') => {
+            return Err(FramingError::BadLineEnding);
+        }
+        _ => return Err(FramingError::BadTrailer),
+    };
+    Ok(next)
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// `tchar` of RFC 9110 §5.6.2.
+pub(crate) fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// `VCHAR / obs-text`.
+fn is_field_vchar(b: u8) -> bool {
+    (0x21..=0x7e).contains(&b) || b >= 0x80
+}
+
+/// `qdtext` of RFC 9110 §5.6.4: HTAB, SP and visible bytes except `"` and `\`.
+fn is_qdtext(b: u8) -> bool {
+    b == b'\t' || b == b' ' || (is_field_vchar(b) && b != b'"' && b != b'\\')
 }
 
 /// Appends a chunk-size line (`{len:x}\r\n`) for a chunk of `len` bytes.
 pub fn encode_chunk_header(len: usize, out: &mut BytesMut) {
-    let _ = (len, out);
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digits = (usize::BITS - len.leading_zeros()).div_ceil(4).max(1);
+    debug_assert!(
+        digits as usize <= 2 * size_of::<usize>(),
+        "hex digits of a usize"
+    );
+    out.reserve(digits as usize + 2);
+    for i in (0..digits).rev() {
+        let nibble = (len >> (4 * i)) & 0xf;
+        debug_assert!(nibble < 16);
+        out.put_u8(HEX.get(nibble).copied().unwrap_or(b'0'));
+    }
+    out.put_slice(b"\r\n");
 }
 
 /// The last chunk and an empty trailer section.
 pub const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
+
+#[cfg(test)]
+mod tests;

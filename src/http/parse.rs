@@ -1,10 +1,23 @@
 //! Request and response heads: httparse into offsets, framing decided,
 //! limits of behaviour.md §3 and the RFC 9112 rejections applied.
 //!
-//! HELPER-OWNED: implementation pending (see the type docs for the contract).
+//! Owns the head only: body bytes stay in the read buffer, and chunked
+//! bodies are validated by [`super::framing`]. Header meaning is decided
+//! once here ([`HeaderKind`]) so later stages never compare names.
+//!
+//! Limits are checked before syntax, so an oversized head gets its 414/494
+//! even when it is also malformed, and a head that arrives in pieces is
+//! refused no later than the same head arriving whole would be.
+
+mod headers;
+mod target;
+#[cfg(test)]
+mod tests;
 
 use bytes::{Bytes, BytesMut};
+use httparse::Status;
 
+use self::headers::{Coding, Facts, Length, offset};
 use super::{Method, Span};
 
 /// HTTP version of a head. httparse only accepts HTTP/1.0 and HTTP/1.1.
@@ -209,7 +222,29 @@ pub enum Malformed {
     BadTarget,
     /// `CONNECT` (tunnels are not proxied).
     Connect,
+    /// More `Connection` options than the parser compares with header names.
+    TooManyConnectionOptions,
+    /// A response status below 100.
+    BadStatus,
 }
+
+impl From<Malformed> for ParseError {
+    fn from(rule: Malformed) -> Self {
+        ParseError::Malformed(rule)
+    }
+}
+
+/// Header slots handed to httparse; a head with more lines is refused
+/// ([`Malformed::TooManyHeaders`]). 128 × 32 bytes of stack.
+const MAX_HEADERS: usize = 128;
+
+/// Request-line bytes allowed besides the target: method, two spaces,
+/// `HTTP/1.1` and CR, with room for methods longer than `OPTIONS`.
+const REQUEST_LINE_ROOM: usize = 32;
+
+/// Bytes the header section may hold besides its header lines: a CRLF per
+/// line and the blank line.
+const HEADER_SECTION_SLACK: usize = 2 * MAX_HEADERS + 2;
 
 /// Parses a request head from the front of `buf`.
 ///
@@ -220,8 +255,292 @@ pub fn parse_request(
     buf: &mut BytesMut,
     limits: &HeadLimits,
 ) -> Result<Option<RequestHead>, ParseError> {
-    let _ = (buf, limits);
-    Err(ParseError::Malformed(Malformed::Syntax))
+    skip_empty_lines(buf);
+    let mut headers = Vec::new();
+    let Some(parts) = request_parts(buf, limits, &mut headers)? else {
+        return Ok(None);
+    };
+    debug_assert!(parts.head_len <= buf.len(), "head inside the buffer");
+    let head = buf.split_to(parts.head_len).freeze();
+    debug_assert!(headers.iter().all(|h| h.value.end as usize <= head.len()));
+    Ok(Some(RequestHead {
+        buf: head,
+        method: parts.method,
+        method_span: parts.method_span,
+        target: parts.target,
+        path: parts.path,
+        query: parts.query,
+        version: parts.version,
+        headers,
+        host: parts.host,
+        framing: parts.framing,
+        keep_alive: parts.keep_alive,
+        expect_continue: parts.expect_continue,
+    }))
+}
+
+/// Everything of a [`RequestHead`] but its bytes and headers.
+struct RequestParts {
+    head_len: usize,
+    method: Method,
+    method_span: Span,
+    target: Span,
+    path: Span,
+    query: Option<Span>,
+    version: Version,
+    host: Option<Span>,
+    framing: BodyFraming,
+    keep_alive: bool,
+    expect_continue: bool,
+}
+
+fn request_parts(
+    bytes: &[u8],
+    limits: &HeadLimits,
+    out: &mut Vec<Header>,
+) -> Result<Option<RequestParts>, ParseError> {
+    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut slots);
+    let head_len = match req.parse(bytes) {
+        Ok(Status::Complete(len)) => len,
+        Ok(Status::Partial) => return check_partial_limits(bytes, limits).map(|()| None),
+        Err(e) => {
+            check_partial_limits(bytes, limits)?;
+            return Err(map_error(e, bytes).into());
+        }
+    };
+    let (Some(method), Some(target), Some(minor)) = (req.method, req.path, req.version) else {
+        return Err(Malformed::Syntax.into());
+    };
+    let head = bytes.get(..head_len).unwrap_or_default();
+    debug_assert_eq!(head.len(), head_len, "httparse reports a length inside buf");
+    check_complete_limits(head, target, req.headers, limits)?;
+    if method == "CONNECT" {
+        return Err(Malformed::Connect.into());
+    }
+    let version = version_of(minor);
+    let method_span = span_of(head, method.as_bytes());
+    let method = Method::from_bytes(method.as_bytes());
+    let target_span = span_of(head, target.as_bytes());
+    let target = target::parse_target(head, target_span, method)?;
+    out.reserve_exact(req.headers.len());
+    let facts = headers::collect(head, req.headers, out)?;
+    let host = request_host(head, version, &facts)?;
+    let framing = request_framing(version, &facts, limits.max_body_bytes)?;
+    Ok(Some(RequestParts {
+        head_len,
+        method,
+        method_span,
+        target: target_span,
+        path: target.path,
+        query: target.query,
+        version,
+        host: target.authority.or(host),
+        framing,
+        keep_alive: facts.keeps_alive(version),
+        expect_continue: facts.expect_continue,
+    }))
+}
+
+/// Drops empty lines before a start line (RFC 9112 §2.2: at least one
+/// CRLF before a request-line is ignored).
+fn skip_empty_lines(buf: &mut BytesMut) {
+    let mut skip = 0;
+    loop {
+        match buf.get(skip..skip + 2) {
+            Some(b"\r\n") => skip += 2,
+            _ if buf.get(skip) == Some(&b'\n') => skip += 1,
+            _ => break,
+        }
+    }
+    debug_assert!(skip <= buf.len(), "skipped bytes are in the buffer");
+    let _ = buf.split_to(skip);
+}
+
+/// Limits on an incomplete head, so a client cannot make the gateway buffer
+/// more than a complete head could hold. Each check fires only when the
+/// completed head would fail [`check_complete_limits`] too.
+fn check_partial_limits(bytes: &[u8], limits: &HeadLimits) -> Result<(), ParseError> {
+    let Some(line_end) = bytes.iter().position(|&b| b == b'\n') else {
+        if bytes.len() > limits.max_uri_bytes.saturating_add(REQUEST_LINE_ROOM) {
+            return Err(ParseError::UriTooLong);
+        }
+        return Ok(());
+    };
+    let line_len = line_end + 1;
+    if line_end > limits.max_uri_bytes.saturating_add(REQUEST_LINE_ROOM) {
+        return Err(ParseError::UriTooLong);
+    }
+    // The unterminated last line (a trailing CR may still become CRLF).
+    let window = bytes
+        .len()
+        .saturating_sub(limits.max_header_bytes.saturating_add(2))
+        .max(line_len);
+    let tail = bytes.get(window..).unwrap_or_default();
+    let last_line = tail
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(window, |i| window + i + 1);
+    debug_assert!(last_line >= line_len && last_line <= bytes.len());
+    if bytes.len() - last_line > limits.max_header_bytes.saturating_add(1) {
+        return Err(ParseError::HeaderTooLarge);
+    }
+    let section = bytes.len() - line_len;
+    if section
+        > limits
+            .max_headers_total_bytes
+            .saturating_add(HEADER_SECTION_SLACK)
+    {
+        return Err(ParseError::HeadersTooLarge);
+    }
+    Ok(())
+}
+
+/// Limits on a complete head (behaviour.md §3). A header line is measured
+/// from the first byte of its name to the last byte of its value, so
+/// `Name: value` counts `name + 2 + value`.
+fn check_complete_limits(
+    head: &[u8],
+    target: &str,
+    raw: &[httparse::Header<'_>],
+    limits: &HeadLimits,
+) -> Result<(), ParseError> {
+    let line_len = head
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(head.len(), |i| i + 1);
+    let uri_room = limits.max_uri_bytes.saturating_add(REQUEST_LINE_ROOM);
+    if target.len() > limits.max_uri_bytes || line_len.saturating_sub(1) > uri_room {
+        return Err(ParseError::UriTooLong);
+    }
+    let mut total = 0usize;
+    for h in raw {
+        let start = offset(head, h.name.as_bytes());
+        let end = offset(head, h.value) + h.value.len();
+        debug_assert!(start < end, "a header line holds at least `name:`");
+        let len = end.saturating_sub(start);
+        if len > limits.max_header_bytes {
+            return Err(ParseError::HeaderTooLarge);
+        }
+        total = total.saturating_add(len);
+    }
+    let section = head.len().saturating_sub(line_len);
+    if total > limits.max_headers_total_bytes
+        || section
+            > limits
+                .max_headers_total_bytes
+                .saturating_add(HEADER_SECTION_SLACK)
+    {
+        return Err(ParseError::HeadersTooLarge);
+    }
+    Ok(())
+}
+
+/// Maps an httparse error to the rule it broke, telling obs-fold and
+/// whitespace before a colon apart (httparse reports both as `HeaderName`).
+fn map_error(error: httparse::Error, bytes: &[u8]) -> Malformed {
+    match error {
+        httparse::Error::HeaderName => header_name_problem(bytes),
+        httparse::Error::HeaderValue => Malformed::BadHeaderValue,
+        httparse::Error::TooManyHeaders => Malformed::TooManyHeaders,
+        _ => Malformed::Syntax,
+    }
+}
+
+/// Finds the first header line whose name httparse refused and says why.
+fn header_name_problem(bytes: &[u8]) -> Malformed {
+    let start = bytes
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(bytes.len(), |i| i + 1);
+    let section = bytes.get(start..).unwrap_or_default();
+    for line in section.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let name_len = line
+            .iter()
+            .position(|&b| !super::framing::is_tchar(b))
+            .unwrap_or(line.len());
+        debug_assert!(name_len <= line.len());
+        match (line.first(), line.get(name_len)) {
+            (None, _) => break,
+            (Some(b' ' | b'\t'), _) => return Malformed::ObsFold,
+            (_, Some(b':')) if name_len > 0 => continue,
+            (_, Some(b' ' | b'\t')) => return Malformed::SpaceBeforeColon,
+            _ => return Malformed::Syntax,
+        }
+    }
+    Malformed::Syntax
+}
+
+fn version_of(minor: u8) -> Version {
+    debug_assert!(minor <= 1, "httparse parses HTTP/1.0 and HTTP/1.1 only");
+    if minor == 0 {
+        Version::Http10
+    } else {
+        Version::Http11
+    }
+}
+
+fn span_of(head: &[u8], part: &[u8]) -> Span {
+    let start = offset(head, part);
+    Span::new(start, start + part.len())
+}
+
+/// The `Host` rules of RFC 9112 §3.2: exactly one line on HTTP/1.1, a
+/// valid authority when present. An empty HTTP/1.0 `Host` names no host.
+fn request_host(head: &[u8], version: Version, facts: &Facts) -> Result<Option<Span>, Malformed> {
+    if facts.host_lines > 1 {
+        return Err(Malformed::DuplicateHost);
+    }
+    match facts.host {
+        None if version == Version::Http11 => Err(Malformed::MissingHost),
+        None => Ok(None),
+        Some(span) if span.is_empty() && version == Version::Http10 => Ok(None),
+        Some(span) if headers::is_valid_authority(span.of(head)) => Ok(Some(span)),
+        Some(_) => Err(Malformed::BadHost),
+    }
+}
+
+/// How a body is delimited before status and size rules apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Delimit {
+    /// Neither Content-Length nor Transfer-Encoding.
+    Absent,
+    /// `Content-Length: n`.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+}
+
+/// The framing rules requests and responses share (RFC 9112 §6.1, §6.3);
+/// smuggling-shaped heads are refused.
+fn delimit(version: Version, facts: &Facts) -> Result<Delimit, Malformed> {
+    match (facts.coding, facts.length) {
+        (Coding::Absent, Length::Absent) => Ok(Delimit::Absent),
+        (Coding::Absent, Length::Value(n)) => Ok(Delimit::Length(n)),
+        (Coding::Absent, Length::Bad) => Err(Malformed::BadContentLength),
+        (Coding::Absent, Length::Conflicting) => Err(Malformed::ConflictingContentLength),
+        _ if version == Version::Http10 => Err(Malformed::TransferEncodingInHttp10),
+        (_, Length::Value(_) | Length::Bad | Length::Conflicting) => {
+            Err(Malformed::ContentLengthWithTransferEncoding)
+        }
+        (Coding::Chunked, Length::Absent) => Ok(Delimit::Chunked),
+        (Coding::Unsupported, Length::Absent) => Err(Malformed::UnsupportedTransferEncoding),
+    }
+}
+
+/// Request framing: [`delimit`], then the body limit (behaviour.md §3).
+fn request_framing(
+    version: Version,
+    facts: &Facts,
+    max_body_bytes: u64,
+) -> Result<BodyFraming, ParseError> {
+    match delimit(version, facts)? {
+        Delimit::Absent | Delimit::Length(0) => Ok(BodyFraming::None),
+        Delimit::Length(n) if n > max_body_bytes => Err(ParseError::BodyTooLarge),
+        Delimit::Length(n) => Ok(BodyFraming::Length(n)),
+        Delimit::Chunked => Ok(BodyFraming::Chunked),
+    }
 }
 
 /// Parses an upstream response head from the front of `buf`.
@@ -233,6 +552,112 @@ pub fn parse_response(
     max_head_bytes: usize,
     request_method: Method,
 ) -> Result<Option<ResponseHead>, ParseError> {
-    let _ = (buf, max_head_bytes, request_method);
-    Err(ParseError::Malformed(Malformed::Syntax))
+    skip_empty_lines(buf);
+    let mut headers = Vec::new();
+    let Some(parts) = response_parts(buf, max_head_bytes, request_method, &mut headers)? else {
+        return Ok(None);
+    };
+    debug_assert!(parts.head_len <= buf.len(), "head inside the buffer");
+    let head = buf.split_to(parts.head_len).freeze();
+    debug_assert!(
+        parts.reason.end as usize <= head.len(),
+        "reason inside the head"
+    );
+    Ok(Some(ResponseHead {
+        buf: head,
+        version: parts.version,
+        status: parts.status,
+        reason: parts.reason,
+        headers,
+        framing: parts.framing,
+        keep_alive: parts.keep_alive,
+    }))
+}
+
+/// Everything of a [`ResponseHead`] but its bytes and headers.
+struct ResponseParts {
+    head_len: usize,
+    version: Version,
+    status: u16,
+    reason: Span,
+    framing: ResponseFraming,
+    keep_alive: bool,
+}
+
+fn response_parts(
+    bytes: &[u8],
+    max_head_bytes: usize,
+    request_method: Method,
+    out: &mut Vec<Header>,
+) -> Result<Option<ResponseParts>, ParseError> {
+    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut res = httparse::Response::new(&mut slots);
+    let head_len = match res.parse(bytes) {
+        Ok(Status::Complete(len)) if len > max_head_bytes => {
+            return Err(ParseError::HeadersTooLarge);
+        }
+        Ok(Status::Complete(len)) => len,
+        Ok(Status::Partial) if bytes.len() > max_head_bytes => {
+            return Err(ParseError::HeadersTooLarge);
+        }
+        Ok(Status::Partial) => return Ok(None),
+        Err(e) => return Err(map_error(e, bytes).into()),
+    };
+    let (Some(minor), Some(status), Some(reason)) = (res.version, res.code, res.reason) else {
+        return Err(Malformed::Syntax.into());
+    };
+    if status < 100 {
+        return Err(Malformed::BadStatus.into());
+    }
+    let head = bytes.get(..head_len).unwrap_or_default();
+    let version = version_of(minor);
+    out.reserve_exact(res.headers.len());
+    let facts = headers::collect(head, res.headers, out)?;
+    let framing = response_framing(status, request_method, version, &facts)?;
+    Ok(Some(ResponseParts {
+        head_len,
+        version,
+        status,
+        reason: reason_span(head, reason),
+        framing,
+        keep_alive: facts.keeps_alive(version) && framing != ResponseFraming::UntilClose,
+    }))
+}
+
+/// The reason phrase; httparse hands out a static `""` when it is missing,
+/// so that becomes the empty span after `HTTP/1.x NNN`.
+fn reason_span(head: &[u8], reason: &str) -> Span {
+    const STATUS_LINE_PREFIX: usize = "HTTP/1.1 200".len();
+    debug_assert!(
+        head.len() >= STATUS_LINE_PREFIX,
+        "a head holds its status line"
+    );
+    if reason.is_empty() {
+        Span::new(STATUS_LINE_PREFIX, STATUS_LINE_PREFIX)
+    } else {
+        span_of(head, reason.as_bytes())
+    }
+}
+
+/// Response framing (RFC 9112 §6.3), strict: anything ambiguous is refused
+/// (the gateway answers 502).
+fn response_framing(
+    status: u16,
+    request_method: Method,
+    version: Version,
+    facts: &Facts,
+) -> Result<ResponseFraming, Malformed> {
+    if (100..200).contains(&status)
+        || status == 204
+        || status == 304
+        || request_method == Method::Head
+    {
+        return Ok(ResponseFraming::Empty);
+    }
+    match delimit(version, facts)? {
+        Delimit::Absent => Ok(ResponseFraming::UntilClose),
+        Delimit::Length(0) => Ok(ResponseFraming::Empty),
+        Delimit::Length(n) => Ok(ResponseFraming::Length(n)),
+        Delimit::Chunked => Ok(ResponseFraming::Chunked),
+    }
 }

@@ -6,6 +6,7 @@
 
 pub mod host;
 pub mod path;
+mod template;
 
 use crate::error::GatewayError;
 use crate::http::{RequestHead, Span};

@@ -1,9 +1,56 @@
 //! Our radix tree over path segments, compiled once per group from the API
 //! definitions (behaviour.md §6.3–§6.4), with method dispatch at the leaves.
 //!
-//! HELPER-OWNED: implementation pending (see the type docs for the contract).
+//! Owns path → API matching only; host and stage selection live elsewhere
+//! in `route`, and template syntax lives in `template.rs`. Each tree node
+//! has static children (scanned when few, hashed when many), an optional
+//! `{param}` child, an optional `{param+}` route table, and exact- and
+//! prefix-route tables indexed by method with an `ANY` slot.
+//!
+//! # Matching
+//!
+//! The request path is raw bytes (no query, never percent-decoded,
+//! case-sensitive; empty means `/`; anything not starting with `/` is not
+//! found). It is split like a template: `/` is one empty segment, `/a/` is
+//! `a` and an empty segment. `{name}` matches one non-empty segment;
+//! `{name+}` matches the non-empty rest of the path (`a/b/c` as one span).
+//! A prefix route of k segments matches when the first k request segments
+//! match and the path ends there or continues with `/` (§6.4: `/test/AA`
+//! matches `/test/AA`, `/test/AA/` and `/test/AA/CC`, never `/test/AACC`);
+//! its remainder is the rest after that `/` (`/test/` on `/test/AA/CC` →
+//! `AA/CC`; `/` on `/x/y` → `x/y`).
+//!
+//! # Precedence
+//!
+//! A candidate counts only if it accepts the request method (its own or
+//! `ANY`).
+//!
+//! | Rule | When | Winner |
+//! |------|------|--------|
+//! | 1 | an exact and a prefix route both match | the exact route |
+//! | 2 | several exact routes match | at each segment, static > `{param}` > `{param+}`; a branch with no route for the method is abandoned (backtracking) |
+//! | 3 | several prefix routes match | the longest (most segments); at equal length, static > `{param}` as in rule 2 |
+//! | 4 | one node has a route for the method and an `ANY` route | the method's own route |
+//! | — | routes match the path, none accepts the method | [`PathLookup::MethodMismatch`] (§6.7) |
+//! | — | nothing matches the path | [`PathLookup::NotFound`] (§6.7) |
+//!
+//! Captures are those of the winning route only, in template order.
+//!
+//! # Conflicts
+//!
+//! Two routes conflict when they have the same [`MethodSpec`], the same
+//! [`MatchMode`] and the same shape: equal static segments and parameters
+//! in the same positions, whatever their names (for prefix routes after
+//! dropping a trailing `/`). `GET` and `ANY` on one path do not conflict.
 
+mod lookup;
+mod node;
+#[cfg(test)]
+mod tests;
+
+pub use super::template::{Segment, Template, TemplateError, parse_template};
 use crate::http::{Method, Span};
+use node::{Node, Slot};
 
 /// Most path parameters one template may declare.
 pub const MAX_PARAMS: usize = 16;
@@ -24,49 +71,6 @@ pub enum MethodSpec {
     One(Method),
     /// Any method; a specific-method API on the same path wins.
     Any,
-}
-
-/// One segment of a parsed template.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Segment {
-    /// Literal text, compared byte for byte (paths are case-sensitive, §6.3).
-    Static(Box<str>),
-    /// `{name}`: exactly one non-empty segment.
-    Param(Box<str>),
-    /// `{name+}`: one or more segments, last position only.
-    Greedy(Box<str>),
-}
-
-/// A frontend path template, validated.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Template {
-    /// Segments after the leading `/`.
-    pub segments: Vec<Segment>,
-}
-
-impl Template {
-    /// Parameter names in the order they appear (the order of
-    /// [`Params`] captures).
-    pub fn param_names(&self) -> impl Iterator<Item = &str> {
-        self.segments.iter().filter_map(|s| match s {
-            Segment::Static(_) => None,
-            Segment::Param(n) | Segment::Greedy(n) => Some(&**n),
-        })
-    }
-}
-
-/// Why a template is invalid; `Display` says what to write instead.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TemplateError {
-    /// Placeholder; the helper replaces this enum's variants.
-    #[error("invalid path template")]
-    Invalid,
-}
-
-/// Parses and validates a template for a match mode.
-pub fn parse_template(path: &str, mode: MatchMode) -> Result<Template, TemplateError> {
-    let _ = (path, mode);
-    Err(TemplateError::Invalid)
 }
 
 /// One API's route, as the compiler hands it to [`PathTree::build`].
@@ -114,7 +118,38 @@ pub struct Params {
 impl Params {
     /// Captured spans in template order.
     pub fn as_slice(&self) -> &[Span] {
-        &self.spans[..self.len as usize]
+        self.spans.get(..self.len as usize).unwrap_or_default()
+    }
+
+    /// Forgets every capture.
+    #[inline]
+    fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    /// Appends a capture; `false` when full (templates never need more
+    /// than [`MAX_PARAMS`], so a full list means a bug, not bad input).
+    #[inline]
+    fn push(&mut self, span: Span) -> bool {
+        debug_assert!(
+            (self.len as usize) < MAX_PARAMS,
+            "templates hold at most MAX_PARAMS"
+        );
+        match self.spans.get_mut(self.len as usize) {
+            Some(place) => {
+                *place = span;
+                self.len += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Drops the last capture (a branch was abandoned).
+    #[inline]
+    fn pop(&mut self) {
+        debug_assert!(self.len > 0, "pop without push");
+        self.len = self.len.saturating_sub(1);
     }
 }
 
@@ -137,19 +172,90 @@ pub enum PathLookup {
 
 /// The compiled tree.
 #[derive(Debug, Clone, Default)]
-pub struct PathTree {}
+pub struct PathTree {
+    root: Node,
+    routes: usize,
+}
 
 impl PathTree {
     /// Compiles routes; reports every invalid template and conflict.
     pub fn build(routes: &[RouteDef<'_>]) -> Result<PathTree, Vec<BuildError>> {
-        let _ = routes;
-        Ok(PathTree {})
+        let mut tree = PathTree::default();
+        let mut errors = Vec::new();
+        for (index, route) in routes.iter().enumerate() {
+            if let Err(kind) = tree.insert(index, route) {
+                errors.push(BuildError { index, kind });
+            }
+        }
+        debug_assert!(tree.routes + errors.len() == routes.len());
+        if errors.is_empty() {
+            Ok(tree)
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Parses and inserts the route at `index` of the build input.
+    fn insert(&mut self, index: usize, route: &RouteDef<'_>) -> Result<(), BuildErrorKind> {
+        let template = parse_template(route.path, route.mode).map_err(BuildErrorKind::Template)?;
+        // A slice of more than u32::MAX routes cannot fit in memory.
+        let slot = Slot {
+            index: u32::try_from(index).unwrap_or(u32::MAX),
+            id: route.id,
+        };
+        self.root
+            .insert(&template, route.mode, route.method, slot)
+            .map_err(|taken| BuildErrorKind::Conflict {
+                with: taken.index as usize,
+            })?;
+        self.routes += 1;
+        Ok(())
+    }
+
+    /// Number of routes in the tree.
+    pub fn len(&self) -> usize {
+        self.routes
+    }
+
+    /// Whether the tree holds no route.
+    pub fn is_empty(&self) -> bool {
+        self.routes == 0
     }
 
     /// Finds the API for `method` and `path` (no query; empty = `/`).
-    /// `params` receives the winning route's captures.
+    /// `params` receives the winning route's captures (none unless
+    /// [`PathLookup::Found`]).
     pub fn lookup(&self, method: Method, path: &[u8], params: &mut Params) -> PathLookup {
-        let _ = (method, path, params);
-        PathLookup::NotFound
+        params.clear();
+        if path.is_empty() {
+            return self.lookup(method, b"/", params).clamp_to(0);
+        }
+        if path.first() != Some(&b'/') || u32::try_from(path.len()).is_err() {
+            return PathLookup::NotFound;
+        }
+        let found = lookup::Search::new(path, method).run(&self.root, params);
+        debug_assert!(
+            params
+                .as_slice()
+                .iter()
+                .all(|s| s.end as usize <= path.len())
+        );
+        found
+    }
+}
+
+impl PathLookup {
+    /// Moves a remainder found on the stand-in `/` onto an empty path.
+    fn clamp_to(self, len: usize) -> PathLookup {
+        match self {
+            PathLookup::Found {
+                id,
+                remainder: Some(_),
+            } => PathLookup::Found {
+                id,
+                remainder: Some(Span::new(len, len)),
+            },
+            other => other,
+        }
     }
 }
