@@ -44,7 +44,10 @@ fn main() -> ExitCode {
 
 fn read(path: Option<&PathBuf>) -> Result<(String, String), String> {
     match path {
-        None => Ok((control::DEFAULT_CONFIG.to_string(), "embedded config/gateway.toml".into())),
+        None => Ok((
+            control::DEFAULT_CONFIG.to_string(),
+            "embedded config/gateway.toml".into(),
+        )),
         Some(p) => std::fs::read_to_string(p)
             .map(|s| (s, p.display().to_string()))
             .map_err(|e| format!("cannot read {}: {e}", p.display())),

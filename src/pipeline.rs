@@ -96,6 +96,7 @@ async fn proxy(
         body_timeout: snap.timeouts.body,
         max_body: snap.limits.max_body_bytes,
         max_response_head: snap.limits.max_headers_total_bytes + RESPONSE_HEAD_SLACK,
+        draining: &core.draining,
     };
     let target = Target {
         upstream: http.upstream,
@@ -124,7 +125,14 @@ async fn serve_mock(
     keep_alive: bool,
 ) -> bool {
     let keep = keep_alive && consume_body(snap, client, head).await;
-    respond::mock(&mut client.out, mock, rid, head.version, keep, head.method == Method::Head);
+    respond::mock(
+        &mut client.out,
+        mock,
+        rid,
+        head.version,
+        keep,
+        head.method == Method::Head,
+    );
     flush(client).await && keep
 }
 

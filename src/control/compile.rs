@@ -86,7 +86,9 @@ pub fn compile(spec: &GatewaySpec) -> Result<Compiled, Vec<ConfigError>> {
                 .map(|t| t.param_names().map(str::to_owned).collect())
                 .unwrap_or_default();
             let backend = match &api.backend {
-                BackendSpec::Http(h) => http_backend(h, &params, s.backend_timeout_ms, &mut upstreams),
+                BackendSpec::Http(h) => {
+                    http_backend(h, &params, s.backend_timeout_ms, &mut upstreams)
+                }
                 BackendSpec::Mock(m) => Ok(mock_backend(m)),
             };
             match backend {
@@ -94,7 +96,11 @@ pub fn compile(spec: &GatewaySpec) -> Result<Compiled, Vec<ConfigError>> {
                     name: api.name.as_str().into(),
                     backend,
                 }),
-                Err(why) => errs.push(ConfigError::new(format!("{ap}.backend"), why, "fix the backend definition")),
+                Err(why) => errs.push(ConfigError::new(
+                    format!("{ap}.backend"),
+                    why,
+                    "fix the backend definition",
+                )),
             }
             defs.push(RouteDef {
                 method,
@@ -162,7 +168,11 @@ fn runtime(spec: &GatewaySpec, errs: &mut Vec<ConfigError>) -> RuntimeConfig {
     for (i, l) in spec.listener.iter().enumerate() {
         match l.address.parse() {
             Ok(a) => listeners.push(a),
-            Err(_) => errs.push(ConfigError::new(format!("listener[{i}].address"), "not an ip:port address", "e.g. \"127.0.0.1:8080\"")),
+            Err(_) => errs.push(ConfigError::new(
+                format!("listener[{i}].address"),
+                "not an ip:port address",
+                "e.g. \"127.0.0.1:8080\"",
+            )),
         }
     }
     RuntimeConfig {
@@ -314,8 +324,14 @@ mod tests {
 
     #[test]
     fn split_address_defaults_port_80() {
-        assert_eq!(split_address("10.0.0.1:8080").unwrap(), ("10.0.0.1".into(), 8080));
-        assert_eq!(split_address("backend.internal").unwrap(), ("backend.internal".into(), 80));
+        assert_eq!(
+            split_address("10.0.0.1:8080").unwrap(),
+            ("10.0.0.1".into(), 8080)
+        );
+        assert_eq!(
+            split_address("backend.internal").unwrap(),
+            ("backend.internal".into(), 80)
+        );
         assert_eq!(split_address("[::1]:81").unwrap(), ("::1".into(), 81));
         assert!(split_address("h:0").is_err());
         assert!(split_address("h:99999").is_err());

@@ -18,7 +18,11 @@ pub struct ConfigError {
 
 impl ConfigError {
     /// A new error at `path`.
-    pub fn new(path: impl Into<String>, message: impl Into<String>, fix: impl Into<String>) -> Self {
+    pub fn new(
+        path: impl Into<String>,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
         ConfigError {
             path: path.into(),
             message: message.into(),
@@ -34,7 +38,11 @@ impl fmt::Display for ConfigError {
             Some(line) => write!(f, "line {line}: ")?,
             None => {}
         }
-        let path = if self.path.is_empty() { "(top level)" } else { &self.path };
+        let path = if self.path.is_empty() {
+            "(top level)"
+        } else {
+            &self.path
+        };
         write!(f, "{path}: {}", self.message)?;
         if !self.fix.is_empty() {
             write!(f, "\n    fix: {}", self.fix)?;

@@ -48,7 +48,11 @@ fn split_index(part: &str) -> (&str, Option<usize>) {
 /// 1-based line containing byte `offset`.
 pub fn line_at(source: &str, offset: usize) -> usize {
     let end = offset.min(source.len());
-    source.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+    source.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 #[cfg(test)]

@@ -97,7 +97,11 @@ impl Gateway {
         let driver = pick_driver(rt.driver)?;
         let (addrs, mut sockets) = bind_all(&rt.listeners, workers, rt.backlog)?;
         let resolved = resolve::resolve_all(&snapshot.upstreams);
-        let cores = if rt.pin_cores { core_affinity::get_core_ids().unwrap_or_default() } else { Vec::new() };
+        let cores = if rt.pin_cores {
+            core_affinity::get_core_ids().unwrap_or_default()
+        } else {
+            Vec::new()
+        };
         let shutdown = Arc::new(AtomicBool::new(false));
         let (ready_tx, ready_rx) = crossbeam_channel::unbounded();
         let mut senders = Vec::new();
@@ -110,7 +114,10 @@ impl Gateway {
                 driver,
                 io_uring_entries: rt.io_uring_entries,
                 pin_core: (!cores.is_empty()).then(|| cores[index % cores.len()]),
-                listeners: sockets.iter_mut().map(|per_addr| per_addr.remove(0)).collect(),
+                listeners: sockets
+                    .iter_mut()
+                    .map(|per_addr| per_addr.remove(0))
+                    .collect(),
                 snapshot: snapshot.clone(),
                 resolved: resolved.clone(),
                 control: rx,
@@ -118,7 +125,10 @@ impl Gateway {
                 shutdown_timeout: rt.shutdown_timeout,
                 clock: clock.clone(),
             };
-            handles.push(worker::spawn(setup, ready_tx.clone()).map_err(|e| format!("cannot start worker {index}: {e}"))?);
+            handles.push(
+                worker::spawn(setup, ready_tx.clone())
+                    .map_err(|e| format!("cannot start worker {index}: {e}"))?,
+            );
         }
         drop(ready_tx);
         for _ in 0..workers {
@@ -132,9 +142,18 @@ impl Gateway {
             }
         }
         let (stop_tx, stop_rx) = crossbeam_channel::bounded(1);
-        let resolver = resolve::spawn(snapshot.upstreams.clone(), resolved, senders, rt.dns_refresh, stop_rx)
-            .map_err(|e| format!("cannot start the resolver: {e}"))?;
-        log::info!("tollgate {}: {workers} workers on {driver:?}, listening on {addrs:?}", env!("CARGO_PKG_VERSION"));
+        let resolver = resolve::spawn(
+            snapshot.upstreams.clone(),
+            resolved,
+            senders,
+            rt.dns_refresh,
+            stop_rx,
+        )
+        .map_err(|e| format!("cannot start the resolver: {e}"))?;
+        log::info!(
+            "tollgate {}: {workers} workers on {driver:?}, listening on {addrs:?}",
+            env!("CARGO_PKG_VERSION")
+        );
         Ok(Gateway {
             addrs,
             shutdown,
@@ -201,7 +220,9 @@ fn bind_all(
         let actual = first.local_addr().map_err(|e| e.to_string())?;
         let mut per_addr = vec![first];
         for _ in 1..workers {
-            per_addr.push(bind(actual, backlog).map_err(|e| format!("cannot listen on {actual}: {e}"))?);
+            per_addr.push(
+                bind(actual, backlog).map_err(|e| format!("cannot listen on {actual}: {e}"))?,
+            );
         }
         bound.push(actual);
         sockets.push(per_addr);
@@ -222,7 +243,8 @@ fn bind(addr: SocketAddr, backlog: i32) -> std::io::Result<std::net::TcpListener
 /// `tollgate run`: start, wait for SIGTERM/SIGINT, drain, exit.
 pub fn run(compiled: Compiled) -> Result<(), String> {
     use signal_hook::consts::{SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT]).map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT])
+        .map_err(|e| format!("cannot install signal handlers: {e}"))?;
     let gateway = Gateway::start(compiled)?;
     if let Some(sig) = signals.forever().next() {
         log::info!("signal {sig}: draining");

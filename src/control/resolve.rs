@@ -20,7 +20,11 @@ pub fn resolve(u: &Upstream) -> Option<SocketAddr> {
         return Some(addr);
     }
     let addrs: Vec<SocketAddr> = (&*u.host, u.port).to_socket_addrs().ok()?.collect();
-    addrs.iter().find(|a| a.is_ipv4()).or(addrs.first()).copied()
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
 }
 
 /// Resolves every upstream.
@@ -30,7 +34,11 @@ pub fn resolve_all(upstreams: &[Upstream]) -> Vec<Option<SocketAddr>> {
         .map(|u| {
             let addr = resolve(u);
             if addr.is_none() {
-                log::warn!("backend host {}:{} does not resolve (yet); requests get APIG.0605", u.host, u.port);
+                log::warn!(
+                    "backend host {}:{} does not resolve (yet); requests get APIG.0605",
+                    u.host,
+                    u.port
+                );
             }
             addr
         })
@@ -62,7 +70,11 @@ pub fn spawn(
                         continue;
                     }
                     let Some(addr) = resolve(u) else {
-                        log::warn!("backend host {} failed to resolve; keeping {:?}", u.host, known[id]);
+                        log::warn!(
+                            "backend host {} failed to resolve; keeping {:?}",
+                            u.host,
+                            known[id]
+                        );
                         continue;
                     };
                     if known[id] != Some(addr) {

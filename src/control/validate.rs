@@ -5,7 +5,9 @@ use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 
 use super::error::ConfigError;
-use super::spec::{ApiSpec, BackendSpec, GatewaySpec, HttpBackendSpec, MockBackendSpec, WorkersSpec};
+use super::spec::{
+    ApiSpec, BackendSpec, GatewaySpec, HttpBackendSpec, MockBackendSpec, WorkersSpec,
+};
 use crate::route::path::{MatchMode, parse_template};
 
 /// Most workers a config may ask for.
@@ -51,7 +53,11 @@ fn server(spec: &GatewaySpec, errs: &mut Vec<ConfigError>) {
         ));
     }
     if s.backlog < 1 {
-        errs.push(ConfigError::new("server.backlog", "backlog must be at least 1", "use e.g. 1024"));
+        errs.push(ConfigError::new(
+            "server.backlog",
+            "backlog must be at least 1",
+            "use e.g. 1024",
+        ));
     }
 }
 
@@ -138,7 +144,11 @@ fn groups(spec: &GatewaySpec, errs: &mut Vec<ConfigError>) {
     for (g, group) in spec.group.iter().enumerate() {
         let gp = format!("group[{g}]");
         if group.name.trim().is_empty() {
-            errs.push(ConfigError::new(format!("{gp}.name"), "group name is empty", "name the group, e.g. name = \"DEFAULT\""));
+            errs.push(ConfigError::new(
+                format!("{gp}.name"),
+                "group name is empty",
+                "name the group, e.g. name = \"DEFAULT\"",
+            ));
         } else if !names.insert(group.name.as_str()) {
             errs.push(ConfigError::new(
                 format!("{gp}.name"),
@@ -181,7 +191,11 @@ fn groups(spec: &GatewaySpec, errs: &mut Vec<ConfigError>) {
 
 fn api(spec: &GatewaySpec, api: &ApiSpec, ap: &str, errs: &mut Vec<ConfigError>) {
     if api.name.trim().is_empty() {
-        errs.push(ConfigError::new(format!("{ap}.name"), "API name is empty", "name the API, e.g. name = \"get-user\""));
+        errs.push(ConfigError::new(
+            format!("{ap}.name"),
+            "API name is empty",
+            "name the API, e.g. name = \"get-user\"",
+        ));
     }
     if parse_method(&api.method).is_none() {
         errs.push(ConfigError::new(
@@ -204,7 +218,11 @@ fn api(spec: &GatewaySpec, api: &ApiSpec, ap: &str, errs: &mut Vec<ConfigError>)
     let params: Vec<String> = match parse_template(&api.path, mode) {
         Ok(t) => t.param_names().map(str::to_owned).collect(),
         Err(e) => {
-            errs.push(ConfigError::new(format!("{ap}.path"), e.to_string(), "see behaviour.md §6.3 for path templates"));
+            errs.push(ConfigError::new(
+                format!("{ap}.path"),
+                e.to_string(),
+                "see behaviour.md §6.3 for path templates",
+            ));
             Vec::new()
         }
     };
@@ -214,7 +232,13 @@ fn api(spec: &GatewaySpec, api: &ApiSpec, ap: &str, errs: &mut Vec<ConfigError>)
     }
 }
 
-fn http_backend(spec: &GatewaySpec, h: &HttpBackendSpec, params: &[String], bp: &str, errs: &mut Vec<ConfigError>) {
+fn http_backend(
+    spec: &GatewaySpec,
+    h: &HttpBackendSpec,
+    params: &[String],
+    bp: &str,
+    errs: &mut Vec<ConfigError>,
+) {
     if h.scheme != "http" {
         errs.push(ConfigError::new(
             format!("{bp}.scheme"),
@@ -249,7 +273,10 @@ fn http_backend(spec: &GatewaySpec, h: &HttpBackendSpec, params: &[String], bp: 
     {
         errs.push(ConfigError::new(
             format!("{bp}.timeout_ms"),
-            format!("{t} ms is outside 1..={}", spec.settings.max_backend_timeout_ms),
+            format!(
+                "{t} ms is outside 1..={}",
+                spec.settings.max_backend_timeout_ms
+            ),
             "use a timeout from 1 ms to settings.max_backend_timeout_ms (behaviour.md §27 C23)",
         ));
     }
@@ -264,7 +291,13 @@ fn mock_backend(m: &MockBackendSpec, bp: &str, errs: &mut Vec<ConfigError>) {
         ));
     }
     for (name, value) in &m.headers {
-        let reserved = ["content-length", "transfer-encoding", "connection", "server", "x-request-id"];
+        let reserved = [
+            "content-length",
+            "transfer-encoding",
+            "connection",
+            "server",
+            "x-request-id",
+        ];
         if !is_token(name) {
             errs.push(ConfigError::new(
                 format!("{bp}.headers"),
@@ -316,7 +349,8 @@ pub fn parse_match(m: &str) -> Option<MatchMode> {
 
 fn is_token(s: &str) -> bool {
     !s.is_empty()
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 fn is_host_name(s: &str) -> bool {
@@ -325,7 +359,9 @@ fn is_host_name(s: &str) -> bool {
         && s.split('.').all(|label| {
             !label.is_empty()
                 && label.len() <= 63
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
                 && !label.starts_with('-')
                 && !label.ends_with('-')
         })

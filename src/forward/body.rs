@@ -12,7 +12,7 @@ use bytes::BytesMut;
 use monoio::io::AsyncReadRent;
 
 use crate::error::GatewayError;
-use crate::http::framing::{ChunkedScanner, FramingError, Scan};
+use crate::http::framing::{ChunkedScanner, Scan};
 use crate::http::{BodyFraming, ParseError, ResponseFraming};
 use crate::io;
 
@@ -57,17 +57,11 @@ impl Decoder {
         matches!(self, Decoder::Done)
     }
 
-    /// Payload bytes of a chunked body so far (0 otherwise).
-    pub fn chunked_data_bytes(&self) -> u64 {
-        match self {
-            Decoder::Chunked(s) => s.data_bytes(),
-            _ => 0,
-        }
-    }
-
     /// Splits the next piece of the body off the front of `buf` (possibly
     /// empty when nothing is buffered). Bytes after the body stay in `buf`.
-    pub fn take(&mut self, buf: &mut BytesMut) -> Result<BytesMut, FramingError> {
+    /// A chunked body whose payload exceeds `max_payload` is refused (§3 →
+    /// 413); Content-Length bodies were checked with their head.
+    pub fn take(&mut self, buf: &mut BytesMut, max_payload: u64) -> Result<BytesMut, GatewayError> {
         let before = buf.len();
         let piece = match self {
             Decoder::Done => BytesMut::new(),
@@ -79,16 +73,26 @@ impl Decoder {
                 }
                 buf.split_to(n)
             }
-            Decoder::Chunked(scanner) => match scanner.scan(buf)? {
-                Scan::NeedMore => buf.split_to(buf.len()),
-                Scan::Done(n) => {
-                    *self = Decoder::Done;
-                    buf.split_to(n)
+            Decoder::Chunked(scanner) => {
+                let scan = scanner.scan(buf).map_err(GatewayError::from)?;
+                if scanner.data_bytes() > max_payload {
+                    return Err(ParseError::BodyTooLarge.into());
                 }
-            },
+                match scan {
+                    Scan::NeedMore => buf.split_to(buf.len()),
+                    Scan::Done(n) => {
+                        *self = Decoder::Done;
+                        buf.split_to(n)
+                    }
+                }
+            }
             Decoder::UntilClose => buf.split_to(buf.len()),
         };
-        debug_assert_eq!(before, piece.len() + buf.len(), "bytes lost while taking a piece");
+        debug_assert_eq!(
+            before,
+            piece.len() + buf.len(),
+            "bytes lost while taking a piece"
+        );
         Ok(piece)
     }
 
@@ -141,11 +145,7 @@ pub async fn next_request_piece<S: AsyncReadRent>(
             Ok(_) => {}
         }
     }
-    let piece = dec.take(buf).map_err(|e| BodyFailure::Client(e.into()))?;
-    if dec.chunked_data_bytes() > max_body {
-        return Err(BodyFailure::Client(ParseError::BodyTooLarge.into()));
-    }
-    Ok(piece)
+    dec.take(buf, max_body).map_err(BodyFailure::Client)
 }
 
 /// Why a request body could not be passed on.
@@ -169,7 +169,10 @@ pub async fn discard<S: AsyncReadRent>(
     max_body: u64,
 ) -> bool {
     while !dec.is_done() {
-        if next_request_piece(dec, stream, buf, timeout, max_body).await.is_err() {
+        if next_request_piece(dec, stream, buf, timeout, max_body)
+            .await
+            .is_err()
+        {
             return false;
         }
     }

@@ -48,6 +48,8 @@ pub struct Forwarder<'a> {
     pub max_body: u64,
     /// Largest upstream response head.
     pub max_response_head: usize,
+    /// Set once shutdown began: the response closes the client connection.
+    pub draining: &'a std::cell::Cell<bool>,
 }
 
 /// Where this request goes.
@@ -117,8 +119,8 @@ async fn exchange(
     // Body bytes already read go out with the head; if that is the whole
     // body the request can be replayed on a fresh connection.
     let piece = dec
-        .take(&mut client.rbuf)
-        .map_err(|e| Failure::answer(e.into(), false))?;
+        .take(&mut client.rbuf, fw.max_body)
+        .map_err(|e| Failure::answer(e, false))?;
     out.extend_from_slice(&piece);
     let replayable = dec.is_done();
     let (mut conn, resp) = send(fw, client, req, target, out, dec, replayable).await?;
@@ -129,7 +131,8 @@ async fn exchange(
         return Err(Failure::answer(GatewayError::UpstreamBadResponse, true));
     }
     let framing = ClientFraming::for_response(resp.framing, req.version, head_request);
-    let keep_client = keep_alive && framing != ClientFraming::UntilClose;
+    // Decided now, not at the head: shutdown may have begun meanwhile.
+    let keep_client = keep_alive && framing != ClientFraming::UntilClose && !fw.draining.get();
     respond::proxied_head(out, &resp, rid, req.version, keep_client, framing);
     let clean = relay(fw, &mut conn, client, out, &resp, framing, target.timeout).await;
     match clean {
@@ -317,7 +320,7 @@ async fn relay(
                 Ok(_) => {}
             }
         }
-        let Ok(piece) = dec.take(&mut conn.buf) else {
+        let Ok(piece) = dec.take(&mut conn.buf, u64::MAX) else {
             return Relay::Broken;
         };
         let last = dec.is_done();

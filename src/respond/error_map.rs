@@ -68,11 +68,23 @@ const fn resp(
 pub fn map(err: &GatewayError) -> ErrorResponse {
     use ResponseType::*;
     match err {
-        GatewayError::Parse(ParseError::BodyTooLarge) => resp(413, "APIG.0201", "Request entity too large.", Default4xx, true),
-        GatewayError::Parse(ParseError::UriTooLong) => resp(414, "APIG.0201", "Request URI too large.", Default4xx, true),
-        GatewayError::Parse(ParseError::HeaderTooLarge | ParseError::HeadersTooLarge) => {
-            resp(494, "APIG.0201", "Request headers too large.", Default4xx, true)
+        GatewayError::Parse(ParseError::BodyTooLarge) => resp(
+            413,
+            "APIG.0201",
+            "Request entity too large.",
+            Default4xx,
+            true,
+        ),
+        GatewayError::Parse(ParseError::UriTooLong) => {
+            resp(414, "APIG.0201", "Request URI too large.", Default4xx, true)
         }
+        GatewayError::Parse(ParseError::HeaderTooLarge | ParseError::HeadersTooLarge) => resp(
+            494,
+            "APIG.0201",
+            "Request headers too large.",
+            Default4xx,
+            true,
+        ),
         GatewayError::Parse(ParseError::Malformed(m)) => malformed(*m),
         GatewayError::RequestFraming(_) => resp(400, "APIG.0602", "Bad request.", Default4xx, true),
         GatewayError::RouteNotFound => resp(
@@ -82,11 +94,25 @@ pub fn map(err: &GatewayError) -> ErrorResponse {
             NotFound,
             false,
         ),
-        GatewayError::MethodNotAllowed => resp(404, "APIG.0101", "The API does not exist.", NotFound, false),
-        GatewayError::UpstreamUnresolved => resp(500, "APIG.0605", "Domain name resolution failed.", Default5xx, false),
-        GatewayError::UpstreamConnectFailed | GatewayError::UpstreamReset | GatewayError::UpstreamBadResponse => {
-            resp(502, "APIG.0201", "Backend unavailable.", BackendUnavailable, false)
+        GatewayError::MethodNotAllowed => {
+            resp(404, "APIG.0101", "The API does not exist.", NotFound, false)
         }
+        GatewayError::UpstreamUnresolved => resp(
+            500,
+            "APIG.0605",
+            "Domain name resolution failed.",
+            Default5xx,
+            false,
+        ),
+        GatewayError::UpstreamConnectFailed
+        | GatewayError::UpstreamReset
+        | GatewayError::UpstreamBadResponse => resp(
+            502,
+            "APIG.0201",
+            "Backend unavailable.",
+            BackendUnavailable,
+            false,
+        ),
         GatewayError::UpstreamConnectTimeout | GatewayError::UpstreamTimeout => {
             resp(504, "APIG.0201", "Backend timeout.", BackendTimeout, false)
         }
@@ -96,7 +122,13 @@ pub fn map(err: &GatewayError) -> ErrorResponse {
 /// Every malformed head is `400 APIG.0602 "Bad request."` and closes the
 /// connection (RFC 9112: the framing can no longer be trusted).
 fn malformed(_why: Malformed) -> ErrorResponse {
-    resp(400, "APIG.0602", "Bad request.", ResponseType::Default4xx, true)
+    resp(
+        400,
+        "APIG.0602",
+        "Bad request.",
+        ResponseType::Default4xx,
+        true,
+    )
 }
 
 #[cfg(test)]
@@ -109,12 +141,23 @@ mod tests {
         let cases = [
             (ParseError::BodyTooLarge, 413, "Request entity too large."),
             (ParseError::UriTooLong, 414, "Request URI too large."),
-            (ParseError::HeaderTooLarge, 494, "Request headers too large."),
-            (ParseError::HeadersTooLarge, 494, "Request headers too large."),
+            (
+                ParseError::HeaderTooLarge,
+                494,
+                "Request headers too large.",
+            ),
+            (
+                ParseError::HeadersTooLarge,
+                494,
+                "Request headers too large.",
+            ),
         ];
         for (e, status, msg) in cases {
             let r = map(&GatewayError::Parse(e));
-            assert_eq!((r.status, r.code, r.message, r.close), (status, "APIG.0201", msg, true));
+            assert_eq!(
+                (r.status, r.code, r.message, r.close),
+                (status, "APIG.0201", msg, true)
+            );
         }
     }
 
@@ -122,9 +165,15 @@ mod tests {
     fn upstream_failures_map_to_502_and_504() {
         // behaviour.md §7.6.
         assert_eq!(map(&GatewayError::UpstreamConnectFailed).status, 502);
-        assert_eq!(map(&GatewayError::UpstreamReset).message, "Backend unavailable.");
+        assert_eq!(
+            map(&GatewayError::UpstreamReset).message,
+            "Backend unavailable."
+        );
         assert_eq!(map(&GatewayError::UpstreamTimeout).status, 504);
-        assert_eq!(map(&GatewayError::UpstreamTimeout).message, "Backend timeout.");
+        assert_eq!(
+            map(&GatewayError::UpstreamTimeout).message,
+            "Backend timeout."
+        );
         assert_eq!(map(&GatewayError::UpstreamUnresolved).code, "APIG.0605");
     }
 
@@ -134,6 +183,9 @@ mod tests {
         let nf = map(&GatewayError::RouteNotFound);
         assert_eq!((nf.status, nf.code), (404, "APIG.0101"));
         assert!(nf.message.contains("not been published"));
-        assert_eq!(map(&GatewayError::MethodNotAllowed).message, "The API does not exist.");
+        assert_eq!(
+            map(&GatewayError::MethodNotAllowed).message,
+            "The API does not exist."
+        );
     }
 }

@@ -133,7 +133,9 @@ pub fn proxied_head(
     for h in &resp.headers {
         let pass = match h.kind {
             HeaderKind::Other | HeaderKind::Host | HeaderKind::Expect => true,
-            HeaderKind::XForwardedFor | HeaderKind::XForwardedProto | HeaderKind::XForwardedHost => true,
+            HeaderKind::XForwardedFor
+            | HeaderKind::XForwardedProto
+            | HeaderKind::XForwardedHost => true,
             // A HEAD response keeps the upstream's length (RFC 9110 §9.3.2).
             HeaderKind::ContentLength => framing == ClientFraming::HeadOnly,
             HeaderKind::HopByHop
@@ -167,7 +169,13 @@ mod tests {
         // behaviour.md §18.1 default content.
         let rid = RequestIdGen::new(0).next_id();
         let mut out = BytesMut::new();
-        let close = error(&mut out, &GatewayError::RouteNotFound, &rid, Version::Http11, true);
+        let close = error(
+            &mut out,
+            &GatewayError::RouteNotFound,
+            &rid,
+            Version::Http11,
+            true,
+        );
         assert!(!close);
         let text = std::str::from_utf8(&out).unwrap();
         let (head, body) = text.split_once("\r\n\r\n").unwrap();

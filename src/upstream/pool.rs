@@ -76,7 +76,11 @@ impl Pool {
         let list = self.idle.get_mut(id as usize)?;
         while let Some(idle) = list.pop() {
             let fresh = now.saturating_duration_since(idle.since) < self.idle_timeout;
-            if fresh && idle.conn.addr == addr && idle.conn.buf.is_empty() && is_open(&idle.conn.stream) {
+            if fresh
+                && idle.conn.addr == addr
+                && idle.conn.buf.is_empty()
+                && is_open(&idle.conn.stream)
+            {
                 let mut conn = idle.conn;
                 conn.reused = true;
                 return Some(conn);

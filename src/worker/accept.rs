@@ -17,7 +17,12 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
 
 /// Accepts connections on `listener` until `drain` starts, then drops the
 /// listener so the kernel stops queueing connections for this worker.
-pub async fn accept_loop(listener: TcpListener, core: Rc<CoreState>, slot: Rc<Slot>, drain: Rc<Drain>) {
+pub async fn accept_loop(
+    listener: TcpListener,
+    core: Rc<CoreState>,
+    slot: Rc<Slot>,
+    drain: Rc<Drain>,
+) {
     let mut stop = std::pin::pin!(drain.wait());
     loop {
         monoio::select! {

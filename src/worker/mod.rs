@@ -157,7 +157,12 @@ async fn run(setup: WorkerSetup, ready: Sender<Result<usize, String>>) -> Metric
     for std_listener in setup.listeners {
         match TcpListener::from_std(std_listener) {
             Ok(l) => {
-                monoio::spawn(accept::accept_loop(l, core.clone(), slot.clone(), drain.clone()));
+                monoio::spawn(accept::accept_loop(
+                    l,
+                    core.clone(),
+                    slot.clone(),
+                    drain.clone(),
+                ));
             }
             Err(e) => {
                 let _ = ready.send(Err(format!("worker {}: listener: {e}", setup.index)));
@@ -166,7 +171,12 @@ async fn run(setup: WorkerSetup, ready: Sender<Result<usize, String>>) -> Metric
         }
     }
     let _ = ready.send(Ok(setup.index));
-    monoio::spawn(tick(core.clone(), setup.control, setup.shutdown, drain.clone()));
+    monoio::spawn(tick(
+        core.clone(),
+        setup.control,
+        setup.shutdown,
+        drain.clone(),
+    ));
     drain.wait().await;
     // Listeners are closed; let in-flight requests finish, then return:
     // dropping the runtime closes idle keep-alive connections.
@@ -175,7 +185,10 @@ async fn run(setup: WorkerSetup, ready: Sender<Result<usize, String>>) -> Metric
             monoio::time::sleep(Duration::from_millis(5)).await;
         }
     };
-    if monoio::time::timeout(setup.shutdown_timeout, finish).await.is_err() {
+    if monoio::time::timeout(setup.shutdown_timeout, finish)
+        .await
+        .is_err()
+    {
         log::warn!(
             "worker {}: {} requests still in flight after the shutdown timeout",
             core.index,
@@ -187,7 +200,12 @@ async fn run(setup: WorkerSetup, ready: Sender<Result<usize, String>>) -> Metric
 
 /// Housekeeping between requests: control messages, idle pool eviction,
 /// the shutdown flag.
-async fn tick(core: Rc<CoreState>, control: Receiver<ControlMsg>, shutdown: Arc<AtomicBool>, drain: Rc<Drain>) {
+async fn tick(
+    core: Rc<CoreState>,
+    control: Receiver<ControlMsg>,
+    shutdown: Arc<AtomicBool>,
+    drain: Rc<Drain>,
+) {
     loop {
         monoio::time::sleep(TICK).await;
         while let Ok(msg) = control.try_recv() {

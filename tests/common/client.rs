@@ -19,7 +19,10 @@ pub struct Response {
 impl Response {
     /// First header with this (lower-case) name.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Body as text.
@@ -31,7 +34,9 @@ impl Response {
     pub fn assert_apig(&self, status: u16, code: &str, msg: &str) {
         assert_eq!(self.status, status, "body: {}", self.text());
         let rid = self.header("x-request-id").expect("X-Request-Id on error");
-        let expected = format!("{{\"error_code\": \"{code}\", \"error_msg\": \"{msg}\", \"request_id\": \"{rid}\"}}");
+        let expected = format!(
+            "{{\"error_code\": \"{code}\", \"error_msg\": \"{msg}\", \"request_id\": \"{rid}\"}}"
+        );
         assert_eq!(self.text(), expected);
         assert_eq!(self.header("content-type"), Some("application/json"));
         assert_eq!(self.header("server"), Some("api-gateway"));
@@ -52,7 +57,10 @@ impl Conn {
         stream.set_read_timeout(Some(DEADLINE)).unwrap();
         stream.set_write_timeout(Some(DEADLINE)).unwrap();
         stream.set_nodelay(true).unwrap();
-        Conn { stream, buf: Vec::new() }
+        Conn {
+            stream,
+            buf: Vec::new(),
+        }
     }
 
     /// Sends raw bytes.
@@ -72,7 +80,11 @@ impl Conn {
         let text = String::from_utf8_lossy(&head_bytes).into_owned();
         let mut lines = text.split("\r\n");
         let status_line = lines.next().unwrap_or_default().to_string();
-        let status: u16 = status_line.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("bad status line {status_line:?}"));
+        let status: u16 = status_line
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
         let headers: Vec<(String, String)> = lines
             .filter(|l| !l.is_empty())
             .filter_map(|l| l.split_once(':'))
@@ -90,7 +102,11 @@ impl Conn {
         } else {
             self.read_to_end()
         };
-        Response { status, headers, body }
+        Response {
+            status,
+            headers,
+            body,
+        }
     }
 
     fn read_chunked(&mut self) -> Vec<u8> {
@@ -99,7 +115,8 @@ impl Conn {
             let line_end = self.fill_until(|b| find(b, b"\r\n").map(|i| i + 2));
             let line: Vec<u8> = self.buf.drain(..line_end).collect();
             let size_text = String::from_utf8_lossy(&line[..line.len() - 2]).into_owned();
-            let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16).expect("chunk size");
+            let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16)
+                .expect("chunk size");
             if size == 0 {
                 let end = self.fill_until(|b| find(b, b"\r\n").map(|i| i + 2));
                 self.buf.drain(..end);
@@ -109,6 +126,36 @@ impl Conn {
             body.extend(self.buf.drain(..size));
             self.buf.drain(..2);
         }
+    }
+
+    /// Reads a Content-Length response, counting the body instead of
+    /// keeping it; returns (status, body length).
+    pub fn read_counting(&mut self) -> (u16, usize) {
+        let end = self.fill_until(|b| find(b, b"\r\n\r\n").map(|i| i + 4));
+        let head: Vec<u8> = self.buf.drain(..end).collect();
+        let text = String::from_utf8_lossy(&head).to_ascii_lowercase();
+        let status = text
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .expect("status");
+        let len: usize = text
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("content-length");
+        let mut got = self.buf.len().min(len);
+        self.buf.drain(..got);
+        let mut chunk = vec![0u8; 64 * 1024];
+        while got < len {
+            match self.stream.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => panic!("read failed: {e}"),
+            }
+        }
+        (status, got)
     }
 
     /// Reads until EOF.
@@ -124,7 +171,12 @@ impl Conn {
             return false;
         }
         let mut b = [0u8; 1];
-        matches!(self.stream.read(&mut b), Ok(0) | Err(_))
+        loop {
+            match self.stream.read(&mut b) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                r => return matches!(r, Ok(0) | Err(_)),
+            }
+        }
     }
 
     fn fill_until(&mut self, done: impl Fn(&[u8]) -> Option<usize>) -> usize {
@@ -133,8 +185,19 @@ impl Conn {
                 return n;
             }
             let mut chunk = [0u8; 64 * 1024];
-            let n = self.stream.read(&mut chunk).unwrap_or_else(|e| panic!("read failed ({e}); got so far: {:?}", String::from_utf8_lossy(&self.buf)));
-            assert!(n > 0, "connection closed early; got: {:?}", String::from_utf8_lossy(&self.buf));
+            let n = match self.stream.read(&mut chunk) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => panic!(
+                    "read failed ({e}); got so far: {:?}",
+                    String::from_utf8_lossy(&self.buf)
+                ),
+            };
+            assert!(
+                n > 0,
+                "connection closed early; got: {:?}",
+                String::from_utf8_lossy(&self.buf)
+            );
             self.buf.extend_from_slice(&chunk[..n]);
         }
     }

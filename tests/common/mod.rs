@@ -88,7 +88,13 @@ impl Drop for TestGateway {
 
 /// A DEFAULT group with one API proxying `method path` (match `mode`) to
 /// `upstream` with backend `backend_path`.
-pub fn proxy_api(method: &str, path: &str, mode: &str, upstream: SocketAddr, backend_path: &str) -> String {
+pub fn proxy_api(
+    method: &str,
+    path: &str,
+    mode: &str,
+    upstream: SocketAddr,
+    backend_path: &str,
+) -> String {
     format!(
         "[[group]]\nname = \"DEFAULT\"\n\n[[group.api]]\nname = \"api\"\nmethod = \"{method}\"\npath = \"{path}\"\nmatch = \"{mode}\"\n[group.api.backend]\ntype = \"http\"\naddress = \"{upstream}\"\npath = \"{backend_path}\"\ntimeout_ms = 1000\n"
     )

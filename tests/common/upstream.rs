@@ -37,7 +37,10 @@ pub struct Seen {
 impl Seen {
     /// First header with this (lower-case) name.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -87,7 +90,11 @@ impl TestUpstream {
                 std::thread::spawn(move || serve(stream, id, tx, handler));
             }
         });
-        TestUpstream { addr, connections, seen: rx }
+        TestUpstream {
+            addr,
+            connections,
+            seen: rx,
+        }
     }
 
     /// Answers every request `200 OK` with body `ok`.
@@ -97,7 +104,9 @@ impl TestUpstream {
 
     /// The next request seen, within the deadline.
     pub fn next(&self) -> Seen {
-        self.seen.recv_timeout(DEADLINE).expect("upstream saw a request")
+        self.seen
+            .recv_timeout(DEADLINE)
+            .expect("upstream saw a request")
     }
 
     /// Connections accepted so far.
@@ -118,7 +127,9 @@ fn serve(mut stream: TcpStream, conn: usize, tx: Sender<Seen>, handler: Arc<Hand
     stream.set_read_timeout(Some(Duration::from_secs(30))).ok();
     let mut buf = Vec::new();
     loop {
-        let Some(seen) = read_request(&mut stream, &mut buf, conn) else { return };
+        let Some(seen) = read_request(&mut stream, &mut buf, conn) else {
+            return;
+        };
         let reply = handler(&seen);
         let _ = tx.send(seen);
         if !answer(&mut stream, reply) {
@@ -130,7 +141,10 @@ fn serve(mut stream: TcpStream, conn: usize, tx: Sender<Seen>, handler: Arc<Hand
 fn answer(stream: &mut TcpStream, reply: Reply) -> bool {
     match reply {
         Reply::Ok(body) => {
-            let head = format!("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n", body.len());
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            );
             stream.write_all(head.as_bytes()).is_ok() && stream.write_all(body.as_bytes()).is_ok()
         }
         Reply::Raw(bytes) => stream.write_all(&bytes).is_ok(),
@@ -182,10 +196,20 @@ fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>, conn: usize) -> Optio
                 let hs: Vec<(String, String)> = req
                     .headers
                     .iter()
-                    .map(|h| (h.name.to_ascii_lowercase(), String::from_utf8_lossy(h.value).into_owned()))
+                    .map(|h| {
+                        (
+                            h.name.to_ascii_lowercase(),
+                            String::from_utf8_lossy(h.value).into_owned(),
+                        )
+                    })
                     .collect();
-                let cl = hs.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse::<usize>().ok());
-                let chunked = hs.iter().any(|(k, v)| k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
+                let cl = hs
+                    .iter()
+                    .find(|(k, _)| k == "content-length")
+                    .and_then(|(_, v)| v.parse::<usize>().ok());
+                let chunked = hs
+                    .iter()
+                    .any(|(k, v)| k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
                 let seen = Seen {
                     method: req.method.unwrap_or_default().to_string(),
                     target: req.path.unwrap_or_default().to_string(),
