@@ -17,7 +17,10 @@ use crate::http::{BodyFraming, Method, RequestHead, Version};
 use crate::io::{self, ClientConn};
 use crate::record::Metrics;
 use crate::request_id::{RequestId, RequestIdGen};
-use crate::respond;
+use crate::respond::{
+    self,
+    relay::{self, PoolReturn, Unrelayable},
+};
 use crate::rewrite;
 use crate::route::RouteMatch;
 use crate::snapshot::Snapshot;
@@ -83,7 +86,8 @@ async fn proxy(
     rid: &RequestId,
     keep_alive: bool,
 ) -> bool {
-    let addr = match core.resolved.borrow().pick(http.upstream) {
+    let picked = core.resolved.borrow().pick(http.upstream);
+    let addr = match picked {
         Ok(addr) => addr,
         Err(e) => return reject(core, snap, client, head, e, rid, keep_alive).await,
     };
@@ -96,15 +100,29 @@ async fn proxy(
         body_timeout: snap.timeouts.body,
         max_body: snap.limits.max_body_bytes,
         max_response_head: snap.limits.max_headers_total_bytes + RESPONSE_HEAD_SLACK,
-        draining: &core.draining,
     };
     let target = Target {
         upstream: http.upstream,
         addr,
         timeout: http.timeout,
     };
-    match forward::forward(&fw, client, head, &target, rid, keep_alive).await {
-        Ok(keep) => keep,
+    match forward::forward(&fw, client, head, &target).await {
+        Ok((conn, resp)) => {
+            let back = PoolReturn {
+                pool: &core.pool,
+                upstream: http.upstream,
+                now: core.clock.now(),
+            };
+            // Decided now, not at the head: shutdown may have begun meanwhile.
+            let keep = keep_alive && !core.draining.get();
+            match relay::relay(client, head, conn, &resp, rid, keep, http.timeout, back).await {
+                Ok(keep) => keep,
+                Err(Unrelayable) => {
+                    let e = GatewayError::UpstreamBadResponse;
+                    answer_error(core, client, &e, rid, head.version, keep).await
+                }
+            }
+        }
         Err(Failure {
             error: Some(e),
             client_reusable,

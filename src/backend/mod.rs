@@ -8,7 +8,10 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use crate::route::ApiId;
-use crate::upstream::UpstreamId;
+
+/// Index of an upstream address in the snapshot: chosen here, resolved and
+/// pooled by the upstream stage.
+pub type UpstreamId = u32;
 
 /// One part of a compiled backend path template.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -299,7 +299,7 @@ pub fn backend_path(path: &str, params: &[String]) -> Result<Vec<PathPart>, Stri
             .map(|c| open + c)
             .ok_or_else(|| format!("unclosed {{ in backend path \"{path}\""))?;
         if open > 0 {
-            parts.push(PathPart::Literal(rest[..open].as_bytes().into()));
+            parts.push(PathPart::Literal(rest.as_bytes()[..open].into()));
         }
         let name = rest[open + 1..close].trim_end_matches('+');
         let index = params

@@ -1,10 +1,8 @@
-//! STAGE forward: send the request upstream over this core's pooled
-//! connection, read the response head, stream the body back
-//! (behaviour.md §7.2, §7.6).
+//! STAGE forward: send the request and its body upstream over this core's
+//! pooled connection and read the response head (behaviour.md §7.2, §7.6).
 //!
-//! Failures before the client has seen a response byte come back as a
-//! [`Failure`] for the respond stage (502/504 per §7.6); after that the
-//! only remedy is closing the client connection.
+//! Failures come back as a [`Failure`] for the respond stage (502/504 per
+//! §7.6). The response body is streamed back by `respond::relay`.
 
 pub mod body;
 
@@ -12,25 +10,18 @@ use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use bytes::{BufMut, BytesMut};
+use bytes::BytesMut;
 use monoio::net::TcpStream;
 
 use crate::clock::Clock;
 use crate::error::GatewayError;
-use crate::http::framing::{LAST_CHUNK, encode_chunk_header};
-use crate::http::{Method, RequestHead, ResponseFraming, ResponseHead, Version, parse_response};
+use crate::http::{Method, RequestHead, ResponseHead, parse_response, write};
 use crate::io::{self, ClientConn};
 use crate::record::Metrics;
-use crate::request_id::RequestId;
-use crate::respond::{self, CONTINUE_100, ClientFraming};
 use crate::upstream::UpstreamId;
 use crate::upstream::pool::{Pool, UPSTREAM_BUF_BYTES, UpstreamConn};
 
-use body::{BodyFailure, Decoder, ReadFailure};
-
-/// Largest first body piece copied behind the response head so both go out
-/// in one write.
-const COALESCE_BYTES: usize = 16 * 1024;
+use body::{BodyFailure, Decoder};
 
 /// The per-worker resources and settings forwarding uses.
 pub struct Forwarder<'a> {
@@ -48,8 +39,6 @@ pub struct Forwarder<'a> {
     pub max_body: u64,
     /// Largest upstream response head.
     pub max_response_head: usize,
-    /// Set once shutdown began: the response closes the client connection.
-    pub draining: &'a std::cell::Cell<bool>,
 }
 
 /// Where this request goes.
@@ -88,19 +77,17 @@ impl Failure {
     };
 }
 
-/// Forwards `req` to `target` and streams the response back. The upstream
-/// request head is in `client.out`. Returns whether the client connection
-/// may carry another request.
+/// Sends `req` (its upstream head is in `client.out`) and its body to
+/// `target` and reads the final response head. The body of the response is
+/// still to be read from the returned connection (see `respond::relay`).
 pub async fn forward(
     fw: &Forwarder<'_>,
     client: &mut ClientConn,
     req: &RequestHead,
     target: &Target,
-    rid: &RequestId,
-    keep_alive: bool,
-) -> Result<bool, Failure> {
+) -> Result<(UpstreamConn, ResponseHead), Failure> {
     let mut out = std::mem::take(&mut client.out);
-    let result = exchange(fw, client, req, target, rid, keep_alive, &mut out).await;
+    let result = exchange(fw, client, req, target, &mut out).await;
     out.clear();
     client.out = out;
     result
@@ -111,10 +98,8 @@ async fn exchange(
     client: &mut ClientConn,
     req: &RequestHead,
     target: &Target,
-    rid: &RequestId,
-    keep_alive: bool,
     out: &mut BytesMut,
-) -> Result<bool, Failure> {
+) -> Result<(UpstreamConn, ResponseHead), Failure> {
     let mut dec = Decoder::for_request(req.framing);
     // Body bytes already read go out with the head; if that is the whole
     // body the request can be replayed on a fresh connection.
@@ -123,29 +108,7 @@ async fn exchange(
         .map_err(|e| Failure::answer(e, false))?;
     out.extend_from_slice(&piece);
     let replayable = dec.is_done();
-    let (mut conn, resp) = send(fw, client, req, target, out, dec, replayable).await?;
-    out.clear();
-    let head_request = req.method == Method::Head;
-    if resp.framing == ResponseFraming::Chunked && req.version == Version::Http10 {
-        // We asked in HTTP/1.0; a chunked answer cannot be relayed to this client.
-        return Err(Failure::answer(GatewayError::UpstreamBadResponse, true));
-    }
-    let framing = ClientFraming::for_response(resp.framing, req.version, head_request);
-    // Decided now, not at the head: shutdown may have begun meanwhile.
-    let keep_client = keep_alive && framing != ClientFraming::UntilClose && !fw.draining.get();
-    respond::proxied_head(out, &resp, rid, req.version, keep_client, framing);
-    let clean = relay(fw, &mut conn, client, out, &resp, framing, target.timeout).await;
-    match clean {
-        Relay::Complete => {
-            if resp.keep_alive && conn.buf.is_empty() {
-                fw.pool
-                    .borrow_mut()
-                    .put(target.upstream, conn, fw.clock.now());
-            }
-            Ok(keep_client)
-        }
-        Relay::Broken => Ok(false),
-    }
+    send(fw, client, req, target, out, dec, replayable).await
 }
 
 /// Connects (or reuses), sends head and body, reads the response head.
@@ -226,7 +189,7 @@ async fn stream_body(
     timeout: Duration,
 ) -> Result<(), Failure> {
     if req.expect_continue && client.rbuf.is_empty() {
-        let sent = io::write_owned(&mut client.stream, CONTINUE_100).await;
+        let sent = io::write_owned(&mut client.stream, write::CONTINUE_100).await;
         sent.map_err(|_| Failure::SILENT)?;
     }
     while !dec.is_done() {
@@ -289,82 +252,6 @@ async fn read_head(
         Ok(r) => r,
         Err(_) => Err(HeadFailure::Error(GatewayError::UpstreamTimeout)),
     }
-}
-
-enum Relay {
-    /// The whole body reached the client.
-    Complete,
-    /// Either side failed mid-body; close the client.
-    Broken,
-}
-
-/// Writes the response head and streams the body to the client.
-async fn relay(
-    fw: &Forwarder<'_>,
-    conn: &mut UpstreamConn,
-    client: &mut ClientConn,
-    out: &mut BytesMut,
-    resp: &ResponseHead,
-    framing: ClientFraming,
-    timeout: Duration,
-) -> Relay {
-    let _ = fw;
-    let mut dec = Decoder::for_response(resp.framing);
-    let rechunk = resp.framing == ResponseFraming::UntilClose && framing == ClientFraming::Chunked;
-    let mut first = true;
-    loop {
-        if conn.buf.is_empty() && !dec.is_done() {
-            match body::fill(&mut conn.stream, &mut conn.buf, timeout).await {
-                Ok(0) if dec.on_eof() => {}
-                Ok(0) | Err(ReadFailure::TimedOut | ReadFailure::Broken) => return Relay::Broken,
-                Ok(_) => {}
-            }
-        }
-        let Ok(piece) = dec.take(&mut conn.buf, u64::MAX) else {
-            return Relay::Broken;
-        };
-        let last = dec.is_done();
-        if rechunk && !piece.is_empty() {
-            encode_chunk_header(piece.len(), out);
-            out.extend_from_slice(&piece);
-            out.put_slice(b"\r\n");
-        } else if first && out.len() + piece.len() <= COALESCE_BYTES {
-            out.extend_from_slice(&piece);
-        } else {
-            if !out.is_empty() && !flush(client, out).await {
-                return Relay::Broken;
-            }
-            if !piece.is_empty() && io::write_owned(&mut client.stream, piece).await.is_err() {
-                return Relay::Broken;
-            }
-        }
-        first = false;
-        if last {
-            if rechunk {
-                out.put_slice(LAST_CHUNK);
-            }
-            return if flush(client, out).await {
-                Relay::Complete
-            } else {
-                Relay::Broken
-            };
-        }
-        if !out.is_empty() && !flush(client, out).await {
-            return Relay::Broken;
-        }
-    }
-}
-
-/// Writes and clears `out`; false when the client is gone.
-async fn flush(client: &mut ClientConn, out: &mut BytesMut) -> bool {
-    if out.is_empty() {
-        return true;
-    }
-    let buf = std::mem::take(out);
-    let (res, mut buf) = io::write_all(&mut client.stream, buf).await;
-    buf.clear();
-    *out = buf;
-    res.is_ok()
 }
 
 /// Runs an upstream write with the backend timeout.

@@ -5,6 +5,10 @@ use bytes::{BufMut, BytesMut};
 
 use super::Version;
 
+/// The interim response sent before reading a body announced with
+/// `Expect: 100-continue` (RFC 9110 §10.1.1).
+pub const CONTINUE_100: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
 /// Appends `HTTP/1.x {status} {reason}\r\n`.
 pub fn status_line(out: &mut BytesMut, version: Version, status: u16) {
     out.put_slice(match version {

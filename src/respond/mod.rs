@@ -6,6 +6,7 @@
 //! byte for byte: `{"error_code": "…", "error_msg": "…", "request_id": "…"}`.
 
 pub mod error_map;
+pub mod relay;
 
 use bytes::{BufMut, BytesMut};
 
@@ -16,10 +17,6 @@ use crate::http::{ResponseHead, Version, write};
 use crate::request_id::RequestId;
 
 pub use error_map::{ErrorResponse, ResponseType};
-
-/// The interim response sent before reading a body announced with
-/// `Expect: 100-continue` (RFC 9110 §10.1.1).
-pub const CONTINUE_100: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
 /// How the body of a proxied response is framed towards the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,8 +13,7 @@ use std::net::SocketAddr;
 
 use crate::error::GatewayError;
 
-/// Index of an upstream in the snapshot.
-pub type UpstreamId = u32;
+pub use crate::backend::UpstreamId;
 
 /// A backend address.
 #[derive(Debug, Clone, PartialEq, Eq)]
