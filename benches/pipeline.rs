@@ -63,7 +63,9 @@ const MOCK_REQUEST: &[u8] = b"GET /hello HTTP/1.1\r\nHost: shop.example.com\r\nA
 const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100\r\nDate: Sat, 21 Nov 2026 10:00:00 GMT\r\nServer: upstream\r\n\r\n";
 
 fn bench_pipeline(c: &mut Criterion) {
-    let snap = control::load(CONFIG).expect("bench config compiles").snapshot;
+    let snap = control::load(CONFIG)
+        .expect("bench config compiles")
+        .snapshot;
     let ids = RequestIdGen::new(0);
     let peer: SocketAddr = "127.0.0.1:50000".parse().unwrap();
     let mut group = c.benchmark_group("pipeline");
@@ -85,7 +87,9 @@ fn bench_pipeline(c: &mut Criterion) {
             rewrite::request_head(&mut out, &head, &route, http, &rid, peer);
             black_box(&out);
             upbuf.extend_from_slice(RESPONSE);
-            let resp = parse_response(&mut upbuf, 65536, Method::Get).unwrap().unwrap();
+            let resp = parse_response(&mut upbuf, 65536, Method::Get)
+                .unwrap()
+                .unwrap();
             out.clear();
             let framing = ClientFraming::for_response(resp.framing, Version::Http11, false);
             respond::proxied_head(&mut out, &resp, &rid, Version::Http11, true, framing);
@@ -112,7 +116,13 @@ fn bench_pipeline(c: &mut Criterion) {
         b.iter(|| {
             let rid = ids.next_id();
             out.clear();
-            respond::error(&mut out, black_box(&GatewayError::RouteNotFound), &rid, Version::Http11, true);
+            respond::error(
+                &mut out,
+                black_box(&GatewayError::RouteNotFound),
+                &rid,
+                Version::Http11,
+                true,
+            );
             black_box(&out);
         })
     });

@@ -2,7 +2,12 @@
 //! stages and shared infrastructure, never a later stage, `worker` or
 //! `control`; nothing but `main.rs` uses `control`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::disallowed_methods)] // test code: failing loudly is the point; deadlines read the real clock
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods
+)] // test code: failing loudly is the point; deadlines read the real clock
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -2,7 +2,12 @@
 //! `run` serves the embedded default config and exits 0 on SIGTERM;
 //! `--version`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::disallowed_methods)] // test code: failing loudly is the point; deadlines read the real clock
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods
+)] // test code: failing loudly is the point; deadlines read the real clock
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -2,7 +2,12 @@
 //! pipelining, 100-continue, pool reuse, 502/504 (behaviour.md §7.2, §7.6,
 //! §19).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::disallowed_methods)] // test code: failing loudly is the point; deadlines read the real clock
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods
+)] // test code: failing loudly is the point; deadlines read the real clock
 
 mod common;
 use common::*;

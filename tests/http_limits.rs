@@ -1,7 +1,12 @@
 //! Limits of behaviour.md §3 and the RFC 9112 rejections, over real
 //! sockets: the documented status and APIG body, then the connection closes.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::disallowed_methods)] // test code: failing loudly is the point; deadlines read the real clock
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods
+)] // test code: failing loudly is the point; deadlines read the real clock
 
 mod common;
 use common::*;

@@ -2,7 +2,12 @@
 //! lookup errors, prefix remainder and parameter substitution into the
 //! backend path (behaviour.md §4.1, §6.3–§6.7).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::disallowed_methods)] // test code: failing loudly is the point; deadlines read the real clock
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods
+)] // test code: failing loudly is the point; deadlines read the real clock
 
 mod common;
 use common::*;

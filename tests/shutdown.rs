@@ -2,7 +2,12 @@
 //! in-flight requests, then stop (the binary wires SIGTERM/SIGINT to the
 //! same call; tests/cli.rs checks that path).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::disallowed_methods)] // test code: failing loudly is the point; deadlines read the real clock
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods
+)] // test code: failing loudly is the point; deadlines read the real clock
 
 mod common;
 use common::*;

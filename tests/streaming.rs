@@ -2,7 +2,12 @@
 //! process growing by anything like that (issue: "a 100 MiB body passes
 //! through without the process growing by anything like that").
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::disallowed_methods)] // test code: failing loudly is the point; deadlines read the real clock
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods
+)] // test code: failing loudly is the point; deadlines read the real clock
 
 mod common;
 use common::*;
