@@ -10,6 +10,8 @@
 //! refused no later than the same head arriving whole would be.
 
 mod headers;
+mod limits;
+mod response;
 mod target;
 #[cfg(test)]
 mod tests;
@@ -18,6 +20,8 @@ use bytes::{Bytes, BytesMut};
 use httparse::Status;
 
 use self::headers::{Coding, Facts, Length, offset};
+use self::limits::{check_complete_limits, check_partial_limits};
+pub use self::response::parse_response;
 use super::{Method, Span};
 
 /// HTTP version of a head. httparse only accepts HTTP/1.0 and HTTP/1.1.
@@ -238,14 +242,6 @@ impl From<Malformed> for ParseError {
 /// ([`Malformed::TooManyHeaders`]). 128 × 32 bytes of stack.
 const MAX_HEADERS: usize = 128;
 
-/// Request-line bytes allowed besides the target: method, two spaces,
-/// `HTTP/1.1` and CR, with room for methods longer than `OPTIONS`.
-const REQUEST_LINE_ROOM: usize = 32;
-
-/// Bytes the header section may hold besides its header lines: a CRLF per
-/// line and the blank line.
-const HEADER_SECTION_SLACK: usize = 2 * MAX_HEADERS + 2;
-
 /// Parses a request head from the front of `buf`.
 ///
 /// `Ok(None)`: the head is incomplete and within limits; read more.
@@ -323,6 +319,10 @@ fn request_parts(
     let method = Method::from_bytes(method.as_bytes());
     let target_span = span_of(head, target.as_bytes());
     let target = target::parse_target(head, target_span, method)?;
+    debug_assert!(
+        req.headers.len() <= MAX_HEADERS,
+        "httparse fills at most the slots"
+    );
     out.reserve_exact(req.headers.len());
     let facts = headers::collect(head, req.headers, out)?;
     let host = request_host(head, version, &facts)?;
@@ -355,85 +355,6 @@ fn skip_empty_lines(buf: &mut BytesMut) {
     }
     debug_assert!(skip <= buf.len(), "skipped bytes are in the buffer");
     let _ = buf.split_to(skip);
-}
-
-/// Limits on an incomplete head, so a client cannot make the gateway buffer
-/// more than a complete head could hold. Each check fires only when the
-/// completed head would fail [`check_complete_limits`] too.
-fn check_partial_limits(bytes: &[u8], limits: &HeadLimits) -> Result<(), ParseError> {
-    let Some(line_end) = bytes.iter().position(|&b| b == b'\n') else {
-        if bytes.len() > limits.max_uri_bytes.saturating_add(REQUEST_LINE_ROOM) {
-            return Err(ParseError::UriTooLong);
-        }
-        return Ok(());
-    };
-    let line_len = line_end + 1;
-    if line_end > limits.max_uri_bytes.saturating_add(REQUEST_LINE_ROOM) {
-        return Err(ParseError::UriTooLong);
-    }
-    // The unterminated last line (a trailing CR may still become CRLF).
-    let window = bytes
-        .len()
-        .saturating_sub(limits.max_header_bytes.saturating_add(2))
-        .max(line_len);
-    let tail = bytes.get(window..).unwrap_or_default();
-    let last_line = tail
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(window, |i| window + i + 1);
-    debug_assert!(last_line >= line_len && last_line <= bytes.len());
-    if bytes.len() - last_line > limits.max_header_bytes.saturating_add(1) {
-        return Err(ParseError::HeaderTooLarge);
-    }
-    let section = bytes.len() - line_len;
-    if section
-        > limits
-            .max_headers_total_bytes
-            .saturating_add(HEADER_SECTION_SLACK)
-    {
-        return Err(ParseError::HeadersTooLarge);
-    }
-    Ok(())
-}
-
-/// Limits on a complete head (behaviour.md §3). A header line is measured
-/// from the first byte of its name to the last byte of its value, so
-/// `Name: value` counts `name + 2 + value`.
-fn check_complete_limits(
-    head: &[u8],
-    target: &str,
-    raw: &[httparse::Header<'_>],
-    limits: &HeadLimits,
-) -> Result<(), ParseError> {
-    let line_len = head
-        .iter()
-        .position(|&b| b == b'\n')
-        .map_or(head.len(), |i| i + 1);
-    let uri_room = limits.max_uri_bytes.saturating_add(REQUEST_LINE_ROOM);
-    if target.len() > limits.max_uri_bytes || line_len.saturating_sub(1) > uri_room {
-        return Err(ParseError::UriTooLong);
-    }
-    let mut total = 0usize;
-    for h in raw {
-        let start = offset(head, h.name.as_bytes());
-        let end = offset(head, h.value) + h.value.len();
-        debug_assert!(start < end, "a header line holds at least `name:`");
-        let len = end.saturating_sub(start);
-        if len > limits.max_header_bytes {
-            return Err(ParseError::HeaderTooLarge);
-        }
-        total = total.saturating_add(len);
-    }
-    let section = head.len().saturating_sub(line_len);
-    if total > limits.max_headers_total_bytes
-        || section
-            > limits
-                .max_headers_total_bytes
-                .saturating_add(HEADER_SECTION_SLACK)
-    {
-        return Err(ParseError::HeadersTooLarge);
-    }
-    Ok(())
 }
 
 /// Maps an httparse error to the rule it broke, telling obs-fold and
@@ -540,124 +461,5 @@ fn request_framing(
         Delimit::Length(n) if n > max_body_bytes => Err(ParseError::BodyTooLarge),
         Delimit::Length(n) => Ok(BodyFraming::Length(n)),
         Delimit::Chunked => Ok(BodyFraming::Chunked),
-    }
-}
-
-/// Parses an upstream response head from the front of `buf`.
-///
-/// `request_method` decides framing for HEAD. `max_head_bytes` bounds the
-/// whole head (more → `HeadersTooLarge`).
-pub fn parse_response(
-    buf: &mut BytesMut,
-    max_head_bytes: usize,
-    request_method: Method,
-) -> Result<Option<ResponseHead>, ParseError> {
-    skip_empty_lines(buf);
-    let mut headers = Vec::new();
-    let Some(parts) = response_parts(buf, max_head_bytes, request_method, &mut headers)? else {
-        return Ok(None);
-    };
-    debug_assert!(parts.head_len <= buf.len(), "head inside the buffer");
-    let head = buf.split_to(parts.head_len).freeze();
-    debug_assert!(
-        parts.reason.end as usize <= head.len(),
-        "reason inside the head"
-    );
-    Ok(Some(ResponseHead {
-        buf: head,
-        version: parts.version,
-        status: parts.status,
-        reason: parts.reason,
-        headers,
-        framing: parts.framing,
-        keep_alive: parts.keep_alive,
-    }))
-}
-
-/// Everything of a [`ResponseHead`] but its bytes and headers.
-struct ResponseParts {
-    head_len: usize,
-    version: Version,
-    status: u16,
-    reason: Span,
-    framing: ResponseFraming,
-    keep_alive: bool,
-}
-
-fn response_parts(
-    bytes: &[u8],
-    max_head_bytes: usize,
-    request_method: Method,
-    out: &mut Vec<Header>,
-) -> Result<Option<ResponseParts>, ParseError> {
-    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut res = httparse::Response::new(&mut slots);
-    let head_len = match res.parse(bytes) {
-        Ok(Status::Complete(len)) if len > max_head_bytes => {
-            return Err(ParseError::HeadersTooLarge);
-        }
-        Ok(Status::Complete(len)) => len,
-        Ok(Status::Partial) if bytes.len() > max_head_bytes => {
-            return Err(ParseError::HeadersTooLarge);
-        }
-        Ok(Status::Partial) => return Ok(None),
-        Err(e) => return Err(map_error(e, bytes).into()),
-    };
-    let (Some(minor), Some(status), Some(reason)) = (res.version, res.code, res.reason) else {
-        return Err(Malformed::Syntax.into());
-    };
-    if status < 100 {
-        return Err(Malformed::BadStatus.into());
-    }
-    let head = bytes.get(..head_len).unwrap_or_default();
-    let version = version_of(minor);
-    out.reserve_exact(res.headers.len());
-    let facts = headers::collect(head, res.headers, out)?;
-    let framing = response_framing(status, request_method, version, &facts)?;
-    Ok(Some(ResponseParts {
-        head_len,
-        version,
-        status,
-        reason: reason_span(head, reason),
-        framing,
-        keep_alive: facts.keeps_alive(version) && framing != ResponseFraming::UntilClose,
-    }))
-}
-
-/// The reason phrase; httparse hands out a static `""` when it is missing,
-/// so that becomes the empty span after `HTTP/1.x NNN`.
-fn reason_span(head: &[u8], reason: &str) -> Span {
-    const STATUS_LINE_PREFIX: usize = "HTTP/1.1 200".len();
-    debug_assert!(
-        head.len() >= STATUS_LINE_PREFIX,
-        "a head holds its status line"
-    );
-    if reason.is_empty() {
-        Span::new(STATUS_LINE_PREFIX, STATUS_LINE_PREFIX)
-    } else {
-        span_of(head, reason.as_bytes())
-    }
-}
-
-/// Response framing (RFC 9112 §6.3), strict: anything ambiguous is refused
-/// (the gateway answers 502).
-fn response_framing(
-    status: u16,
-    request_method: Method,
-    version: Version,
-    facts: &Facts,
-) -> Result<ResponseFraming, Malformed> {
-    if (100..200).contains(&status)
-        || status == 204
-        || status == 304
-        || request_method == Method::Head
-    {
-        return Ok(ResponseFraming::Empty);
-    }
-    match delimit(version, facts)? {
-        Delimit::Absent => Ok(ResponseFraming::UntilClose),
-        Delimit::Length(0) => Ok(ResponseFraming::Empty),
-        Delimit::Length(n) => Ok(ResponseFraming::Length(n)),
-        Delimit::Chunked => Ok(ResponseFraming::Chunked),
     }
 }

@@ -3,6 +3,7 @@
 //! target forms, keep-alive, hop-by-hop and the response framing table.
 
 use super::headers::classify;
+use super::limits::{HEADER_SECTION_SLACK, REQUEST_LINE_ROOM};
 use super::*;
 
 const KIB: usize = 1024;
