@@ -1,0 +1,330 @@
+#!/usr/bin/env bash
+# Load benchmark: wrk against the bench upstream directly, through Tollgate,
+# and through nginx, in interleaved rounds; prints the median of each.
+#
+#   benches/load.sh [--no-tollgate] [--no-build] [--help]
+#
+# Environment (defaults in brackets):
+#   ROUNDS [3]        interleaved rounds of direct, tollgate, nginx
+#   DURATION [10]     seconds per wrk run
+#   CONNS [32]        wrk connections
+#   THREADS [1]       wrk threads
+#   WARMUP [3]        seconds of warm-up per target before round 1 (0: none)
+#   MODE [plain]      what is benchmarked; only `plain` (HTTP/1.1, GET /) today
+#   PIN [auto]        `0` disables taskset pinning
+#   SUT_CPUS, UPSTREAM_CPUS, WRK_CPUS   core lists for taskset (see below)
+#   RESULTS_DIR       where raw wrk output goes [target/load/<date>-<mode>]
+#   READY_TIMEOUT [10] seconds to wait for each port to accept connections
+#   TOLLGATE_BIN [target/release/tollgate], TOLLGATE_CONFIG [config/bench.toml]
+#
+# Ports: upstream 127.0.0.1:18080, Tollgate 127.0.0.1:18083 (config/bench.toml),
+# nginx 127.0.0.1:18084 (benches/nginx.conf.template). Nothing else may be
+# listening there: the script refuses to start if a port is already taken,
+# because SO_REUSEPORT would silently share it with a stranger's process.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# ---------------------------------------------------------------- settings
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10}
+CONNS=${CONNS:-32}
+THREADS=${THREADS:-1}
+WARMUP=${WARMUP:-3}
+MODE=${MODE:-plain}
+PIN=${PIN:-auto}
+READY_TIMEOUT=${READY_TIMEOUT:-10}
+
+HOST=127.0.0.1
+UPSTREAM_PORT=18080
+TOLLGATE_PORT=18083
+NGINX_PORT=18084
+TOLLGATE_BIN=${TOLLGATE_BIN:-target/release/tollgate}
+TOLLGATE_CONFIG=${TOLLGATE_CONFIG:-config/bench.toml}
+UPSTREAM_BIN=target/release/examples/upstream
+
+# Core assignment. The system under test (Tollgate OR nginx, never both at
+# once: only the one being measured gets traffic) owns core 0, so the proxy
+# being measured never competes with the load generator. On the 2-core bench
+# box wrk and the upstream share core 1: both are cheap per request next to
+# the proxy, and keeping them off core 0 is what makes Tollgate and nginx
+# comparable. The `direct` run (wrk -> upstream) then uses core 1 only; it is
+# a ceiling for the harness, not a proxy result. With 3+ cores wrk gets its
+# own core. Override with SUT_CPUS / UPSTREAM_CPUS / WRK_CPUS (taskset -c
+# lists, e.g. "2" or "2,3").
+NCPU=$(nproc 2>/dev/null || echo 1)
+SUT_CPUS=${SUT_CPUS:-0}
+UPSTREAM_CPUS=${UPSTREAM_CPUS:-1}
+if ((NCPU >= 3)); then WRK_CPUS=${WRK_CPUS:-2}; else WRK_CPUS=${WRK_CPUS:-1}; fi
+
+RUN_TOLLGATE=1
+BUILD=1
+
+usage() { sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+
+for arg in "$@"; do
+    case "$arg" in
+        --no-tollgate) RUN_TOLLGATE=0 ;;
+        --no-build) BUILD=0 ;;
+        -h | --help) usage; exit 0 ;;
+        *) echo "load.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
+    esac
+done
+
+case "$MODE" in
+    plain) SCHEME=http; REQ_PATH=/ ;;
+    # Future modes go here, each setting SCHEME/REQ_PATH (and, if needed, a
+    # wrk -s script): https (TLS termination), api-model (auth + throttle +
+    # rewrite on a realistic API table), ...
+    https | api-model) echo "load.sh: MODE=$MODE is not implemented yet" >&2; exit 2 ;;
+    *) echo "load.sh: unknown MODE '$MODE' (known: plain)" >&2; exit 2 ;;
+esac
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'load.sh: error: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- tools
+SUDO=""
+if ((EUID != 0)); then SUDO=sudo; fi
+
+find_nginx() { command -v nginx 2>/dev/null || { [[ -x /usr/sbin/nginx ]] && echo /usr/sbin/nginx; } || true; }
+
+install_tools() {
+    local missing=()
+    command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+    [[ -n "$(find_nginx)" ]] || missing+=(nginx)
+    ((${#missing[@]} == 0)) && return 0
+    command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]} and no apt-get; install them by hand"
+    log "installing ${missing[*]} with apt-get"
+    local pkg
+    for pkg in "${missing[@]}"; do
+        if ! apt-cache show "$pkg" >/dev/null 2>&1; then
+            log "package lists lack $pkg: apt-get update"
+            $SUDO apt-get update
+            break
+        fi
+    done
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+}
+
+install_tools
+NGINX_BIN=$(find_nginx)
+[[ -n "$NGINX_BIN" ]] || die "nginx not found after install"
+
+if [[ "$PIN" == 0 ]] || ((NCPU < 2)) || ! command -v taskset >/dev/null 2>&1; then
+    PIN=0
+    log "no CPU pinning (cores: $NCPU, taskset: $(command -v taskset || echo missing))"
+else
+    PIN=1
+    log "pinning: system under test -> cpu $SUT_CPUS, upstream -> cpu $UPSTREAM_CPUS, wrk -> cpu $WRK_CPUS"
+fi
+
+# pin_prefix CPUS: set PREFIX to the command words that run a command on
+# CPUS (empty when pinning is off). An array rather than a wrapper function,
+# so that `"${PREFIX[@]}" cmd &` execs cmd and $! is its real pid.
+PREFIX=()
+pin_prefix() {
+    PREFIX=()
+    if ((PIN)); then PREFIX=(taskset -c "$1"); fi
+}
+
+# ---------------------------------------------------------------- build
+if ((BUILD)); then
+    log "cargo build --release --bin tollgate --example upstream"
+    cargo build --release --bin tollgate --example upstream
+fi
+[[ -x "$UPSTREAM_BIN" ]] || die "$UPSTREAM_BIN missing (run without --no-build)"
+
+if ((RUN_TOLLGATE)); then
+    if [[ ! -x "$TOLLGATE_BIN" ]]; then
+        log "SKIPPING Tollgate: $TOLLGATE_BIN does not exist"
+        RUN_TOLLGATE=0
+    elif [[ ! -f "$TOLLGATE_CONFIG" ]]; then
+        log "SKIPPING Tollgate: $TOLLGATE_CONFIG does not exist (it must listen on $HOST:$TOLLGATE_PORT and proxy to $HOST:$UPSTREAM_PORT)"
+        RUN_TOLLGATE=0
+    fi
+else
+    log "SKIPPING Tollgate: --no-tollgate"
+fi
+
+# ---------------------------------------------------------------- processes
+RESULTS_DIR=${RESULTS_DIR:-target/load/$(date +%Y%m%d-%H%M%S)-$MODE}
+mkdir -p "$RESULTS_DIR"
+RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tollgate-load.XXXXXX")
+# nginx workers drop to `nobody` when started as root; let them in.
+chmod 755 "$RUN_DIR"
+PIDS=()
+
+cleanup() {
+    local status=$? pid i
+    trap - EXIT INT TERM
+    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do
+        for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    [[ -f "$RUN_DIR/error.log" ]] && cp "$RUN_DIR/error.log" "$RESULTS_DIR/nginx-error.log"
+    rm -rf "$RUN_DIR"
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
+
+# wait_port PORT NAME PID LOG: poll until PORT accepts, with a deadline.
+wait_port() {
+    local port=$1 name=$2 pid=$3 logfile=$4
+    local deadline=$((SECONDS + READY_TIMEOUT))
+    until port_open "$port"; do
+        kill -0 "$pid" 2>/dev/null || { tail -n 20 "$logfile" >&2 || true; die "$name exited before listening on $port (log: $logfile)"; }
+        ((SECONDS < deadline)) || die "$name not listening on $port after ${READY_TIMEOUT}s (log: $logfile)"
+        sleep 0.05
+    done
+}
+
+# start NAME PORT CPUS CMD...: start CMD in the background, wait for PORT.
+start() {
+    local name=$1 port=$2 cpus=$3
+    shift 3
+    port_open "$port" && die "port $port is already in use; stop whatever listens there first"
+    pin_prefix "$cpus"
+    ${PREFIX[@]+"${PREFIX[@]}"} "$@" >"$RESULTS_DIR/$name.log" 2>&1 &
+    PIDS+=($!)
+    wait_port "$port" "$name" "$!" "$RESULTS_DIR/$name.log"
+    if command -v curl >/dev/null 2>&1; then
+        curl -fsS -o /dev/null --max-time 5 "$SCHEME://$HOST:$port$REQ_PATH" \
+            || die "$name is listening on $port but GET $REQ_PATH failed"
+    fi
+    log "$name ready on $HOST:$port (pid $!)"
+}
+
+start upstream "$UPSTREAM_PORT" "$UPSTREAM_CPUS" "$UPSTREAM_BIN" --addr "$HOST:$UPSTREAM_PORT" --workers 1
+TARGETS=(direct)
+declare -A PORT=([direct]=$UPSTREAM_PORT [tollgate]=$TOLLGATE_PORT [nginx]=$NGINX_PORT)
+
+if ((RUN_TOLLGATE)); then
+    start tollgate "$TOLLGATE_PORT" "$SUT_CPUS" "$TOLLGATE_BIN" run -c "$TOLLGATE_CONFIG"
+    TARGETS+=(tollgate)
+fi
+
+sed -e "s|@RUN_DIR@|$RUN_DIR|g" \
+    -e "s|@LISTEN@|$HOST:$NGINX_PORT|g" \
+    -e "s|@UPSTREAM@|$HOST:$UPSTREAM_PORT|g" \
+    benches/nginx.conf.template >"$RUN_DIR/nginx.conf"
+cp "$RUN_DIR/nginx.conf" "$RESULTS_DIR/nginx.conf"
+"$NGINX_BIN" -t -q -p "$RUN_DIR" -c "$RUN_DIR/nginx.conf" -e "$RUN_DIR/error.log" \
+    || die "nginx rejected the generated config ($RESULTS_DIR/nginx.conf)"
+start nginx "$NGINX_PORT" "$SUT_CPUS" "$NGINX_BIN" -p "$RUN_DIR" -c "$RUN_DIR/nginx.conf" -e "$RUN_DIR/error.log"
+TARGETS+=(nginx)
+
+{
+    echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "git: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+    echo "kernel: $(uname -r)"
+    echo "cpus: $NCPU ($(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//'))"
+    echo "pinning: $( ((PIN)) && echo "sut=$SUT_CPUS upstream=$UPSTREAM_CPUS wrk=$WRK_CPUS" || echo off)"
+    echo "wrk: $(wrk -v 2>&1 | head -n1)"
+    echo "nginx: $("$NGINX_BIN" -v 2>&1)"
+    echo "mode=$MODE rounds=$ROUNDS duration=${DURATION}s conns=$CONNS threads=$THREADS"
+} >"$RESULTS_DIR/env.txt"
+
+# ---------------------------------------------------------------- runs
+# run_wrk TARGET SECONDS OUTFILE
+run_wrk() {
+    local url="$SCHEME://$HOST:${PORT[$1]}$REQ_PATH"
+    pin_prefix "$WRK_CPUS"
+    ${PREFIX[@]+"${PREFIX[@]}"} wrk -t"$THREADS" -c"$CONNS" -d"$2"s --latency "$url" >"$3" 2>&1 \
+        || die "wrk failed against $1 (output: $3)"
+    echo "# loadavg after run: $(cat /proc/loadavg 2>/dev/null || echo n/a)" >>"$3"
+    if grep -qE '^ *(Non-2xx|Socket errors)' "$3"; then
+        log "WARNING: $1 had errors: $(grep -E '^ *(Non-2xx|Socket errors)' "$3" | tr -s ' ' | tr '\n' ';')"
+    fi
+}
+
+# Share of all cores busy over one second, from /proc/stat: other people's
+# builds on a shared box skew every number, so say so before measuring.
+cpu_busy_pct() {
+    local a b
+    a=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat)
+    sleep 1
+    b=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat)
+    echo "$a $b" | awk '{ busy = $3 - $1; all = busy + $4 - $2; printf "%.0f\n", all ? 100 * busy / all : 0 }'
+}
+if [[ -r /proc/stat ]]; then
+    BUSY=$(cpu_busy_pct)
+    echo "cpu busy before runs: ${BUSY}%" >>"$RESULTS_DIR/env.txt"
+    if ((BUSY > 10)); then
+        log "WARNING: the machine is ${BUSY}% busy before the benchmark; results will be noisy"
+    fi
+fi
+
+if ((WARMUP > 0)); then
+    for t in "${TARGETS[@]}"; do
+        log "warm-up: $t (${WARMUP}s)"
+        run_wrk "$t" "$WARMUP" "$RESULTS_DIR/warmup-$t.txt"
+    done
+fi
+
+for ((r = 1; r <= ROUNDS; r++)); do
+    for t in "${TARGETS[@]}"; do
+        log "round $r/$ROUNDS: $t (${DURATION}s, $CONNS conns)"
+        run_wrk "$t" "$DURATION" "$RESULTS_DIR/$t-r$r.txt"
+    done
+done
+
+# ---------------------------------------------------------------- report
+# Prints "<req/s> <p50 us> <p99 us>" for one wrk output file.
+parse_wrk() {
+    awk '
+        function us(v) {
+            if (v ~ /us$/) return v + 0
+            if (v ~ /ms$/) return substr(v, 1, length(v) - 2) * 1000
+            if (v ~ /m$/) return substr(v, 1, length(v) - 1) * 60000000
+            if (v ~ /s$/) return substr(v, 1, length(v) - 1) * 1000000
+            return v + 0
+        }
+        /^Requests\/sec:/ { rps = $2 }
+        $1 == "50%" { p50 = us($2) }
+        $1 == "99%" { p99 = us($2) }
+        END {
+            if (rps == "" || p50 == "" || p99 == "") exit 1
+            printf "%s %.1f %.1f\n", rps, p50, p99
+        }' "$1"
+}
+
+# median of the numbers on stdin (mean of the middle two for even counts)
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+declare -A RPS P50 P99
+for t in "${TARGETS[@]}"; do
+    : >"$RESULTS_DIR/$t.parsed"
+    for ((r = 1; r <= ROUNDS; r++)); do
+        parse_wrk "$RESULTS_DIR/$t-r$r.txt" >>"$RESULTS_DIR/$t.parsed" \
+            || die "could not parse $RESULTS_DIR/$t-r$r.txt"
+    done
+    RPS[$t]=$(awk '{ print $1 }' "$RESULTS_DIR/$t.parsed" | median)
+    P50[$t]=$(awk '{ print $2 }' "$RESULTS_DIR/$t.parsed" | median)
+    P99[$t]=$(awk '{ print $3 }' "$RESULTS_DIR/$t.parsed" | median)
+done
+
+{
+    echo
+    echo "Median of $ROUNDS round(s): MODE=$MODE, wrk -t$THREADS -c$CONNS -d${DURATION}s, $(date -u +%Y-%m-%d)"
+    printf '%-10s %12s %10s %10s\n' target 'req/s' 'p50 (us)' 'p99 (us)'
+    for t in "${TARGETS[@]}"; do
+        printf '%-10s %12.0f %10.0f %10.0f\n' "$t" "${RPS[$t]}" "${P50[$t]}" "${P99[$t]}"
+    done
+    echo
+    if [[ -n "${RPS[tollgate]:-}" ]]; then
+        awk -v tr="${RPS[tollgate]}" -v nr="${RPS[nginx]}" -v tp="${P99[tollgate]}" -v np="${P99[nginx]}" 'BEGIN {
+            printf "tollgate/nginx req/s: %.2fx (%s)\n", tr / nr, (tr > nr ? "Tollgate faster" : "nginx faster or equal")
+            printf "p99: tollgate %.0f us vs nginx %.0f us (tollgate/nginx %.2fx, %s)\n", tp, np, tp / np, (tp < np ? "Tollgate lower" : "nginx lower or equal")
+        }'
+    else
+        echo "tollgate/nginx: n/a (Tollgate skipped)"
+    fi
+    echo "raw wrk output: $RESULTS_DIR"
+} | tee "$RESULTS_DIR/summary.txt"
