@@ -196,6 +196,16 @@ driver_tests! {
         assert_eq!(r.status, 200);
     }
 
+    fn backend_host_name_is_resolved_by_the_control_plane(driver) {
+        // `localhost` comes from /etc/hosts: resolved before the workers
+        // start, never by a worker (architecture.md, Monolake lesson).
+        let up = TestUpstream::ok();
+        let body = proxy_all(up.addr).replace(&up.addr.to_string(), &format!("localhost:{}", up.addr.port()));
+        let gw = TestGateway::one(driver, &body);
+        assert_eq!(get(gw.addr, "/").status, 200);
+        assert_eq!(up.next().header("host"), Some(format!("localhost:{}", up.addr.port()).as_str()));
+    }
+
     fn connect_refused_is_502(driver) {
         let gw = TestGateway::one(driver, &proxy_all(dead_addr()));
         let r = get(gw.addr, "/");
