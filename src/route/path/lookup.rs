@@ -107,41 +107,61 @@ impl<'a> Search<'a> {
     /// backtracking when a branch yields no exact route for the method
     /// (rule 2). `choices` has bit `d` set when segment `d` was taken by a
     /// `{param}` (for [`Search::replay`]); `params` holds the same spans.
+    ///
+    /// Recurses only where a later alternative exists; a branch with
+    /// nothing to fall back to continues in the loop.
     fn walk(
         &mut self,
-        node: &Node,
-        cursor: Cursor,
-        depth: usize,
-        choices: u128,
+        mut node: &Node,
+        mut cursor: Cursor,
+        mut depth: usize,
+        mut choices: u128,
         params: &mut Params,
     ) -> Option<Slot> {
-        debug_assert!(
-            depth <= MAX_SEGMENTS,
-            "the tree is no deeper than a template"
-        );
-        if node.prefix.is_some() {
-            self.note_prefix(node, cursor, depth, choices);
-        }
-        let Some(start) = cursor else {
-            return self.accept(node.exact.as_deref());
-        };
-        let (end, next, tag) = self.segment(start);
-        let segment = self.path.get(start..end).unwrap_or_default();
-        if let Some(child) = node.statics.get(tag, segment) {
-            if let Some(hit) = self.walk(child, next, depth + 1, choices, params) {
-                return Some(hit);
+        let base = params.as_slice().len();
+        let hit = loop {
+            debug_assert!(
+                depth <= MAX_SEGMENTS,
+                "the tree is no deeper than a template"
+            );
+            if node.prefix.is_some() {
+                self.note_prefix(node, cursor, depth, choices);
             }
-        }
-        if let Some(child) = node.param.as_deref() {
-            if !segment.is_empty() && params.push(Span::new(start, end)) {
-                let choices = choices | bit(depth);
+            let Some(start) = cursor else {
+                break self.accept(node.exact.as_deref());
+            };
+            let (end, next, tag) = self.segment(start);
+            let segment = self.path.get(start..end).unwrap_or_default();
+            let param = node.param.as_deref().filter(|_| !segment.is_empty());
+            if let Some(child) = node.statics.get(tag, segment) {
+                if param.is_none() && node.greedy.is_none() {
+                    (node, cursor, depth) = (child, next, depth + 1);
+                    continue;
+                }
+                if let Some(hit) = self.walk(child, next, depth + 1, choices, params) {
+                    return Some(hit);
+                }
+            }
+            if let Some(child) = param {
+                if !params.push(Span::new(start, end)) {
+                    break None;
+                }
+                choices |= bit(depth);
+                if node.greedy.is_none() {
+                    (node, cursor, depth) = (child, next, depth + 1);
+                    continue;
+                }
                 if let Some(hit) = self.walk(child, next, depth + 1, choices, params) {
                     return Some(hit);
                 }
                 params.pop();
             }
+            break self.greedy(node, start, params);
+        };
+        if hit.is_none() {
+            params.truncate(base);
         }
-        self.greedy(node, start, params)
+        hit
     }
 
     /// `{param+}` at `node`: the whole non-empty rest from `start`.
