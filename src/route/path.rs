@@ -145,6 +145,13 @@ impl Params {
         }
     }
 
+    /// Keeps the first `len` captures (a branch was abandoned).
+    #[inline]
+    fn truncate(&mut self, len: usize) {
+        debug_assert!(len <= self.len as usize, "truncate only shrinks");
+        self.len = self.len.min(len as u8);
+    }
+
     /// Drops the last capture (a branch was abandoned).
     #[inline]
     fn pop(&mut self) {

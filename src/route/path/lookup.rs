@@ -1,13 +1,17 @@
-//! The matching algorithm: a depth-first walk over the request's segments
-//! that applies the precedence table of the parent module.
+//! The matching algorithm: one depth-first walk over the request's
+//! segments that applies the precedence table of the parent module. It
+//! returns at the first exact route that accepts the method (rules 1, 2,
+//! 4); on the way it notes the deepest prefix route that does (rule 3),
+//! which wins only if no exact route does.
 //!
 //! Recursion follows tree edges only, so its depth is bounded by the
 //! deepest template (`MAX_SEGMENTS`), whatever the request. Nothing here
 //! allocates.
 
-use super::node::{MethodTable, Node, Slot};
+use super::node::{MethodTable, Node, Slot, finish, fold};
 use super::{Params, PathLookup};
 use crate::http::{Method, Span};
+use crate::route::template::MAX_SEGMENTS;
 
 /// Where the next request segment starts; `None` once the path is used up.
 ///
@@ -15,21 +19,15 @@ use crate::http::{Method, Span};
 /// at offset 3, then `None`.
 type Cursor = Option<usize>;
 
-/// Best prefix candidate so far.
+/// Best prefix candidate so far. Its captures are not copied on the way:
+/// `params` has bit `d` set when segment `d` went through a `{param}`, and
+/// [`Search::replay`] turns that into spans once the walk is over.
 #[derive(Clone, Copy)]
 struct Best {
     slot: Slot,
     depth: usize,
     remainder: Span,
-}
-
-/// State of the prefix pass: captures on the current branch, and the best
-/// candidate with its captures.
-#[derive(Default)]
-struct PrefixWalk {
-    work: Params,
-    best: Option<Best>,
-    best_params: Params,
+    params: u128,
 }
 
 /// One lookup's inputs and what it has seen.
@@ -38,6 +36,8 @@ pub(super) struct Search<'a> {
     method: Method,
     /// Some route matched the path (whatever its method).
     path_matched: bool,
+    /// Deepest prefix route so far that accepts the method.
+    best: Option<Best>,
 }
 
 impl<'a> Search<'a> {
@@ -49,30 +49,25 @@ impl<'a> Search<'a> {
             path,
             method,
             path_matched: false,
+            best: None,
         }
     }
 
-    /// Runs both passes: exact routes first, then prefix routes (rules 1–4).
+    /// Walks the tree from `root` and turns what it found into a result.
     pub(super) fn run(&mut self, root: &Node, params: &mut Params) -> PathLookup {
-        if root.has_exact {
-            if let Some(slot) = self.exact(root, Some(1), params) {
-                return PathLookup::Found {
-                    id: slot.id,
-                    remainder: None,
-                };
-            }
-            debug_assert!(params.as_slice().is_empty(), "failed branches pop");
+        if let Some(slot) = self.walk(root, Some(1), 0, 0, params) {
+            return PathLookup::Found {
+                id: slot.id,
+                remainder: None,
+            };
         }
-        if root.has_prefix {
-            let mut walk = PrefixWalk::default();
-            self.prefix(root, Some(1), 0, &mut walk);
-            if let Some(best) = walk.best {
-                *params = walk.best_params;
-                return PathLookup::Found {
-                    id: best.slot.id,
-                    remainder: Some(best.remainder),
-                };
-            }
+        debug_assert!(params.as_slice().is_empty(), "failed branches pop");
+        if let Some(best) = self.best {
+            self.replay(&best, params);
+            return PathLookup::Found {
+                id: best.slot.id,
+                remainder: Some(best.remainder),
+            };
         }
         if self.path_matched {
             PathLookup::MethodMismatch
@@ -81,15 +76,22 @@ impl<'a> Search<'a> {
         }
     }
 
-    /// The segment starting at `start`: its end and the next cursor.
+    /// The segment starting at `start`: its end, the next cursor and the
+    /// segment's fingerprint (for [`Statics::get`](super::node::Statics::get)).
     #[inline]
-    fn segment(&self, start: usize) -> (usize, Cursor) {
+    fn segment(&self, start: usize) -> (usize, Cursor, u32) {
         debug_assert!(start <= self.path.len());
-        let rest = self.path.get(start..).unwrap_or_default();
-        match rest.iter().position(|&b| b == b'/') {
-            Some(at) => (start + at, Some(start + at + 1)),
-            None => (self.path.len(), None),
+        let mut hash = 0;
+        let mut end = start;
+        while let Some(&byte) = self.path.get(end) {
+            if byte == b'/' {
+                return (end, Some(end + 1), finish(hash));
+            }
+            hash = fold(hash, byte);
+            end += 1;
         }
+        debug_assert!(end == self.path.len());
+        (end, None, finish(hash))
     }
 
     /// The route for this method in `table`, noting any path match.
@@ -100,70 +102,121 @@ impl<'a> Search<'a> {
         table.pick(self.method)
     }
 
-    /// Exact pass: static, then `{param}`, then `{param+}`, backtracking
-    /// when a branch yields no route for the method (rule 2).
-    fn exact(&mut self, node: &Node, cursor: Cursor, params: &mut Params) -> Option<Slot> {
-        let Some(start) = cursor else {
-            return self.accept(node.exact.as_deref());
-        };
-        let (end, next) = self.segment(start);
-        let segment = self.path.get(start..end).unwrap_or_default();
-        if let Some(child) = node.statics.get(segment) {
-            if child.has_exact {
-                if let Some(hit) = self.exact(child, next, params) {
+    /// Visits `node`, reached after `depth` segments, with the next segment
+    /// at `cursor`. Tries static, then `{param}`, then `{param+}`,
+    /// backtracking when a branch yields no exact route for the method
+    /// (rule 2). `choices` has bit `d` set when segment `d` was taken by a
+    /// `{param}` (for [`Search::replay`]); `params` holds the same spans.
+    ///
+    /// Recurses only where a later alternative exists; a branch with
+    /// nothing to fall back to continues in the loop.
+    fn walk(
+        &mut self,
+        mut node: &Node,
+        mut cursor: Cursor,
+        mut depth: usize,
+        mut choices: u128,
+        params: &mut Params,
+    ) -> Option<Slot> {
+        let base = params.as_slice().len();
+        let hit = loop {
+            debug_assert!(
+                depth <= MAX_SEGMENTS,
+                "the tree is no deeper than a template"
+            );
+            if node.prefix.is_some() {
+                self.note_prefix(node, cursor, depth, choices);
+            }
+            let Some(start) = cursor else {
+                break self.accept(node.exact.as_deref());
+            };
+            let (end, next, tag) = self.segment(start);
+            let segment = self.path.get(start..end).unwrap_or_default();
+            let param = node.param.as_deref().filter(|_| !segment.is_empty());
+            if let Some(child) = node.statics.get(tag, segment) {
+                if param.is_none() && node.greedy.is_none() {
+                    (node, cursor, depth) = (child, next, depth + 1);
+                    continue;
+                }
+                if let Some(hit) = self.walk(child, next, depth + 1, choices, params) {
                     return Some(hit);
                 }
             }
-        }
-        if let Some(child) = node.param.as_deref() {
-            if child.has_exact && !segment.is_empty() && params.push(Span::new(start, end)) {
-                if let Some(hit) = self.exact(child, next, params) {
+            if let Some(child) = param {
+                if !params.push(Span::new(start, end)) {
+                    break None;
+                }
+                choices |= bit(depth);
+                if node.greedy.is_none() {
+                    (node, cursor, depth) = (child, next, depth + 1);
+                    continue;
+                }
+                if let Some(hit) = self.walk(child, next, depth + 1, choices, params) {
                     return Some(hit);
                 }
                 params.pop();
             }
+            break self.greedy(node, start, params);
+        };
+        if hit.is_none() {
+            params.truncate(base);
         }
-        let len = self.path.len();
-        if node.greedy.is_some() && start < len && params.push(Span::new(start, len)) {
-            if let Some(hit) = self.accept(node.greedy.as_deref()) {
-                return Some(hit);
-            }
-            params.pop();
-        }
-        None
+        hit
     }
 
-    /// Prefix pass: visits every prefix route on the path, keeping the
-    /// deepest one that accepts the method; at equal depth the first in
-    /// static-before-param order wins (rule 3).
-    fn prefix(&mut self, node: &Node, cursor: Cursor, depth: usize, walk: &mut PrefixWalk) {
-        if walk.best.is_none_or(|b| depth > b.depth) {
-            if let Some(slot) = self.accept(node.prefix.as_deref()) {
-                let len = self.path.len();
-                let remainder = Span::new(cursor.unwrap_or(len), len);
-                walk.best = Some(Best {
-                    slot,
-                    depth,
-                    remainder,
-                });
-                walk.best_params = walk.work;
-            }
-        } else if node.prefix.is_some() {
-            self.path_matched = true;
+    /// `{param+}` at `node`: the whole non-empty rest from `start`.
+    #[inline]
+    fn greedy(&mut self, node: &Node, start: usize, params: &mut Params) -> Option<Slot> {
+        let len = self.path.len();
+        if node.greedy.is_none() || start >= len || !params.push(Span::new(start, len)) {
+            return None;
         }
-        let Some(start) = cursor else { return };
-        let (end, next) = self.segment(start);
-        let segment = self.path.get(start..end).unwrap_or_default();
-        if let Some(child) = node.statics.get(segment) {
-            if child.has_prefix {
-                self.prefix(child, next, depth + 1, walk);
-            }
+        let hit = self.accept(node.greedy.as_deref());
+        if hit.is_none() {
+            params.pop();
         }
-        if let Some(child) = node.param.as_deref() {
-            if child.has_prefix && !segment.is_empty() && walk.work.push(Span::new(start, end)) {
-                self.prefix(child, next, depth + 1, walk);
-                walk.work.pop();
-            }
-        }
+        hit
     }
+
+    /// Records `node`'s prefix route if it accepts the method and is deeper
+    /// than the best so far; at equal depth the first in static-before-param
+    /// order stays (rule 3).
+    fn note_prefix(&mut self, node: &Node, cursor: Cursor, depth: usize, choices: u128) {
+        self.path_matched = true;
+        if self.best.is_some_and(|b| b.depth >= depth) {
+            return;
+        }
+        let Some(slot) = node.prefix.as_deref().and_then(|t| t.pick(self.method)) else {
+            return;
+        };
+        let len = self.path.len();
+        self.best = Some(Best {
+            slot,
+            depth,
+            remainder: Span::new(cursor.unwrap_or(len), len),
+            params: choices,
+        });
+    }
+
+    /// Fills `params` with the spans of the segments `best` took as
+    /// `{param}`s.
+    fn replay(&self, best: &Best, params: &mut Params) {
+        debug_assert!(params.as_slice().is_empty());
+        let mut cursor = Some(1);
+        for depth in 0..best.depth {
+            let Some(start) = cursor else { break };
+            let (end, next, _) = self.segment(start);
+            if best.params & bit(depth) != 0 {
+                params.push(Span::new(start, end));
+            }
+            cursor = next;
+        }
+        debug_assert!(params.as_slice().len() == best.params.count_ones() as usize);
+    }
+}
+
+/// The `choices` bit for segment `depth`.
+#[inline]
+fn bit(depth: usize) -> u128 {
+    1u128.checked_shl(depth as u32).unwrap_or(0)
 }

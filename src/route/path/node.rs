@@ -2,9 +2,6 @@
 //! tables. Insertion lives here; the matching algorithm lives in
 //! `lookup.rs`.
 
-use ahash::RandomState;
-use std::collections::HashMap;
-
 use super::{MatchMode, MethodSpec, Segment, Template};
 use crate::http::Method;
 
@@ -57,51 +54,146 @@ impl MethodTable {
 }
 
 /// Static children of a node, keyed by the whole segment's bytes.
-#[derive(Debug, Clone)]
-pub(super) enum Statics {
-    /// Few children: scanned (length is compared before bytes).
-    Few(Vec<(Box<[u8]>, Node)>),
-    /// Many children: hashed.
-    Many(HashMap<Box<[u8]>, Node, RandomState>),
+///
+/// Each child has a 32-bit [`fingerprint`]. With few children the
+/// fingerprints are scanned (one contiguous array); with many, an
+/// open-addressing table maps fingerprints to children. Only a fingerprint
+/// hit compares bytes. The table is not keyed: its contents come from the
+/// configuration, so requests cannot grow its probe chains.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Statics {
+    /// `fingerprint(key)` of each child, same order as `children`.
+    tags: Vec<u32>,
+    /// Key and node of each child.
+    children: Vec<(Box<[u8]>, Node)>,
+    /// Empty while few; else a power-of-two table of `child index + 1`
+    /// (0 = free), at most half full.
+    table: Box<[u32]>,
 }
 
-impl Default for Statics {
-    fn default() -> Self {
-        Statics::Few(Vec::new())
-    }
+/// One byte of a segment's running fingerprint; lookups fold it while
+/// they scan for the segment's end, so hashing costs no second pass.
+#[inline]
+pub(super) fn fold(hash: u64, byte: u8) -> u64 {
+    hash.rotate_left(5) ^ byte as u64
+}
+
+/// Mixes a folded hash into a 32-bit fingerprint.
+#[inline]
+pub(super) fn finish(hash: u64) -> u32 {
+    (hash.wrapping_mul(0x517c_c1b7_2722_0a95) >> 32) as u32
+}
+
+/// Fingerprint of a whole segment (what [`fold`] + [`finish`] compute).
+fn fingerprint(segment: &[u8]) -> u32 {
+    finish(segment.iter().fold(0, |h, &b| fold(h, b)))
+}
+
+/// Byte equality without a `memcmp` call (segments are short).
+#[inline]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 impl Statics {
-    /// The child for exactly `segment`.
+    /// The child for exactly `segment`, whose [`fingerprint`] is `tag`.
     #[inline]
-    pub(super) fn get(&self, segment: &[u8]) -> Option<&Node> {
-        match self {
-            Statics::Few(list) => list.iter().find(|(k, _)| **k == *segment).map(|(_, n)| n),
-            Statics::Many(map) => map.get(segment),
+    pub(super) fn get(&self, tag: u32, segment: &[u8]) -> Option<&Node> {
+        debug_assert_eq!(tag, fingerprint(segment));
+        if self.children.is_empty() {
+            return None;
+        }
+        let at = if self.table.is_empty() {
+            self.scan(tag, segment)?
+        } else {
+            self.probe(tag, segment)?
+        };
+        self.children.get(at).map(|(_, node)| node)
+    }
+
+    /// Linear search of the fingerprints.
+    #[inline]
+    fn scan(&self, tag: u32, segment: &[u8]) -> Option<usize> {
+        debug_assert_eq!(self.tags.len(), self.children.len());
+        let hit = |at: &usize| {
+            self.children
+                .get(*at)
+                .is_some_and(|(k, _)| same(k, segment))
+        };
+        (0..self.tags.len())
+            .filter(|&at| self.tags.get(at) == Some(&tag))
+            .find(hit)
+    }
+
+    /// Open-addressing search of the table.
+    #[inline]
+    fn probe(&self, tag: u32, segment: &[u8]) -> Option<usize> {
+        let mask = self.table.len() - 1;
+        debug_assert!(self.table.len().is_power_of_two());
+        debug_assert!(self.table.len() >= 2 * self.children.len());
+        let mut slot = tag as usize & mask;
+        loop {
+            let at = (*self.table.get(slot)? as usize).checked_sub(1)?;
+            if self.tags.get(at) == Some(&tag)
+                && self.children.get(at).is_some_and(|(k, _)| same(k, segment))
+            {
+                return Some(at);
+            }
+            slot = (slot + 1) & mask;
         }
     }
 
     /// The child for `segment`, created if missing.
     fn get_or_insert(&mut self, segment: &[u8]) -> &mut Node {
-        if let Statics::Few(list) = self {
-            if list.len() >= FEW_STATICS && !list.iter().any(|(k, _)| **k == *segment) {
-                let map = std::mem::take(list).into_iter().collect();
-                *self = Statics::Many(map);
+        let tag = fingerprint(segment);
+        let found = if self.table.is_empty() {
+            self.scan(tag, segment)
+        } else {
+            self.probe(tag, segment)
+        };
+        let at = match found {
+            Some(at) => at,
+            None => {
+                self.tags.push(tag);
+                self.children.push((segment.into(), Node::default()));
+                self.reindex();
+                self.children.len() - 1
             }
+        };
+        debug_assert!(at < self.children.len() && self.tags.len() == self.children.len());
+        &mut self.children[at].1
+    }
+
+    /// Indexes the newest child; rebuilds the table, twice as large, when
+    /// it would pass half full. Only many children get a table.
+    fn reindex(&mut self) {
+        let count = self.children.len();
+        if count <= FEW_STATICS {
+            return;
         }
-        match self {
-            Statics::Few(list) => {
-                let at = match list.iter().position(|(k, _)| **k == *segment) {
-                    Some(at) => at,
-                    None => {
-                        list.push((segment.into(), Node::default()));
-                        list.len() - 1
-                    }
-                };
-                debug_assert!(at < list.len());
-                &mut list[at].1
+        if self.table.len() < 2 * count {
+            self.table = vec![0; (2 * count).next_power_of_two()].into_boxed_slice();
+            for at in 0..count {
+                self.place(at);
             }
-            Statics::Many(map) => map.entry(segment.into()).or_default(),
+        } else {
+            self.place(count - 1);
+        }
+        debug_assert!(self.table.len() >= 2 * count);
+    }
+
+    /// Puts child `at` in the first free slot of its probe chain.
+    fn place(&mut self, at: usize) {
+        let mask = self.table.len() - 1;
+        let tag = self.tags.get(at).copied().unwrap_or_default();
+        let mut slot = tag as usize & mask;
+        while self.table.get(slot).is_some_and(|&taken| taken != 0) {
+            slot = (slot + 1) & mask;
+        }
+        debug_assert!(slot < self.table.len());
+        if let Some(free) = self.table.get_mut(slot) {
+            // Children are bounded by the route count, which fits in u32.
+            *free = u32::try_from(at + 1).unwrap_or(u32::MAX);
         }
     }
 }
@@ -120,10 +212,6 @@ pub(super) struct Node {
     pub(super) exact: Option<Box<MethodTable>>,
     /// Prefix routes whose template ends here.
     pub(super) prefix: Option<Box<MethodTable>>,
-    /// Whether this subtree holds any exact or greedy route.
-    pub(super) has_exact: bool,
-    /// Whether this subtree holds any prefix route.
-    pub(super) has_prefix: bool,
 }
 
 impl Node {
@@ -137,7 +225,6 @@ impl Node {
     ) -> Result<(), Slot> {
         let mut node = self;
         for segment in &template.segments {
-            node.mark(mode);
             node = match segment {
                 Segment::Static(text) => node.statics.get_or_insert(text.as_bytes()),
                 Segment::Param(_) => node.param.get_or_insert_with(Box::default),
@@ -150,19 +237,10 @@ impl Node {
                 }
             };
         }
-        node.mark(mode);
         let table = match mode {
             MatchMode::Exact => &mut node.exact,
             MatchMode::Prefix => &mut node.prefix,
         };
         table.get_or_insert_with(Box::default).insert(method, slot)
-    }
-
-    /// Records that a route of `mode` lives in this subtree.
-    fn mark(&mut self, mode: MatchMode) {
-        match mode {
-            MatchMode::Exact => self.has_exact = true,
-            MatchMode::Prefix => self.has_prefix = true,
-        }
     }
 }
