@@ -53,6 +53,9 @@ pub struct ClientConn {
     pub out: BytesMut,
     /// The peer address.
     pub peer: std::net::SocketAddr,
+    /// The peer's IP as text, formatted once per connection for
+    /// `X-Forwarded-For`.
+    pub peer_ip: Box<[u8]>,
 }
 
 /// Writes all of `buf` (any owned buffer, e.g. a `Bytes` body).

@@ -91,7 +91,7 @@ async fn proxy(
         Ok(addr) => addr,
         Err(e) => return reject(core, snap, client, head, e, rid, keep_alive).await,
     };
-    rewrite::request_head(&mut client.out, head, route, http, rid, client.peer);
+    rewrite::request_head(&mut client.out, head, route, http, rid, &client.peer_ip);
     let fw = Forwarder {
         pool: &core.pool,
         clock: &*core.clock,

@@ -125,7 +125,10 @@ async fn send(
 ) -> Result<(UpstreamConn, ResponseHead), Failure> {
     let mut retried = false;
     loop {
-        let mut conn = acquire(fw, target)
+        // A safely replayable request skips the liveness probe: the replay
+        // below covers a connection the upstream closed (upstream/pool.rs).
+        let probe = !(replayable && req.method.is_idempotent());
+        let mut conn = acquire(fw, target, probe)
             .await
             .map_err(|e| Failure::answer(e, replayable))?;
         let buf = std::mem::take(out);
@@ -157,11 +160,15 @@ async fn send(
 }
 
 /// A pooled connection, or a new one within the connect timeout.
-async fn acquire(fw: &Forwarder<'_>, target: &Target) -> Result<UpstreamConn, GatewayError> {
+async fn acquire(
+    fw: &Forwarder<'_>,
+    target: &Target,
+    probe: bool,
+) -> Result<UpstreamConn, GatewayError> {
     let pooled = fw
         .pool
         .borrow_mut()
-        .take(target.upstream, target.addr, fw.clock.now());
+        .take(target.upstream, target.addr, fw.clock.now(), probe);
     if let Some(conn) = pooled {
         Metrics::bump(&fw.metrics.upstream_reuses);
         return Ok(conn);

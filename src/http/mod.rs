@@ -98,6 +98,15 @@ impl Method {
         }
     }
 
+    /// Idempotent per RFC 9110 §9.2.2 (`Other` is treated as not).
+    #[inline]
+    pub fn is_idempotent(self) -> bool {
+        matches!(
+            self,
+            Method::Get | Method::Head | Method::Options | Method::Put | Method::Delete
+        )
+    }
+
     /// Index into a `[_; Method::COUNT]` table.
     #[inline]
     pub fn index(self) -> usize {

@@ -6,8 +6,6 @@
 //! end-to-end headers, `X-Forwarded-*`, `X-Request-Id` and the body framing.
 //! Hop-by-hop headers are dropped (RFC 9110 §7.6.1).
 
-use std::net::SocketAddr;
-
 use bytes::{BufMut, BytesMut};
 
 use crate::backend::{HttpBackend, PathPart};
@@ -23,7 +21,7 @@ pub fn request_head(
     route: &RouteMatch,
     backend: &HttpBackend,
     rid: &RequestId,
-    peer: SocketAddr,
+    peer_ip: &[u8],
 ) {
     let start = out.len();
     match &backend.method {
@@ -65,7 +63,7 @@ pub fn request_head(
         Some(_) => out.put_slice(b", "),
         None => out.put_slice(b"X-Forwarded-For: "),
     }
-    peer_ip(out, peer);
+    out.put_slice(peer_ip);
     out.put_slice(b"\r\n");
     write::header(out, b"X-Forwarded-Proto", b"http");
     if let Some(host) = head.host {
@@ -105,16 +103,5 @@ fn backend_path(out: &mut BytesMut, head: &RequestHead, route: &RouteMatch, back
     }
     if out.len() == start {
         out.put_u8(b'/');
-    }
-}
-
-fn peer_ip(out: &mut BytesMut, peer: SocketAddr) {
-    use std::io::Write;
-    let mut buf = [0u8; 64];
-    let mut cursor = std::io::Cursor::new(&mut buf[..]);
-    // An IP address always fits in 64 bytes (IPv6 text is at most 45).
-    if write!(cursor, "{}", peer.ip()).is_ok() {
-        let n = cursor.position() as usize;
-        out.put_slice(&buf[..n]);
     }
 }

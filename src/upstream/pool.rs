@@ -3,12 +3,17 @@
 //!
 //! Owned by one worker, never shared. Idle connections are kept LIFO per
 //! upstream (the warmest first), at most `max_idle` each, for at most
-//! `idle_timeout`. Before a connection is handed out it is probed with a
-//! non-blocking `MSG_PEEK`: an upstream that closed it (EOF) or sent
-//! unsolicited bytes is dropped, so a request never goes out on a connection
-//! the upstream already closed. The forward stage still retries once on a
-//! fresh connection when a reused one fails before any response byte and the
-//! request can be replayed, which covers a close racing the probe.
+//! `idle_timeout`.
+//!
+//! A request must never fail because the upstream closed a pooled
+//! connection. Two mechanisms, chosen per request by the forward stage:
+//! * a request that can be replayed safely (idempotent method, body fully in
+//!   memory) takes a connection without probing; if it fails before any
+//!   response byte, it is sent again once on a fresh connection;
+//! * any other request probes its connection first with a non-blocking
+//!   `MSG_PEEK`: an upstream that closed it (EOF) or sent unsolicited bytes
+//!   is dropped before anything is written. The replay still covers a close
+//!   racing the probe.
 
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
@@ -71,16 +76,21 @@ impl Pool {
         }
     }
 
-    /// A live idle connection to `addr`, if one is pooled.
-    pub fn take(&mut self, id: UpstreamId, addr: SocketAddr, now: Instant) -> Option<UpstreamConn> {
+    /// An idle connection to `addr`, if one is pooled. With `probe`, each
+    /// candidate is first checked with a non-blocking `MSG_PEEK` (one
+    /// syscall) and dropped if the upstream closed it.
+    pub fn take(
+        &mut self,
+        id: UpstreamId,
+        addr: SocketAddr,
+        now: Instant,
+        probe: bool,
+    ) -> Option<UpstreamConn> {
         let list = self.idle.get_mut(id as usize)?;
         while let Some(idle) = list.pop() {
             let fresh = now.saturating_duration_since(idle.since) < self.idle_timeout;
-            if fresh
-                && idle.conn.addr == addr
-                && idle.conn.buf.is_empty()
-                && is_open(&idle.conn.stream)
-            {
+            let usable = fresh && idle.conn.addr == addr && idle.conn.buf.is_empty();
+            if usable && (!probe || is_open(&idle.conn.stream)) {
                 let mut conn = idle.conn;
                 conn.reused = true;
                 return Some(conn);

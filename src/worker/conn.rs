@@ -47,6 +47,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, core: Rc<CoreState>, slo
         rbuf: BytesMut::with_capacity(CLIENT_READ_BYTES),
         out: BytesMut::with_capacity(CLIENT_READ_BYTES),
         peer,
+        peer_ip: peer.ip().to_string().into_bytes().into(),
     };
     loop {
         let snap = slot.current();
