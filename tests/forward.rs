@@ -42,6 +42,18 @@ driver_tests! {
         assert_eq!(seen.header("x-request-id"), Some(rid.as_str()), "same id upstream and downstream");
     }
 
+    fn workers_share_one_port_and_pin_to_cores(driver) {
+        // Two workers, each with its own SO_REUSEPORT socket on one port.
+        let up = TestUpstream::ok();
+        let gw = TestGateway::start_with(driver, 2, "pin_cores = true\n", &proxy_all(up.addr));
+        let conns: Vec<Conn> = (0..16).map(|_| Conn::open(gw.addr)).collect();
+        for mut c in conns {
+            c.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+            assert_eq!(c.read().status, 200);
+        }
+        assert_eq!(gw.shutdown().requests, 16);
+    }
+
     fn request_ids_are_unique(driver) {
         let up = TestUpstream::ok();
         let gw = TestGateway::one(driver, &proxy_all(up.addr));

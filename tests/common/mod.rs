@@ -50,8 +50,13 @@ impl TestGateway {
     /// Starts a gateway from TOML `body` (groups, settings…) with one
     /// listener on 127.0.0.1:0, `workers` workers and the given driver.
     pub fn start(driver: &str, workers: usize, body: &str) -> TestGateway {
+        TestGateway::start_with(driver, workers, "", body)
+    }
+
+    /// As [`TestGateway::start`], with extra `[server]` lines.
+    pub fn start_with(driver: &str, workers: usize, server: &str, body: &str) -> TestGateway {
         let toml = format!(
-            "[server]\nworkers = {workers}\ndriver = \"{driver}\"\nshutdown_timeout_ms = 5000\n\n[[listener]]\naddress = \"127.0.0.1:0\"\n\n{body}"
+            "[server]\nworkers = {workers}\ndriver = \"{driver}\"\nshutdown_timeout_ms = 5000\n{server}\n[[listener]]\naddress = \"127.0.0.1:0\"\n\n{body}"
         );
         let compiled = match control::load(&toml) {
             Ok(c) => c,
