@@ -89,7 +89,7 @@ fn bench_pipeline(c: &mut Criterion) {
                 .unwrap()
                 .unwrap();
             out.clear();
-            let framing = ClientFraming::for_response(resp.framing, Version::Http11, false);
+            let framing = ClientFraming::for_response(resp.framing, Version::Http11);
             respond::proxied_head(&mut out, &resp, &rid, Version::Http11, true, framing);
             black_box(&out);
         })
@@ -120,6 +120,7 @@ fn bench_pipeline(c: &mut Criterion) {
                 &rid,
                 Version::Http11,
                 true,
+                false,
             );
             black_box(&out);
         })

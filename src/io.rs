@@ -40,6 +40,31 @@ pub async fn write_all<S: AsyncWriteRent>(
     (res.map(|_| ()), buf)
 }
 
+/// [`write_all`] within `limit`; a timeout is an `ErrorKind::TimedOut`
+/// error (the buffer stays with the cancelled write; the caller closes).
+pub async fn write_all_within<S: AsyncWriteRent>(
+    stream: &mut S,
+    buf: BytesMut,
+    limit: std::time::Duration,
+) -> (io::Result<()>, BytesMut) {
+    match monoio::time::timeout(limit, write_all(stream, buf)).await {
+        Ok(done) => done,
+        Err(_) => (Err(io::ErrorKind::TimedOut.into()), BytesMut::new()),
+    }
+}
+
+/// [`write_owned`] within `limit`.
+pub async fn write_owned_within<S: AsyncWriteRent, B: monoio::buf::IoBuf>(
+    stream: &mut S,
+    buf: B,
+    limit: std::time::Duration,
+) -> io::Result<()> {
+    match monoio::time::timeout(limit, write_owned(stream, buf)).await {
+        Ok(done) => done,
+        Err(_) => Err(io::ErrorKind::TimedOut.into()),
+    }
+}
+
 /// A client connection: the socket, its read buffer (unconsumed request
 /// bytes, possibly the start of the next pipelined request) and a reused
 /// output buffer for heads.
@@ -56,6 +81,8 @@ pub struct ClientConn {
     /// The peer's IP as text, formatted once per connection for
     /// `X-Forwarded-For`.
     pub peer_ip: Box<[u8]>,
+    /// Longest a write to this client may wait for it to read.
+    pub send_timeout: std::time::Duration,
 }
 
 /// Writes all of `buf` (any owned buffer, e.g. a `Bytes` body).

@@ -19,7 +19,7 @@ use crate::record::Metrics;
 use crate::request_id::{RequestId, RequestIdGen};
 use crate::respond::{
     self,
-    relay::{self, PoolReturn, Unrelayable},
+    relay::{self, PoolReturn, RelayTimeouts, Unrelayable},
 };
 use crate::rewrite;
 use crate::route::RouteMatch;
@@ -91,7 +91,7 @@ async fn proxy(
         Ok(addr) => addr,
         Err(e) => return reject(core, snap, client, head, e, rid, keep_alive).await,
     };
-    rewrite::request_head(&mut client.out, head, route, http, rid, &client.peer_ip);
+    let method = rewrite::request_head(&mut client.out, head, route, http, rid, &client.peer_ip);
     let fw = Forwarder {
         pool: &core.pool,
         clock: &*core.clock,
@@ -105,6 +105,7 @@ async fn proxy(
         upstream: http.upstream,
         addr,
         timeout: http.timeout,
+        method,
     };
     match forward::forward(&fw, client, head, &target).await {
         Ok((conn, resp)) => {
@@ -113,13 +114,17 @@ async fn proxy(
                 upstream: http.upstream,
                 now: core.clock.now(),
             };
+            let timeouts = RelayTimeouts {
+                upstream: http.timeout,
+                client: client.send_timeout,
+            };
             // Decided now, not at the head: shutdown may have begun meanwhile.
             let keep = keep_alive && !core.draining.get();
-            match relay::relay(client, head, conn, &resp, rid, keep, http.timeout, back).await {
+            match relay::relay(client, head, conn, &resp, rid, keep, timeouts, back).await {
                 Ok(keep) => keep,
                 Err(Unrelayable) => {
                     let e = GatewayError::UpstreamBadResponse;
-                    answer_error(core, client, &e, rid, head.version, keep).await
+                    answer_error(core, client, head, &e, rid, keep).await
                 }
             }
         }
@@ -128,7 +133,7 @@ async fn proxy(
             client_reusable,
         }) => {
             let keep = keep_alive && client_reusable;
-            answer_error(core, client, &e, rid, head.version, keep).await
+            answer_error(core, client, head, &e, rid, keep).await
         }
         Err(Failure { error: None, .. }) => false,
     }
@@ -166,7 +171,7 @@ async fn reject(
     keep_alive: bool,
 ) -> bool {
     let keep = keep_alive && consume_body(snap, client, head).await;
-    answer_error(core, client, &err, rid, head.version, keep).await
+    answer_error(core, client, head, &err, rid, keep).await
 }
 
 /// Answers a request whose head could not be accepted; the connection
@@ -174,20 +179,28 @@ async fn reject(
 pub async fn refuse(core: &CoreState, client: &mut ClientConn, err: GatewayError) {
     Metrics::bump(&core.metrics.errors);
     let rid = core.ids.next_id();
-    respond::error(&mut client.out, &err, &rid, Version::Http11, false);
+    respond::error(&mut client.out, &err, &rid, Version::Http11, false, false);
     flush(client).await;
 }
 
 async fn answer_error(
     core: &CoreState,
     client: &mut ClientConn,
+    head: &RequestHead,
     err: &GatewayError,
     rid: &RequestId,
-    version: Version,
     keep_alive: bool,
 ) -> bool {
     Metrics::bump(&core.metrics.errors);
-    let close = respond::error(&mut client.out, err, rid, version, keep_alive);
+    let head_request = head.method == Method::Head;
+    let close = respond::error(
+        &mut client.out,
+        err,
+        rid,
+        head.version,
+        keep_alive,
+        head_request,
+    );
     flush(client).await && !close
 }
 
@@ -197,7 +210,7 @@ async fn consume_body(snap: &Snapshot, client: &mut ClientConn, head: &RequestHe
     if head.framing == BodyFraming::None {
         return true;
     }
-    if head.expect_continue && client.rbuf.is_empty() {
+    if head.wants_continue() && client.rbuf.is_empty() {
         return false;
     }
     let mut dec = Decoder::for_request(head.framing);
@@ -211,10 +224,11 @@ async fn consume_body(snap: &Snapshot, client: &mut ClientConn, head: &RequestHe
     .await
 }
 
-/// Writes `client.out` and clears it; false when the client is gone.
+/// Writes `client.out` and clears it; false when the client is gone or
+/// stopped reading for `send_timeout`.
 async fn flush(client: &mut ClientConn) -> bool {
     let buf = std::mem::take(&mut client.out);
-    let (res, mut buf) = io::write_all(&mut client.stream, buf).await;
+    let (res, mut buf) = io::write_all_within(&mut client.stream, buf, client.send_timeout).await;
     buf.clear();
     client.out = buf;
     res.is_ok()

@@ -19,6 +19,8 @@ pub struct Timeouts {
     pub keepalive: Duration,
     /// The longest pause while reading a request body.
     pub body: Duration,
+    /// The longest a write to the client may take.
+    pub send: Duration,
     /// Opening a backend connection.
     pub connect: Duration,
 }

@@ -194,18 +194,121 @@ driver_tests! {
         // announcing it: the pooled connection is dead by the next request.
         let up = TestUpstream::start(|_| Reply::RawThenClose(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec()));
         let gw = TestGateway::one(driver, &proxy_all(up.addr));
+        // Idempotent requests take the pooled connection unprobed and are
+        // replayed on a fresh one when it turns out dead.
         for i in 0..10 {
+            up.wait_all_closed();
             let r = get(gw.addr, "/");
             assert_eq!(r.status, 200, "request {i}: {}", r.text());
-            // Let the close reach the gateway's socket before the next request.
-            let deadline = std::time::Instant::now() + DEADLINE;
-            while up.connection_count() <= i && std::time::Instant::now() < deadline {
-                std::thread::yield_now();
-            }
         }
-        // A POST with a body in flight too.
+        // A POST is probed first (MSG_PEEK sees the close) and goes out on a
+        // fresh connection; it is never sent twice.
+        up.wait_all_closed();
         let r = request(gw.addr, "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nbody");
         assert_eq!(r.status, 200);
+        let totals = gw.shutdown();
+        assert_eq!(totals.upstream_retries, 9, "every GET after the first met a dead connection");
+        assert_eq!(totals.upstream_connects, 11);
+    }
+
+    fn non_idempotent_request_is_never_replayed(driver) {
+        // Connection 1 answers the warm-up; then it swallows the POST and
+        // closes without answering. The POST must not reach the upstream twice.
+        let up = TestUpstream::start(|s| match (s.conn, s.method.as_str()) {
+            (1, "POST") => Reply::Close,
+            _ => Reply::Ok("ok".into()),
+        });
+        let gw = TestGateway::one(driver, &proxy_all(up.addr));
+        assert_eq!(get(gw.addr, "/warm").status, 200);
+        let r = request(gw.addr, "POST /pay HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nbody");
+        r.assert_apig(502, "APIG.0201", "Backend unavailable.");
+        let _warm = up.next();
+        assert_eq!(up.next().target, "/pay");
+        assert!(up.seen.recv_timeout(std::time::Duration::from_millis(300)).is_err(), "POST replayed");
+    }
+
+    fn head_error_responses_have_no_body(driver) {
+        // RFC 9110 §9.3.2: a body here would be read as the next response.
+        let gw = TestGateway::one(driver, &proxy_api("ANY", "/only", "exact", dead_addr(), "/"));
+        let mut c = Conn::open(gw.addr);
+        c.send(b"HEAD /nope HTTP/1.1\r\nHost: t\r\n\r\n");
+        let r = c.read_for(true);
+        assert_eq!(r.status, 404);
+        assert!(r.header("content-length").is_some());
+        c.send(b"HEAD /only HTTP/1.1\r\nHost: t\r\n\r\n");
+        assert_eq!(c.read_for(true).status, 502);
+        c.send(b"GET /nope HTTP/1.1\r\nHost: t\r\n\r\n");
+        c.read().assert_apig(404, "APIG.0101", "The API does not exist or has not been published in the environment.");
+    }
+
+    fn backend_method_decides_response_framing(driver) {
+        // Client HEAD, backend GET: the body the upstream sends must neither
+        // reach the client nor stay on a pooled connection.
+        let up = TestUpstream::start(|s| Reply::Ok(format!("{} {}", s.method, s.target)));
+        let get_backend = with_backend_method(proxy_api("ANY", "/", "prefix", up.addr, "/"), "GET");
+        let gw = TestGateway::one(driver, &get_backend);
+        let mut c = Conn::open(gw.addr);
+        c.send(b"HEAD /a HTTP/1.1\r\nHost: t\r\n\r\n");
+        let r = c.read_for(true);
+        assert_eq!((r.status, r.header("content-length")), (200, Some("6")));
+        c.send(b"POST /b HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n");
+        assert_eq!(c.read().text(), "GET /b", "next response is its own, not the HEAD's body");
+        assert_eq!(get(gw.addr, "/c").text(), "GET /c");
+        drop(gw);
+        // Client GET, backend HEAD: an empty body, at once.
+        let up = TestUpstream::start(|_| Reply::Raw(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n".to_vec()));
+        let head_backend = with_backend_method(proxy_api("ANY", "/", "prefix", up.addr, "/"), "HEAD");
+        let gw = TestGateway::one(driver, &head_backend);
+        let started = std::time::Instant::now();
+        let r = get(gw.addr, "/x");
+        assert_eq!((r.status, r.body.len()), (200, 0));
+        assert!(started.elapsed() < std::time::Duration::from_millis(900), "did not wait for a body");
+        assert_eq!(up.next().method, "HEAD");
+    }
+
+    fn connect_timeout_is_504(driver) {
+        // A listener whose accept queue is full drops new SYNs, so connecting
+        // hangs until connect_timeout_ms.
+        let full = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        full.bind(&"127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap().into()).unwrap();
+        full.listen(0).unwrap();
+        let addr = full.local_addr().unwrap().as_socket().unwrap();
+        let _queued: Vec<_> = (0..4).filter_map(|_| {
+            let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+            s.set_nonblocking(true).unwrap();
+            let _ = s.connect(&addr.into());
+            Some(s)
+        }).collect();
+        let body = format!("[settings]\nconnect_timeout_ms = 300\n\n{}", proxy_all(addr));
+        let gw = TestGateway::one(driver, &body);
+        let started = std::time::Instant::now();
+        get(gw.addr, "/").assert_apig(504, "APIG.0201", "Backend timeout.");
+        assert!(started.elapsed() < std::time::Duration::from_secs(3));
+    }
+
+    fn expect_continue_on_a_rejected_request_gets_the_error_not_100(driver) {
+        let gw = TestGateway::one(driver, &proxy_api("GET", "/only", "exact", dead_addr(), "/"));
+        let mut c = Conn::open(gw.addr);
+        c.send(b"POST /nope HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+        let r = c.read();
+        r.assert_apig(404, "APIG.0101", "The API does not exist or has not been published in the environment.");
+        assert_eq!(r.header("connection"), Some("close"), "the unread body cannot stay on the connection");
+        assert!(c.is_closed());
+    }
+
+    fn client_that_stops_reading_is_cut_off(driver) {
+        let up = TestUpstream::start(|_| Reply::Big(64 * 1024 * 1024));
+        let body = format!("[settings]\nsend_timeout_ms = 300\n\n{}", proxy_all(up.addr));
+        let mut gw = TestGateway::one(driver, &body);
+        let mut c = Conn::open(gw.addr);
+        c.send(b"GET /big HTTP/1.1\r\nHost: t\r\n\r\n");
+        let _ = up.next();
+        // The client never reads. Shutdown waits for in-flight requests, so
+        // it returns promptly only if the stalled write was given up.
+        let started = std::time::Instant::now();
+        gw.take().shutdown();
+        assert!(started.elapsed() < std::time::Duration::from_secs(3), "send_timeout did not fire");
+        drop(c);
     }
 
     fn backend_host_name_is_resolved_by_the_control_plane(driver) {

@@ -163,6 +163,17 @@ driver_tests! {
         assert!(c.is_closed());
     }
 
+    fn dot_segments_are_refused(driver) {
+        // RFC 3986 §5.2.4: `..` would escape a prefix API's backend path.
+        let up = TestUpstream::ok();
+        let gw = TestGateway::one(driver, &proxy_api("GET", "/public/", "prefix", up.addr, "/internal/public/"));
+        for path in ["/public/../../admin/keys", "/public/%2e%2e/admin", "/public/./x", "/public/.%2E/x"] {
+            refused(&gw, format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes(), 400, "APIG.0602", "Bad request.");
+        }
+        assert_eq!(get(gw.addr, "/public/.well-known/x").status, 200);
+        assert_eq!(up.connection_count(), 1, "only the legitimate request went upstream");
+    }
+
     fn absolute_form_target_is_accepted(driver) {
         let up = TestUpstream::start(|s| Reply::Ok(s.target.clone()));
         let gw = gateway(driver, &up);

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use crate::http::Method;
 use crate::route::ApiId;
 
 /// Index of an upstream address in the snapshot: chosen here, resolved and
@@ -32,7 +33,7 @@ pub struct HttpBackend {
     /// Backend path template.
     pub path: Vec<PathPart>,
     /// Method sent upstream; `None` forwards the request's method (`ANY`).
-    pub method: Option<Box<str>>,
+    pub method: Option<Method>,
     /// Time the backend has to send its response head (§7.2, default 5000 ms).
     pub timeout: Duration,
 }

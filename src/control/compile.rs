@@ -149,6 +149,7 @@ pub fn compile(spec: &GatewaySpec) -> Result<Compiled, Vec<ConfigError>> {
                 header: ms(s.header_timeout_ms),
                 keepalive: ms(s.keepalive_timeout_ms),
                 body: ms(s.body_timeout_ms),
+                send: ms(s.send_timeout_ms),
                 connect: ms(s.connect_timeout_ms),
             },
             pool: PoolSettings {
@@ -239,7 +240,10 @@ fn http_backend(
         upstream: upstreams.intern(&host, port),
         host_header: h.address.as_str().into(),
         path,
-        method: (h.method != "ANY").then(|| h.method.as_str().into()),
+        method: match parse_method(&h.method) {
+            Some(MethodSpec::One(m)) => Some(m),
+            _ => None,
+        },
         timeout: ms(h.timeout_ms.unwrap_or(default_timeout_ms)),
     }))
 }

@@ -19,10 +19,13 @@ pub const DEFAULT_MAX_HEADERS_TOTAL_BYTES: usize = 128 * 1024;
 pub const DEFAULT_MAX_BODY_BYTES: u64 = 12 * 1024 * 1024;
 /// Time allowed to receive a whole request head once it started (slowloris), ms.
 pub const DEFAULT_HEADER_TIMEOUT_MS: u64 = 10_000;
-/// Time an idle keep-alive client connection is kept, ms (nginx: 75 s).
+/// Time an idle keep-alive client connection is kept, ms.
 pub const DEFAULT_KEEPALIVE_TIMEOUT_MS: u64 = 60_000;
 /// Longest pause between two reads of a request body, ms.
 pub const DEFAULT_BODY_TIMEOUT_MS: u64 = 60_000;
+/// Longest a write to a client may wait for it to read (nginx
+/// `send_timeout`), ms.
+pub const DEFAULT_SEND_TIMEOUT_MS: u64 = 60_000;
 /// Time allowed to open a backend connection, ms.
 pub const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 2_000;
 /// Default backend timeout of an API (§7.2: 5000 ms), ms.
@@ -133,6 +136,8 @@ pub struct SettingsSpec {
     pub keepalive_timeout_ms: u64,
     /// Longest pause while reading a request body, ms.
     pub body_timeout_ms: u64,
+    /// Longest a write to a client may wait for it to read, ms.
+    pub send_timeout_ms: u64,
     /// Backend connect timeout, ms.
     pub connect_timeout_ms: u64,
     /// Backend timeout of APIs that set none, ms (§7.2).
@@ -157,6 +162,7 @@ impl Default for SettingsSpec {
             header_timeout_ms: DEFAULT_HEADER_TIMEOUT_MS,
             keepalive_timeout_ms: DEFAULT_KEEPALIVE_TIMEOUT_MS,
             body_timeout_ms: DEFAULT_BODY_TIMEOUT_MS,
+            send_timeout_ms: DEFAULT_SEND_TIMEOUT_MS,
             connect_timeout_ms: DEFAULT_CONNECT_TIMEOUT_MS,
             backend_timeout_ms: DEFAULT_BACKEND_TIMEOUT_MS,
             max_backend_timeout_ms: DEFAULT_MAX_BACKEND_TIMEOUT_MS,

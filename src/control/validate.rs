@@ -90,7 +90,7 @@ fn listeners(spec: &GatewaySpec, errs: &mut Vec<ConfigError>) {
 
 fn settings(spec: &GatewaySpec, errs: &mut Vec<ConfigError>) {
     let s = &spec.settings;
-    let positive: [(&str, u64); 11] = [
+    let positive: [(&str, u64); 12] = [
         ("max_uri_bytes", s.max_uri_bytes as u64),
         ("max_header_bytes", s.max_header_bytes as u64),
         ("max_headers_total_bytes", s.max_headers_total_bytes as u64),
@@ -98,6 +98,7 @@ fn settings(spec: &GatewaySpec, errs: &mut Vec<ConfigError>) {
         ("header_timeout_ms", s.header_timeout_ms),
         ("keepalive_timeout_ms", s.keepalive_timeout_ms),
         ("body_timeout_ms", s.body_timeout_ms),
+        ("send_timeout_ms", s.send_timeout_ms),
         ("connect_timeout_ms", s.connect_timeout_ms),
         ("backend_timeout_ms", s.backend_timeout_ms),
         ("max_backend_timeout_ms", s.max_backend_timeout_ms),

@@ -59,8 +59,9 @@ impl Decoder {
 
     /// Splits the next piece of the body off the front of `buf` (possibly
     /// empty when nothing is buffered). Bytes after the body stay in `buf`.
-    /// A chunked body whose payload exceeds `max_payload` is refused (§3 →
-    /// 413); Content-Length bodies were checked with their head.
+    /// A chunked body whose announced payload exceeds `max_payload` is
+    /// refused (§3 → 413) before the offending chunk is passed on;
+    /// Content-Length bodies were checked with their head.
     pub fn take(&mut self, buf: &mut BytesMut, max_payload: u64) -> Result<BytesMut, GatewayError> {
         let before = buf.len();
         let piece = match self {
@@ -75,7 +76,7 @@ impl Decoder {
             }
             Decoder::Chunked(scanner) => {
                 let scan = scanner.scan(buf).map_err(GatewayError::from)?;
-                if scanner.data_bytes() > max_payload {
+                if scanner.declared_bytes() > max_payload {
                     return Err(ParseError::BodyTooLarge.into());
                 }
                 match scan {

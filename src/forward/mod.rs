@@ -50,6 +50,8 @@ pub struct Target {
     pub addr: SocketAddr,
     /// Backend timeout (§7.2): response head, and each read or write.
     pub timeout: Duration,
+    /// The method sent upstream (it frames the response, RFC 9112 §6.3).
+    pub method: Method,
 }
 
 /// An exchange that ended without a complete response to the client.
@@ -107,13 +109,13 @@ async fn exchange(
         .take(&mut client.rbuf, fw.max_body)
         .map_err(|e| Failure::answer(e, false))?;
     out.extend_from_slice(&piece);
-    let replayable = dec.is_done();
-    send(fw, client, req, target, out, dec, replayable).await
+    let in_memory = dec.is_done();
+    send(fw, client, req, target, out, dec, in_memory).await
 }
 
 /// Connects (or reuses), sends head and body, reads the response head.
 /// Retries once on a fresh connection when a pooled one fails before any
-/// response byte and the request is still in memory.
+/// response byte and the request is idempotent and still in memory.
 async fn send(
     fw: &Forwarder<'_>,
     client: &mut ClientConn,
@@ -121,16 +123,18 @@ async fn send(
     target: &Target,
     out: &mut BytesMut,
     mut dec: Decoder,
-    replayable: bool,
+    in_memory: bool,
 ) -> Result<(UpstreamConn, ResponseHead), Failure> {
+    // A request that may be sent twice (idempotent, body in memory) skips
+    // the liveness probe: the replay below covers a connection the upstream
+    // closed. Anything else is probed and never replayed once written: the
+    // upstream may have acted on it (RFC 9110 §9.2.2).
+    let replayable = in_memory && target.method.is_idempotent();
     let mut retried = false;
     loop {
-        // A safely replayable request skips the liveness probe: the replay
-        // below covers a connection the upstream closed (upstream/pool.rs).
-        let probe = !(replayable && req.method.is_idempotent());
-        let mut conn = acquire(fw, target, probe)
+        let mut conn = acquire(fw, target, !replayable)
             .await
-            .map_err(|e| Failure::answer(e, replayable))?;
+            .map_err(|e| Failure::answer(e, in_memory))?;
         let buf = std::mem::take(out);
         let (res, buf) = timed(target.timeout, io::write_all(&mut conn.stream, buf)).await;
         *out = buf;
@@ -140,12 +144,19 @@ async fn send(
                 Metrics::bump(&fw.metrics.upstream_retries);
                 continue;
             }
-            return Err(Failure::answer(e, replayable));
+            return Err(Failure::answer(e, in_memory));
         }
         if !dec.is_done() {
             stream_body(fw, client, req, &mut conn, &mut dec, target.timeout).await?;
         }
-        match read_head(&mut conn, req.method, fw.max_response_head, target.timeout).await {
+        match read_head(
+            &mut conn,
+            target.method,
+            fw.max_response_head,
+            target.timeout,
+        )
+        .await
+        {
             Ok(head) => return Ok((conn, head)),
             Err(HeadFailure::ClosedEarly) if conn.reused && replayable && !retried => {
                 retried = true;
@@ -195,8 +206,10 @@ async fn stream_body(
     dec: &mut Decoder,
     timeout: Duration,
 ) -> Result<(), Failure> {
-    if req.expect_continue && client.rbuf.is_empty() {
-        let sent = io::write_owned(&mut client.stream, write::CONTINUE_100).await;
+    if req.wants_continue() && client.rbuf.is_empty() {
+        let sent =
+            io::write_owned_within(&mut client.stream, write::CONTINUE_100, client.send_timeout);
+        let sent = sent.await;
         sent.map_err(|_| Failure::SILENT)?;
     }
     while !dec.is_done() {

@@ -160,6 +160,13 @@ impl ChunkedScanner {
         }
     }
 
+    /// Payload bytes announced so far: the data seen plus what the current
+    /// chunk-size line promises. Lets a body limit refuse a chunk as soon
+    /// as its size is read, before any of it is passed on.
+    pub fn declared_bytes(&self) -> u64 {
+        self.data_bytes.saturating_add(self.size)
+    }
+
     /// Payload bytes (chunk data, excluding framing) seen so far.
     pub fn data_bytes(&self) -> u64 {
         self.data_bytes

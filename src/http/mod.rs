@@ -107,6 +107,20 @@ impl Method {
         )
     }
 
+    /// The method's token; `None` for `Other` (its token is in the head).
+    pub fn token(self) -> Option<&'static [u8]> {
+        Some(match self {
+            Method::Get => b"GET",
+            Method::Post => b"POST",
+            Method::Put => b"PUT",
+            Method::Delete => b"DELETE",
+            Method::Patch => b"PATCH",
+            Method::Head => b"HEAD",
+            Method::Options => b"OPTIONS",
+            Method::Other => return None,
+        })
+    }
+
     /// Index into a `[_; Method::COUNT]` table.
     #[inline]
     pub fn index(self) -> usize {

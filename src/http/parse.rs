@@ -145,6 +145,14 @@ pub struct RequestHead {
 }
 
 impl RequestHead {
+    /// Whether the client waits for `100 Continue` before sending its body:
+    /// `Expect: 100-continue` on HTTP/1.1 (an HTTP/1.0 server ignores
+    /// `Expect`, RFC 9110 §10.1.1).
+    #[inline]
+    pub fn wants_continue(&self) -> bool {
+        self.expect_continue && self.version == Version::Http11
+    }
+
     /// Bytes of a span of this head.
     #[inline]
     pub fn slice(&self, span: Span) -> &[u8] {
@@ -226,6 +234,9 @@ pub enum Malformed {
     BadTarget,
     /// `CONNECT` (tunnels are not proxied).
     Connect,
+    /// A `.` or `..` path segment, literal or percent-encoded: it could
+    /// escape a prefix API's backend path (RFC 3986 §5.2.4).
+    DotSegment,
     /// More `Connection` options than the parser compares with header names.
     TooManyConnectionOptions,
     /// A response status below 100.

@@ -35,10 +35,10 @@ pub enum ClientFraming {
 }
 
 impl ClientFraming {
-    /// The client framing for an upstream framing.
-    pub fn for_response(framing: ResponseFraming, client: Version, head_request: bool) -> Self {
+    /// The client framing for an upstream framing (not for HEAD requests,
+    /// which are always [`ClientFraming::HeadOnly`]).
+    pub fn for_response(framing: ResponseFraming, client: Version) -> Self {
         match framing {
-            ResponseFraming::Empty if head_request => ClientFraming::HeadOnly,
             ResponseFraming::Empty => ClientFraming::Empty,
             ResponseFraming::Length(n) => ClientFraming::Length(n),
             ResponseFraming::Chunked => ClientFraming::Chunked,
@@ -60,13 +60,15 @@ fn gateway_headers(out: &mut BytesMut, rid: &RequestId, version: Version, keep_a
 }
 
 /// Renders an error response into `out`; returns whether the connection
-/// must close afterwards (`keep_alive` false or the error demands it).
+/// must close afterwards (`keep_alive` false or the error demands it). A
+/// response to HEAD keeps its `Content-Length` but carries no body.
 pub fn error(
     out: &mut BytesMut,
     err: &GatewayError,
     rid: &RequestId,
     version: Version,
     keep_alive: bool,
+    head_request: bool,
 ) -> bool {
     let r = error_map::map(err);
     let keep_alive = keep_alive && !r.close;
@@ -76,6 +78,9 @@ pub fn error(
     write::header_number(out, b"Content-Length", body_len as u64);
     gateway_headers(out, rid, version, keep_alive);
     out.put_slice(b"\r\n");
+    if head_request {
+        return !keep_alive;
+    }
     let start = out.len();
     // §18.1 default content, with the documented spacing.
     out.put_slice(b"{\"error_code\": \"");
@@ -172,6 +177,7 @@ mod tests {
             &rid,
             Version::Http11,
             true,
+            false,
         );
         assert!(!close);
         let text = std::str::from_utf8(&out).unwrap();

@@ -21,6 +21,15 @@ use super::ClientFraming;
 /// in one write.
 const COALESCE_BYTES: usize = 16 * 1024;
 
+/// How long each side may stall while the response streams.
+#[derive(Debug, Clone, Copy)]
+pub struct RelayTimeouts {
+    /// Each read from the upstream (the API's backend timeout, §7.2).
+    pub upstream: Duration,
+    /// Each write to the client (`settings.send_timeout_ms`).
+    pub client: Duration,
+}
+
 /// Where a finished exchange hands its upstream connection back.
 pub struct PoolReturn<'a> {
     /// This worker's pool.
@@ -46,25 +55,37 @@ pub async fn relay(
     resp: &ResponseHead,
     rid: &RequestId,
     keep_alive: bool,
-    timeout: Duration,
+    timeouts: RelayTimeouts,
     back: PoolReturn<'_>,
 ) -> Result<bool, Unrelayable> {
     if resp.framing == ResponseFraming::Chunked && req.version == Version::Http10 {
         // We asked in HTTP/1.0; a chunked answer cannot reach this client.
         return Err(Unrelayable);
     }
-    let framing =
-        ClientFraming::for_response(resp.framing, req.version, req.method == Method::Head);
+    // A HEAD client gets no body whatever the upstream was asked (a backend
+    // method of GET answers with one, RFC 9110 §9.3.2).
+    let client_head = req.method == Method::Head;
+    let (framing, relayed) = if client_head {
+        (ClientFraming::HeadOnly, ResponseFraming::Empty)
+    } else {
+        (
+            ClientFraming::for_response(resp.framing, req.version),
+            resp.framing,
+        )
+    };
     let keep_client = keep_alive && framing != ClientFraming::UntilClose;
     let mut out = std::mem::take(&mut client.out);
     super::proxied_head(&mut out, resp, rid, req.version, keep_client, framing);
-    let complete = stream(&mut conn, client, &mut out, resp.framing, framing, timeout).await;
+    let complete = stream(&mut conn, client, &mut out, relayed, framing, timeouts).await;
     out.clear();
     client.out = out;
     if !complete {
         return Ok(false);
     }
-    if resp.keep_alive && conn.buf.is_empty() {
+    // A body left unread on the connection would become the next
+    // request's response: such a connection is closed, never pooled.
+    let drained = relayed == resp.framing && conn.buf.is_empty();
+    if resp.keep_alive && drained {
         back.pool.borrow_mut().put(back.upstream, conn, back.now);
     }
     Ok(keep_client)
@@ -77,14 +98,14 @@ async fn stream(
     out: &mut BytesMut,
     upstream: ResponseFraming,
     framing: ClientFraming,
-    timeout: Duration,
+    timeouts: RelayTimeouts,
 ) -> bool {
     let mut dec = Decoder::for_response(upstream);
     let rechunk = upstream == ResponseFraming::UntilClose && framing == ClientFraming::Chunked;
     let mut first = true;
     loop {
         if conn.buf.is_empty() && !dec.is_done() {
-            match body::fill(&mut conn.stream, &mut conn.buf, timeout).await {
+            match body::fill(&mut conn.stream, &mut conn.buf, timeouts.upstream).await {
                 Ok(0) if dec.on_eof() => {}
                 Ok(0) | Err(ReadFailure::TimedOut | ReadFailure::Broken) => return false,
                 Ok(_) => {}
@@ -101,18 +122,21 @@ async fn stream(
         } else if first && out.len() + piece.len() <= COALESCE_BYTES {
             out.extend_from_slice(&piece);
         } else {
-            if !flush(client, out).await {
+            if !flush(client, out, timeouts.client).await {
                 return false;
             }
-            if !piece.is_empty() && io::write_owned(&mut client.stream, piece).await.is_err() {
-                return false;
+            if !piece.is_empty() {
+                let sent = io::write_owned_within(&mut client.stream, piece, timeouts.client);
+                if sent.await.is_err() {
+                    return false;
+                }
             }
         }
         first = false;
         if last && rechunk {
             out.put_slice(LAST_CHUNK);
         }
-        if !flush(client, out).await {
+        if !flush(client, out, timeouts.client).await {
             return false;
         }
         if last {
@@ -121,13 +145,14 @@ async fn stream(
     }
 }
 
-/// Writes and clears `out`; false when the client is gone.
-async fn flush(client: &mut ClientConn, out: &mut BytesMut) -> bool {
+/// Writes and clears `out`; false when the client is gone or stopped
+/// reading for `limit`.
+async fn flush(client: &mut ClientConn, out: &mut BytesMut, limit: Duration) -> bool {
     if out.is_empty() {
         return true;
     }
     let buf = std::mem::take(out);
-    let (res, mut buf) = io::write_all(&mut client.stream, buf).await;
+    let (res, mut buf) = io::write_all_within(&mut client.stream, buf, limit).await;
     buf.clear();
     *out = buf;
     res.is_ok()

@@ -10,11 +10,13 @@ use bytes::{BufMut, BytesMut};
 
 use crate::backend::{HttpBackend, PathPart};
 use crate::http::parse::HeaderKind;
-use crate::http::{BodyFraming, RequestHead, Version, write};
+use crate::http::{BodyFraming, Method, RequestHead, Version, write};
 use crate::request_id::RequestId;
 use crate::route::RouteMatch;
 
-/// Appends the upstream request head for `head` routed by `route` to `backend`.
+/// Appends the upstream request head for `head` routed by `route` to
+/// `backend`; returns the method sent upstream (it decides how the response
+/// is framed, RFC 9112 §6.3).
 pub fn request_head(
     out: &mut BytesMut,
     head: &RequestHead,
@@ -22,12 +24,18 @@ pub fn request_head(
     backend: &HttpBackend,
     rid: &RequestId,
     peer_ip: &[u8],
-) {
+) -> Method {
     let start = out.len();
-    match &backend.method {
-        Some(m) => out.put_slice(m.as_bytes()),
-        None => out.put_slice(head.slice(head.method_span)),
-    }
+    let method = match backend.method.and_then(|m| m.token().map(|t| (m, t))) {
+        Some((m, token)) => {
+            out.put_slice(token);
+            m
+        }
+        None => {
+            out.put_slice(head.slice(head.method_span));
+            head.method
+        }
+    };
     out.put_u8(b' ');
     backend_path(out, head, route, backend);
     if let Some(q) = head.query {
@@ -36,10 +44,11 @@ pub fn request_head(
     }
     // An HTTP/1.0 client's request goes upstream as HTTP/1.0, so the answer
     // comes back framed in a way that client can read (no chunked coding).
-    out.put_slice(match head.version {
-        Version::Http11 => b" HTTP/1.1\r\n",
-        Version::Http10 => b" HTTP/1.0\r\n",
-    });
+    match head.version {
+        Version::Http11 => out.put_slice(b" HTTP/1.1\r\n"),
+        // Ask to keep the upstream connection for the pool all the same.
+        Version::Http10 => out.put_slice(b" HTTP/1.0\r\nConnection: keep-alive\r\n"),
+    }
     write::header(out, b"Host", backend.host_header.as_bytes());
     let mut forwarded_for: Option<usize> = None;
     for h in &head.headers {
@@ -77,6 +86,7 @@ pub fn request_head(
     }
     out.put_slice(b"\r\n");
     debug_assert!(out.len() > start, "empty upstream head");
+    method
 }
 
 /// The backend path: the template with `{name}` substituted, then the

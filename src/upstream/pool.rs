@@ -12,8 +12,9 @@
 //!   response byte, it is sent again once on a fresh connection;
 //! * any other request probes its connection first with a non-blocking
 //!   `MSG_PEEK`: an upstream that closed it (EOF) or sent unsolicited bytes
-//!   is dropped before anything is written. The replay still covers a close
-//!   racing the probe.
+//!   is dropped before anything is written. Such a request is never sent
+//!   twice (the upstream may have acted on it), so a close racing the probe
+//!   — microseconds wide — still answers 502, as nginx does.
 
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;

@@ -48,6 +48,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, core: Rc<CoreState>, slo
         out: BytesMut::with_capacity(CLIENT_READ_BYTES),
         peer,
         peer_ip: peer.ip().to_string().into_bytes().into(),
+        send_timeout: slot.current().timeouts.send,
     };
     loop {
         let snap = slot.current();
@@ -76,11 +77,21 @@ async fn read_head(
     clock: &dyn Clock,
 ) -> Result<Option<RequestHead>, GatewayError> {
     let mut head_started: Option<Instant> = None;
+    // The parser rescans the whole buffer, so it runs only when the new
+    // bytes may end a head (a blank line), or when the buffer has doubled
+    // since it last ran (so limits are still caught, within 2x): a head
+    // trickled in a few bytes at a time costs linear time, not quadratic.
+    let mut searched = 0;
+    let mut parse_at = PARSE_AT_LEAST;
     loop {
         if !client.rbuf.is_empty() {
-            if let Some(head) = parse_request(&mut client.rbuf, &snap.limits)? {
-                return Ok(Some(head));
+            if head_may_end(&client.rbuf, searched) || client.rbuf.len() >= parse_at {
+                if let Some(head) = parse_request(&mut client.rbuf, &snap.limits)? {
+                    return Ok(Some(head));
+                }
+                parse_at = client.rbuf.len().saturating_mul(2).max(PARSE_AT_LEAST);
             }
+            searched = client.rbuf.len();
             head_started.get_or_insert_with(|| clock.now());
         }
         let limit = match head_started {
@@ -95,5 +106,40 @@ async fn read_head(
             Ok(Ok(n)) if n > 0 => {}
             Ok(_) | Err(_) => return Ok(None),
         }
+    }
+}
+
+/// Buffered bytes at which a head without a blank line is parsed anyway.
+const PARSE_AT_LEAST: usize = 16 * 1024;
+
+/// Whether `buf[from..]` (with two bytes of overlap) holds the blank line
+/// that ends a head: `\n\n` or `\n\r\n` (bare LF is accepted, RFC 9112 §2.2).
+fn head_may_end(buf: &[u8], from: usize) -> bool {
+    let start = from.saturating_sub(2);
+    let tail = buf.get(start..).unwrap_or_default();
+    tail.iter().enumerate().any(|(i, &b)| {
+        b == b'\n'
+            && match tail.get(i + 1) {
+                Some(b'\n') => true,
+                Some(b'\r') => tail.get(i + 2) == Some(&b'\n'),
+                _ => false,
+            }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::head_may_end;
+
+    #[test]
+    fn head_end_is_found_across_read_boundaries() {
+        let head = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        assert!(head_may_end(head, 0));
+        // Every split point: what is new after `from` still reveals the end.
+        for from in 0..head.len() {
+            assert!(head_may_end(head, from), "missed at {from}");
+        }
+        assert!(!head_may_end(b"GET / HTTP/1.1\r\nHost: a\r\n", 0));
+        assert!(head_may_end(b"GET / HTTP/1.1\nHost: a\n\n", 0));
     }
 }

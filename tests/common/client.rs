@@ -165,7 +165,9 @@ impl Conn {
         rest
     }
 
-    /// True when the peer closed the connection (EOF, no more bytes).
+    /// True when the peer closed the connection within the deadline: EOF
+    /// or a reset. A connection still open when the deadline passes, or
+    /// one that sends more bytes, is not closed.
     pub fn is_closed(&mut self) -> bool {
         if !self.buf.is_empty() {
             return false;
@@ -173,8 +175,15 @@ impl Conn {
         let mut b = [0u8; 1];
         loop {
             match self.stream.read(&mut b) {
+                Ok(0) => return true,
+                Ok(_) => return false,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                r => return matches!(r, Ok(0) | Err(_)),
+                Err(e) => {
+                    return matches!(
+                        e.kind(),
+                        std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted
+                    );
+                }
             }
         }
     }

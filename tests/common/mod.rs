@@ -105,6 +105,15 @@ pub fn proxy_api(
     )
 }
 
+/// Sets `method = "{method}"` on the (first) backend of `config`.
+pub fn with_backend_method(config: String, method: &str) -> String {
+    config.replacen(
+        "type = \"http\"\n",
+        &format!("type = \"http\"\nmethod = \"{method}\"\n"),
+        1,
+    )
+}
+
 /// A DEFAULT group proxying everything (`ANY /` prefix) to `upstream`.
 pub fn proxy_all(upstream: SocketAddr) -> String {
     proxy_api("ANY", "/", "prefix", upstream, "/")

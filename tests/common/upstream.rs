@@ -67,6 +67,8 @@ pub struct TestUpstream {
     pub addr: SocketAddr,
     /// Connections accepted so far.
     pub connections: Arc<AtomicUsize>,
+    /// Connections the upstream has closed so far.
+    pub closed: Arc<AtomicUsize>,
     /// Requests seen, in order.
     pub seen: Receiver<Seen>,
 }
@@ -79,20 +81,25 @@ impl TestUpstream {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind upstream");
         let addr = listener.local_addr().unwrap();
         let connections = Arc::new(AtomicUsize::new(0));
+        let closed = Arc::new(AtomicUsize::new(0));
         let (tx, rx) = unbounded();
         let handler: Arc<Handler> = Arc::new(handler);
-        let count = connections.clone();
+        let (count, done) = (connections.clone(), closed.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { return };
                 let id = count.fetch_add(1, Ordering::SeqCst) + 1;
-                let (tx, handler) = (tx.clone(), handler.clone());
-                std::thread::spawn(move || serve(stream, id, tx, handler));
+                let (tx, handler, done) = (tx.clone(), handler.clone(), done.clone());
+                std::thread::spawn(move || {
+                    serve(stream, id, tx, handler);
+                    done.fetch_add(1, Ordering::SeqCst);
+                });
             }
         });
         TestUpstream {
             addr,
             connections,
+            closed,
             seen: rx,
         }
     }
@@ -112,6 +119,18 @@ impl TestUpstream {
     /// Connections accepted so far.
     pub fn connection_count(&self) -> usize {
         self.connections.load(Ordering::SeqCst)
+    }
+
+    /// Waits until the upstream has closed every connection it accepted.
+    pub fn wait_all_closed(&self) {
+        let deadline = std::time::Instant::now() + DEADLINE;
+        while self.closed.load(Ordering::SeqCst) < self.connection_count() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "upstream connections stay open"
+            );
+            std::thread::yield_now();
+        }
     }
 }
 

@@ -249,3 +249,11 @@ fn encoded_chunks_scan_back() {
     assert_eq!(scanner.scan(&body), Ok(Scan::Done(body.len())));
     assert_eq!(scanner.data_bytes(), 4197);
 }
+
+#[test]
+fn declared_bytes_counts_the_announced_chunk_before_its_data() {
+    let mut s = ChunkedScanner::new();
+    assert_eq!(s.scan(b"10\r\nabc"), Ok(Scan::NeedMore));
+    assert_eq!(s.declared_bytes(), 16);
+    assert_eq!(s.data_bytes(), 3);
+}

@@ -29,15 +29,40 @@ pub(super) fn parse_target(base: &[u8], span: Span, method: Method) -> Result<Ta
     if target.contains(&b'#') {
         return Err(Malformed::BadTarget);
     }
-    match target.first() {
-        Some(b'/') => Ok(origin_form(target, start, None)),
-        Some(b'*') if target.len() == 1 && method == Method::Options => Ok(Target {
+    let parts = match target.first() {
+        Some(b'/') => origin_form(target, start, None),
+        Some(b'*') if target.len() == 1 && method == Method::Options => Target {
             path: Span::new(start, start),
             query: None,
             authority: None,
-        }),
-        _ => absolute_form(target, start),
+        },
+        _ => absolute_form(target, start)?,
+    };
+    if has_dot_segment(parts.path.of(base)) {
+        return Err(Malformed::DotSegment);
     }
+    Ok(parts)
+}
+
+/// Whether a path has a `.` or `..` segment, literally or percent-encoded
+/// (`%2e`). Routing and prefix rewriting work on the raw path, so
+/// `/public/../admin` would match a `/public/` API and then escape the
+/// backend prefix when the upstream resolves it (RFC 3986 §5.2.4).
+/// Browsers and HTTP clients normalise such paths before sending them.
+pub(super) fn has_dot_segment(path: &[u8]) -> bool {
+    path.split(|&b| b == b'/').any(|segment| {
+        let mut dots = 0;
+        let mut rest = segment;
+        while !rest.is_empty() {
+            match rest {
+                [b'.', tail @ ..] => rest = tail,
+                [b'%', b'2', b'e' | b'E', tail @ ..] => rest = tail,
+                _ => return false,
+            }
+            dots += 1;
+        }
+        dots == 1 || dots == 2
+    })
 }
 
 /// `path [ "?" query ]` starting at offset `start`.
@@ -89,5 +114,36 @@ fn scheme_len(target: &[u8]) -> Option<usize> {
         Some(8)
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod dot_tests {
+    use super::has_dot_segment;
+
+    #[test]
+    fn dot_segments_are_found_literal_and_encoded() {
+        for p in [
+            &b"/a/../b"[..],
+            b"/..",
+            b"/a/.",
+            b"/a/./b",
+            b"/%2e%2e/x",
+            b"/.%2E/x",
+            b"/%2E/x",
+        ] {
+            assert!(has_dot_segment(p), "{}", String::from_utf8_lossy(p));
+        }
+        for p in [
+            &b"/a/b"[..],
+            b"/",
+            b"/a..b",
+            b"/.../x",
+            b"/.well-known/x",
+            b"/a.b/c",
+            b"/%2e%2e%2e",
+        ] {
+            assert!(!has_dot_segment(p), "{}", String::from_utf8_lossy(p));
+        }
     }
 }
