@@ -41,22 +41,50 @@ fn module_of(path: &Path, src: &Path) -> String {
     first.trim_end_matches(".rs").to_string()
 }
 
+/// Every module named by a `crate::<module>` path outside comments: `use`
+/// lines, grouped and multi-line imports, and inline paths alike.
 fn uses(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     for line in text.lines() {
-        let line = line.trim();
-        for prefix in ["use crate::", "pub use crate::"] {
-            if let Some(rest) = line.strip_prefix(prefix) {
-                let rest = rest.trim_start_matches('{');
-                let name: String = rest
-                    .chars()
-                    .take_while(|c| c.is_alphanumeric() || *c == '_')
-                    .collect();
+        let code = line.split("//").next().unwrap_or_default();
+        let mut rest = code;
+        while let Some(at) = rest.find("crate::") {
+            rest = &rest[at + "crate::".len()..];
+            let rest_trimmed = rest.trim_start_matches('{');
+            let name: String = rest_trimmed
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            if !name.is_empty() {
+                out.push(name);
+            }
+        }
+    }
+    // `use crate::{a, b::c}`: names after a `{` that continue the group.
+    for group in text.split("crate::{").skip(1) {
+        let body = group.split('}').next().unwrap_or_default();
+        for item in body.split(',') {
+            let name: String = item
+                .trim()
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            if !name.is_empty() {
                 out.push(name);
             }
         }
     }
     out
+}
+
+#[test]
+fn uses_sees_grouped_multiline_and_inline_paths() {
+    let text = "use crate::{\n    worker::X,\n    http::Y,\n};\nfn f() { crate::control::load(); } // crate::record in a comment\n";
+    let found = uses(text);
+    for m in ["worker", "http", "control"] {
+        assert!(found.iter().any(|f| f == m), "{m} not found in {found:?}");
+    }
+    assert!(!found.iter().any(|f| f == "record"));
 }
 
 fn walk(dir: &Path, files: &mut Vec<std::path::PathBuf>) {

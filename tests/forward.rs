@@ -273,12 +273,14 @@ driver_tests! {
         full.bind(&"127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap().into()).unwrap();
         full.listen(0).unwrap();
         let addr = full.local_addr().unwrap().as_socket().unwrap();
-        let _queued: Vec<_> = (0..4).filter_map(|_| {
-            let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-            s.set_nonblocking(true).unwrap();
-            let _ = s.connect(&addr.into());
-            Some(s)
-        }).collect();
+        let _queued: Vec<_> = (0..4)
+            .map(|_| {
+                let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+                s.set_nonblocking(true).unwrap();
+                let _ = s.connect(&addr.into());
+                s
+            })
+            .collect();
         let body = format!("[settings]\nconnect_timeout_ms = 300\n\n{}", proxy_all(addr));
         let gw = TestGateway::one(driver, &body);
         let started = std::time::Instant::now();
