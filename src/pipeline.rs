@@ -13,7 +13,7 @@ use crate::clock::Clock;
 use crate::error::GatewayError;
 use crate::forward::body::{self, Decoder};
 use crate::forward::{self, Failure, Forwarder, Target};
-use crate::http::{BodyFraming, Method, RequestHead, Version};
+use crate::http::{BodyFraming, Method, RequestHead, ResponseHead, Version};
 use crate::io::{self, ClientConn};
 use crate::record::Metrics;
 use crate::request_id::{RequestId, RequestIdGen};
@@ -25,7 +25,7 @@ use crate::rewrite;
 use crate::route::RouteMatch;
 use crate::snapshot::Snapshot;
 use crate::upstream::Resolved;
-use crate::upstream::pool::Pool;
+use crate::upstream::pool::{Pool, UpstreamConn};
 
 /// Bytes of an upstream response head beyond the request header limit.
 const RESPONSE_HEAD_SLACK: usize = 8 * 1024;
@@ -108,26 +108,7 @@ async fn proxy(
         method,
     };
     match forward::forward(&fw, client, head, &target).await {
-        Ok((conn, resp)) => {
-            let back = PoolReturn {
-                pool: &core.pool,
-                upstream: http.upstream,
-                now: core.clock.now(),
-            };
-            let timeouts = RelayTimeouts {
-                upstream: http.timeout,
-                client: client.send_timeout,
-            };
-            // Decided now, not at the head: shutdown may have begun meanwhile.
-            let keep = keep_alive && !core.draining.get();
-            match relay::relay(client, head, conn, &resp, rid, keep, timeouts, back).await {
-                Ok(keep) => keep,
-                Err(Unrelayable) => {
-                    let e = GatewayError::UpstreamBadResponse;
-                    answer_error(core, client, head, &e, rid, keep).await
-                }
-            }
-        }
+        Ok((conn, resp)) => send_back(core, client, head, http, conn, &resp, rid, keep_alive).await,
         Err(Failure {
             error: Some(e),
             client_reusable,
@@ -136,6 +117,38 @@ async fn proxy(
             answer_error(core, client, head, &e, rid, keep).await
         }
         Err(Failure { error: None, .. }) => false,
+    }
+}
+
+/// Relays the upstream's response to the client (respond stage).
+#[allow(clippy::too_many_arguments)] // the stage outputs, passed explicitly (style.md §1)
+async fn send_back(
+    core: &CoreState,
+    client: &mut ClientConn,
+    head: &RequestHead,
+    http: &HttpBackend,
+    conn: UpstreamConn,
+    resp: &ResponseHead,
+    rid: &RequestId,
+    keep_alive: bool,
+) -> bool {
+    let back = PoolReturn {
+        pool: &core.pool,
+        upstream: http.upstream,
+        clock: &*core.clock,
+    };
+    let timeouts = RelayTimeouts {
+        upstream: http.timeout,
+        client: client.send_timeout,
+    };
+    // Decided now, not at the head: shutdown may have begun meanwhile.
+    let keep = keep_alive && !core.draining.get();
+    match relay::relay(client, head, conn, resp, rid, keep, timeouts, back).await {
+        Ok(keep) => keep,
+        Err(Unrelayable) => {
+            let e = GatewayError::UpstreamBadResponse;
+            answer_error(core, client, head, &e, rid, keep).await
+        }
     }
 }
 

@@ -54,6 +54,20 @@ driver_tests! {
         assert_eq!(gw.shutdown().requests, 16);
     }
 
+    fn forwarded_for_chain_is_joined_whatever_follows_it(driver) {
+        // regression: an end-to-end header after X-Forwarded-For used to be
+        // written onto the X-Forwarded-For line.
+        let up = TestUpstream::ok();
+        let gw = TestGateway::one(driver, &proxy_all(up.addr));
+        let r = request(gw.addr, "GET / HTTP/1.1\r\nHost: t\r\nX-Forwarded-For: 10.0.0.1\r\nX-After: 1\r\nX-Forwarded-For: 10.0.0.2, 10.0.0.3\r\nX-Last: 2\r\n\r\n");
+        assert_eq!(r.status, 200);
+        let seen = up.next();
+        assert_eq!(seen.header("x-forwarded-for"), Some("10.0.0.1, 10.0.0.2, 10.0.0.3, 127.0.0.1"));
+        assert_eq!(seen.header("x-after"), Some("1"));
+        assert_eq!(seen.header("x-last"), Some("2"));
+        assert_eq!(seen.headers.iter().filter(|(n, _)| n == "x-forwarded-for").count(), 1);
+    }
+
     fn request_ids_are_unique(driver) {
         let up = TestUpstream::ok();
         let gw = TestGateway::one(driver, &proxy_all(up.addr));

@@ -9,11 +9,13 @@ use std::time::Duration;
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::error::ConfigError;
-use super::spec::{BackendSpec, GatewaySpec, HttpBackendSpec, MockBackendSpec, WorkersSpec};
+use super::spec::{
+    BackendSpec, GatewaySpec, GroupSpec, HttpBackendSpec, MockBackendSpec, WorkersSpec,
+};
 use super::validate::{parse_match, parse_method};
 use crate::backend::{Api, Backend, HttpBackend, MockBackend, PathPart};
 use crate::http::HeadLimits;
-use crate::route::path::{BuildErrorKind, RouteDef, parse_template};
+use crate::route::path::{BuildError, BuildErrorKind, RouteDef, parse_template};
 use crate::route::{HostTable, MatchMode, MethodSpec, PathTree, RouteTable};
 use crate::snapshot::{PoolSettings, Snapshot, Timeouts};
 use crate::upstream::{Upstream, UpstreamId};
@@ -65,77 +67,21 @@ pub struct Compiled {
 
 /// Compiles a validated spec.
 pub fn compile(spec: &GatewaySpec) -> Result<Compiled, Vec<ConfigError>> {
-    let mut errs = Vec::new();
-    let s = &spec.settings;
-    let mut upstreams = Upstreams::default();
+    let mut out = Builder::default();
     let default_group = spec.group.iter().position(|g| g.name == DEFAULT_GROUP);
     let mut hosts = HostTable::new(default_group.map(|g| g as u32));
     let mut trees = Vec::new();
-    let mut apis = Vec::new();
     for (g, group) in spec.group.iter().enumerate() {
         for d in &group.domains {
             hosts.insert(d, g as u32);
         }
-        let first_api = apis.len();
-        let mut defs = Vec::new();
-        for (a, api) in group.api.iter().enumerate() {
-            let ap = format!("group[{g}].api[{a}]");
-            let mode = parse_match(&api.match_mode).unwrap_or(MatchMode::Exact);
-            let method = parse_method(&api.method).unwrap_or(MethodSpec::Any);
-            let params: Vec<String> = parse_template(&api.path, mode)
-                .map(|t| t.param_names().map(str::to_owned).collect())
-                .unwrap_or_default();
-            let backend = match &api.backend {
-                BackendSpec::Http(h) => {
-                    http_backend(h, &params, s.backend_timeout_ms, &mut upstreams)
-                }
-                BackendSpec::Mock(m) => Ok(mock_backend(m)),
-            };
-            match backend {
-                Ok(backend) => apis.push(Api {
-                    name: api.name.as_str().into(),
-                    backend,
-                }),
-                Err(why) => errs.push(ConfigError::new(
-                    format!("{ap}.backend"),
-                    why,
-                    "fix the backend definition",
-                )),
-            }
-            defs.push(RouteDef {
-                method,
-                path: &api.path,
-                mode,
-                id: (first_api + a) as u32,
-            });
-        }
-        match PathTree::build(&defs) {
-            Ok(tree) => trees.push(tree),
-            Err(route_errs) => {
-                for e in route_errs {
-                    let ap = format!("group[{g}].api[{}]", e.index);
-                    errs.push(match e.kind {
-                        BuildErrorKind::Template(t) => {
-                            ConfigError::new(format!("{ap}.path"), t.to_string(), "see behaviour.md §6.3 for path templates")
-                        }
-                        BuildErrorKind::Conflict { with } => ConfigError::new(
-                            format!("{ap}.path"),
-                            format!(
-                                "conflicts with group[{g}].api[{with}] (\"{}\"): same method, match mode and path",
-                                group.api.get(with).map_or("", |x| x.name.as_str())
-                            ),
-                            "remove one of them or change its method, path or match mode",
-                        ),
-                    });
-                }
-                trees.push(PathTree::default());
-            }
-        }
+        trees.push(out.group(g, group, spec.settings.backend_timeout_ms));
     }
-    let runtime = runtime(spec, &mut errs);
-    if !errs.is_empty() {
-        return Err(errs);
+    let runtime = runtime(spec, &mut out.errs);
+    if !out.errs.is_empty() {
+        return Err(out.errs);
     }
+    let s = &spec.settings;
     Ok(Compiled {
         runtime,
         snapshot: Snapshot {
@@ -157,10 +103,85 @@ pub fn compile(spec: &GatewaySpec) -> Result<Compiled, Vec<ConfigError>> {
                 idle_timeout: ms(s.pool_idle_timeout_ms),
             },
             routes: RouteTable { hosts, trees },
-            apis,
-            upstreams: upstreams.list,
+            apis: out.apis,
+            upstreams: out.upstreams.list,
         },
     })
+}
+
+/// What compiling the groups accumulates.
+#[derive(Default)]
+struct Builder {
+    apis: Vec<Api>,
+    upstreams: Upstreams,
+    errs: Vec<ConfigError>,
+}
+
+impl Builder {
+    /// Compiles one group's APIs and returns its path tree (empty when the
+    /// group has errors, which are recorded).
+    fn group(&mut self, g: usize, group: &GroupSpec, default_timeout_ms: u64) -> PathTree {
+        let first_api = self.apis.len();
+        let mut defs = Vec::new();
+        for (a, api) in group.api.iter().enumerate() {
+            let mode = parse_match(&api.match_mode).unwrap_or(MatchMode::Exact);
+            let params: Vec<String> = parse_template(&api.path, mode)
+                .map(|t| t.param_names().map(str::to_owned).collect())
+                .unwrap_or_default();
+            let backend = match &api.backend {
+                BackendSpec::Http(h) => {
+                    http_backend(h, &params, default_timeout_ms, &mut self.upstreams)
+                }
+                BackendSpec::Mock(m) => Ok(mock_backend(m)),
+            };
+            match backend {
+                Ok(backend) => self.apis.push(Api {
+                    name: api.name.as_str().into(),
+                    backend,
+                }),
+                Err(why) => self.errs.push(ConfigError::new(
+                    format!("group[{g}].api[{a}].backend"),
+                    why,
+                    "fix the backend definition",
+                )),
+            }
+            defs.push(RouteDef {
+                method: parse_method(&api.method).unwrap_or(MethodSpec::Any),
+                path: &api.path,
+                mode,
+                id: (first_api + a) as u32,
+            });
+        }
+        match PathTree::build(&defs) {
+            Ok(tree) => tree,
+            Err(route_errs) => {
+                for e in route_errs {
+                    self.errs.push(route_error(g, group, e));
+                }
+                PathTree::default()
+            }
+        }
+    }
+}
+
+/// A router build error as a config error at the API's `path`.
+fn route_error(g: usize, group: &GroupSpec, e: BuildError) -> ConfigError {
+    let path = format!("group[{g}].api[{}].path", e.index);
+    match e.kind {
+        BuildErrorKind::Template(t) => ConfigError::new(
+            path,
+            t.to_string(),
+            "see behaviour.md §6.3 for path templates",
+        ),
+        BuildErrorKind::Conflict { with } => ConfigError::new(
+            path,
+            format!(
+                "conflicts with group[{g}].api[{with}] (\"{}\"): same method, match mode and path",
+                group.api.get(with).map_or("", |x| x.name.as_str())
+            ),
+            "remove one of them or change its method, path or match mode",
+        ),
+    }
 }
 
 fn runtime(spec: &GatewaySpec, errs: &mut Vec<ConfigError>) -> RuntimeConfig {

@@ -95,52 +95,19 @@ impl Gateway {
             n => n,
         };
         let driver = pick_driver(rt.driver)?;
-        let (addrs, mut sockets) = bind_all(&rt.listeners, workers, rt.backlog)?;
+        let (addrs, sockets) = bind_all(&rt.listeners, workers, rt.backlog)?;
         let resolved = resolve::resolve_all(&snapshot.upstreams);
-        let cores = if rt.pin_cores {
-            core_affinity::get_core_ids().unwrap_or_default()
-        } else {
-            Vec::new()
-        };
         let shutdown = Arc::new(AtomicBool::new(false));
-        let (ready_tx, ready_rx) = crossbeam_channel::unbounded();
-        let mut senders = Vec::new();
-        let mut handles = Vec::new();
-        for index in 0..workers {
-            let (tx, rx) = crossbeam_channel::unbounded();
-            senders.push(tx);
-            let setup = WorkerSetup {
-                index,
-                driver,
-                io_uring_entries: rt.io_uring_entries,
-                pin_core: (!cores.is_empty()).then(|| cores[index % cores.len()]),
-                listeners: sockets
-                    .iter_mut()
-                    .map(|per_addr| per_addr.remove(0))
-                    .collect(),
-                snapshot: snapshot.clone(),
-                resolved: resolved.clone(),
-                control: rx,
-                shutdown: shutdown.clone(),
-                shutdown_timeout: rt.shutdown_timeout,
-                clock: clock.clone(),
-            };
-            handles.push(
-                worker::spawn(setup, ready_tx.clone())
-                    .map_err(|e| format!("cannot start worker {index}: {e}"))?,
-            );
-        }
-        drop(ready_tx);
-        for _ in 0..workers {
-            match ready_rx.recv() {
-                Ok(Ok(_)) => {}
-                Ok(Err(why)) => {
-                    shutdown.store(true, Ordering::Release);
-                    return Err(why);
-                }
-                Err(_) => return Err("a worker exited during start-up".into()),
-            }
-        }
+        let plan = WorkerPlan {
+            count: workers,
+            driver,
+            rt: &rt,
+            snapshot: &snapshot,
+            resolved: &resolved,
+            shutdown: &shutdown,
+            clock: &clock,
+        };
+        let (handles, senders) = plan.spawn(sockets)?;
         let (stop_tx, stop_rx) = crossbeam_channel::bounded(1);
         let resolver = resolve::spawn(
             snapshot.upstreams.clone(),
@@ -189,6 +156,73 @@ impl Gateway {
             let _ = r.join();
         }
         totals
+    }
+}
+
+/// What every worker is started with.
+struct WorkerPlan<'a> {
+    count: usize,
+    driver: Driver,
+    rt: &'a RuntimeConfig,
+    snapshot: &'a Arc<crate::snapshot::Snapshot>,
+    resolved: &'a [Option<SocketAddr>],
+    shutdown: &'a Arc<AtomicBool>,
+    clock: &'a Arc<dyn Clock>,
+}
+
+type Spawned = (
+    Vec<JoinHandle<MetricsTotals>>,
+    Vec<crossbeam_channel::Sender<worker::ControlMsg>>,
+);
+
+impl WorkerPlan<'_> {
+    /// Starts the workers, each with its own sockets (one per listener
+    /// address), and waits until every one accepts.
+    fn spawn(&self, mut sockets: Vec<Vec<std::net::TcpListener>>) -> Result<Spawned, String> {
+        let rt = self.rt;
+        let cores = if rt.pin_cores {
+            core_affinity::get_core_ids().unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        let (ready_tx, ready_rx) = crossbeam_channel::unbounded();
+        let mut senders = Vec::new();
+        let mut handles = Vec::new();
+        for index in 0..self.count {
+            let (tx, rx) = crossbeam_channel::unbounded();
+            senders.push(tx);
+            let setup = WorkerSetup {
+                index,
+                driver: self.driver,
+                io_uring_entries: rt.io_uring_entries,
+                pin_core: (!cores.is_empty()).then(|| cores[index % cores.len()]),
+                listeners: sockets
+                    .iter_mut()
+                    .map(|per_addr| per_addr.remove(0))
+                    .collect(),
+                snapshot: self.snapshot.clone(),
+                resolved: self.resolved.to_vec(),
+                control: rx,
+                shutdown: self.shutdown.clone(),
+                shutdown_timeout: rt.shutdown_timeout,
+                clock: self.clock.clone(),
+            };
+            let handle = worker::spawn(setup, ready_tx.clone())
+                .map_err(|e| format!("cannot start worker {index}: {e}"))?;
+            handles.push(handle);
+        }
+        drop(ready_tx);
+        for _ in 0..self.count {
+            match ready_rx.recv() {
+                Ok(Ok(_)) => {}
+                Ok(Err(why)) => {
+                    self.shutdown.store(true, Ordering::Release);
+                    return Err(why);
+                }
+                Err(_) => return Err("a worker exited during start-up".into()),
+            }
+        }
+        Ok((handles, senders))
     }
 }
 

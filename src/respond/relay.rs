@@ -3,10 +3,11 @@
 //! connection back to this core's pool when the exchange ended cleanly.
 
 use std::cell::RefCell;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::{BufMut, BytesMut};
 
+use crate::clock::Clock;
 use crate::forward::body::{self, Decoder, ReadFailure};
 use crate::http::framing::{LAST_CHUNK, encode_chunk_header};
 use crate::http::{Method, RequestHead, ResponseFraming, ResponseHead, Version};
@@ -36,8 +37,8 @@ pub struct PoolReturn<'a> {
     pub pool: &'a RefCell<Pool>,
     /// The connection's pool key.
     pub upstream: UpstreamId,
-    /// Now, for the idle timer.
-    pub now: Instant,
+    /// The worker's clock, for the idle timer.
+    pub clock: &'a dyn Clock,
 }
 
 /// Why a response cannot be relayed at all (nothing was written yet).
@@ -86,7 +87,9 @@ pub async fn relay(
     // request's response: such a connection is closed, never pooled.
     let drained = relayed == resp.framing && conn.buf.is_empty();
     if resp.keep_alive && drained {
-        back.pool.borrow_mut().put(back.upstream, conn, back.now);
+        back.pool
+            .borrow_mut()
+            .put(back.upstream, conn, back.clock.now());
     }
     Ok(keep_client)
 }

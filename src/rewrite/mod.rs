@@ -50,30 +50,10 @@ pub fn request_head(
         Version::Http10 => out.put_slice(b" HTTP/1.0\r\nConnection: keep-alive\r\n"),
     }
     write::header(out, b"Host", backend.host_header.as_bytes());
-    let mut forwarded_for: Option<usize> = None;
-    for h in &head.headers {
-        match h.kind {
-            HeaderKind::Other => write::header(out, head.slice(h.name), head.slice(h.value)),
-            HeaderKind::XForwardedFor => {
-                // Keep the chain, in order, as one line; our hop goes last.
-                match forwarded_for {
-                    None => {
-                        out.put_slice(b"X-Forwarded-For: ");
-                        forwarded_for = Some(out.len());
-                    }
-                    Some(_) => out.put_slice(b", "),
-                }
-                out.put_slice(head.slice(h.value));
-            }
-            _ => {}
-        }
+    for h in head.headers.iter().filter(|h| h.kind == HeaderKind::Other) {
+        write::header(out, head.slice(h.name), head.slice(h.value));
     }
-    match forwarded_for {
-        Some(_) => out.put_slice(b", "),
-        None => out.put_slice(b"X-Forwarded-For: "),
-    }
-    out.put_slice(peer_ip);
-    out.put_slice(b"\r\n");
+    forwarded_for(out, head, peer_ip);
     write::header(out, b"X-Forwarded-Proto", b"http");
     if let Some(host) = head.host {
         write::header(out, b"X-Forwarded-Host", head.slice(host));
@@ -114,4 +94,20 @@ fn backend_path(out: &mut BytesMut, head: &RequestHead, route: &RouteMatch, back
     if out.len() == start {
         out.put_u8(b'/');
     }
+}
+
+/// `X-Forwarded-For`: the client's chain, every line in order, joined on one
+/// line, with this hop's peer last (§16).
+fn forwarded_for(out: &mut BytesMut, head: &RequestHead, peer_ip: &[u8]) {
+    out.put_slice(b"X-Forwarded-For: ");
+    for h in head
+        .headers
+        .iter()
+        .filter(|h| h.kind == HeaderKind::XForwardedFor)
+    {
+        out.put_slice(head.slice(h.value));
+        out.put_slice(b", ");
+    }
+    out.put_slice(peer_ip);
+    out.put_slice(b"\r\n");
 }

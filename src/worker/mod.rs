@@ -180,24 +180,25 @@ async fn run(setup: WorkerSetup, ready: Sender<Result<usize, String>>) -> Metric
         drain.clone(),
     ));
     drain.wait().await;
-    // Listeners are closed; let in-flight requests finish, then return:
-    // dropping the runtime closes idle keep-alive connections.
+    finish_in_flight(&slot, setup.shutdown_timeout, core.index).await;
+    core.metrics.totals()
+}
+
+/// Listeners are closed: lets in-flight requests finish, for at most
+/// `limit`. The caller then returns, and dropping the runtime closes idle
+/// keep-alive connections.
+async fn finish_in_flight(slot: &Slot, limit: Duration, index: usize) {
     let finish = async {
         while slot.in_flight.get() > 0 {
             monoio::time::sleep(Duration::from_millis(5)).await;
         }
     };
-    if monoio::time::timeout(setup.shutdown_timeout, finish)
-        .await
-        .is_err()
-    {
+    if monoio::time::timeout(limit, finish).await.is_err() {
         log::warn!(
-            "worker {}: {} requests still in flight after the shutdown timeout",
-            core.index,
+            "worker {index}: {} requests still in flight after the shutdown timeout",
             slot.in_flight.get()
         );
     }
-    core.metrics.totals()
 }
 
 /// Housekeeping between requests: control messages, idle pool eviction,

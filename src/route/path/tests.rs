@@ -1,3 +1,7 @@
+//! Unit tests of the path tree: the precedence table of behaviour.md §6.4
+//! (exact before prefix, static before {param} before {param+}, longest
+//! prefix, specific method before ANY), captures, and build errors.
+
 use super::*;
 use MatchMode::{Exact as E, Prefix as P};
 
