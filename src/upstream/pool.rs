@@ -16,6 +16,7 @@
 //!   twice (the upstream may have acted on it), so a close racing the probe
 //!   — microseconds wide — still answers 502, as nginx does.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
@@ -62,7 +63,7 @@ struct Idle {
 /// The pool of one worker.
 #[derive(Debug)]
 pub struct Pool {
-    idle: Vec<Vec<Idle>>,
+    idle: Vec<VecDeque<Idle>>,
     max_idle: usize,
     idle_timeout: Duration,
 }
@@ -71,7 +72,7 @@ impl Pool {
     /// An empty pool for `upstreams` upstreams.
     pub fn new(upstreams: usize, max_idle: usize, idle_timeout: Duration) -> Self {
         Pool {
-            idle: (0..upstreams).map(|_| Vec::new()).collect(),
+            idle: (0..upstreams).map(|_| VecDeque::new()).collect(),
             max_idle,
             idle_timeout,
         }
@@ -88,7 +89,7 @@ impl Pool {
         probe: bool,
     ) -> Option<UpstreamConn> {
         let list = self.idle.get_mut(id as usize)?;
-        while let Some(idle) = list.pop() {
+        while let Some(idle) = list.pop_back() {
             let fresh = now.saturating_duration_since(idle.since) < self.idle_timeout;
             let usable = fresh && idle.conn.addr == addr && idle.conn.buf.is_empty();
             if usable && (!probe || is_open(&idle.conn.stream)) {
@@ -108,9 +109,9 @@ impl Pool {
         };
         if list.len() >= self.max_idle {
             // Drop the coldest; keep the most recently used.
-            list.remove(0);
+            list.pop_front();
         }
-        list.push(Idle { conn, since: now });
+        list.push_back(Idle { conn, since: now });
     }
 
     /// Closes connections idle for longer than the idle timeout.
@@ -123,7 +124,7 @@ impl Pool {
 
     /// Idle connections held for `id`.
     pub fn idle_count(&self, id: UpstreamId) -> usize {
-        self.idle.get(id as usize).map_or(0, Vec::len)
+        self.idle.get(id as usize).map_or(0, VecDeque::len)
     }
 }
 
