@@ -16,6 +16,17 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tollgate");
 
+/// Runs `tollgate check -c <path>`: (exit code, stdout, stderr).
+fn check(path: &std::path::Path) -> (Option<i32>, String, String) {
+    let out = Command::new(BIN)
+        .args(["check", "-c"])
+        .arg(path)
+        .output()
+        .unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
 fn write_temp(name: &str, text: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("tollgate-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -85,13 +96,8 @@ path = "/same"
 type = "mock"
 "#,
     );
-    let out = Command::new(BIN)
-        .args(["check", "-c"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (code, _, err) = check(&path);
+    assert_eq!(code, Some(1));
     for (needle, line) in [
         ("server.workers", 2),
         ("server.driver", 3),
@@ -118,13 +124,8 @@ fn check_reports_route_conflicts() {
         "conflict.toml",
         "[[listener]]\naddress = \"127.0.0.1:0\"\n[[group]]\nname = \"DEFAULT\"\n[[group.api]]\nname = \"a\"\nmethod = \"GET\"\npath = \"/u/{id}\"\n[group.api.backend]\ntype = \"mock\"\n[[group.api]]\nname = \"b\"\nmethod = \"GET\"\npath = \"/u/{uid}\"\n[group.api.backend]\ntype = \"mock\"\n",
     );
-    let out = Command::new(BIN)
-        .args(["check", "-c"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (code, _, err) = check(&path);
+    assert_eq!(code, Some(1));
     assert!(
         err.contains("group[0].api[1].path") && err.contains("conflicts with group[0].api[0]"),
         "{err}"
@@ -135,22 +136,12 @@ fn check_reports_route_conflicts() {
 #[test]
 fn check_reports_unknown_keys_and_bad_types() {
     let path = write_temp("typo.toml", "[server]\nworkerz = 2\n");
-    let out = Command::new(BIN)
-        .args(["check", "-c"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (code, _, err) = check(&path);
+    assert_eq!(code, Some(1));
     assert!(err.contains("workerz") && err.contains("line 2"), "{err}");
 
     let path = write_temp("type.toml", "[settings]\nmax_body_bytes = \"big\"\n");
-    let out = Command::new(BIN)
-        .args(["check", "-c"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (_, _, err) = check(&path);
     assert!(
         err.contains("settings.max_body_bytes") && err.contains("line 2"),
         "{err}"

@@ -150,3 +150,71 @@ fn is_open(stream: &TcpStream) -> bool {
     // 0: orderly shutdown by the upstream; >0: bytes nobody asked for.
     false
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::{Clock, ManualClock};
+
+    /// A connected pair on loopback: (our side as an `UpstreamConn`, peer).
+    async fn pair() -> (UpstreamConn, monoio::net::TcpStream) {
+        let listener = monoio::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let ours = TcpStream::connect_addr(addr).await.unwrap();
+        let (theirs, _) = listener.accept().await.unwrap();
+        (UpstreamConn::new(ours, addr), theirs)
+    }
+
+    #[monoio::test_all(timer_enabled = true)]
+    async fn idle_connections_expire_on_the_clock() {
+        let clock = ManualClock::new();
+        let mut pool = Pool::new(1, 4, Duration::from_secs(60));
+        let (conn, _peer) = pair().await;
+        let addr = conn.addr;
+        pool.put(0, conn, clock.now());
+        clock.advance(Duration::from_secs(59));
+        let conn = pool.take(0, addr, clock.now(), true).expect("fresh enough");
+        assert!(conn.reused);
+        pool.put(0, conn, clock.now());
+        clock.advance(Duration::from_secs(60));
+        pool.evict_expired(clock.now());
+        assert_eq!(pool.idle_count(0), 0);
+    }
+
+    #[monoio::test_all(timer_enabled = true)]
+    async fn probe_drops_a_connection_the_upstream_closed() {
+        let clock = ManualClock::new();
+        let mut pool = Pool::new(1, 4, Duration::from_secs(60));
+        let (conn, peer) = pair().await;
+        let addr = conn.addr;
+        drop(peer);
+        // The FIN arrives asynchronously: poll for it, up to a deadline.
+        for _ in 0..1000 {
+            if !is_open(&conn.stream) {
+                break;
+            }
+            monoio::time::sleep(Duration::from_millis(1)).await;
+        }
+        pool.put(0, conn, clock.now());
+        assert!(pool.take(0, addr, clock.now(), true).is_none());
+    }
+
+    #[monoio::test_all(timer_enabled = true)]
+    async fn full_pool_drops_the_coldest() {
+        let clock = ManualClock::new();
+        let mut pool = Pool::new(1, 2, Duration::from_secs(60));
+        let mut peers = Vec::new();
+        let mut ports = Vec::new();
+        let mut addr = None;
+        for _ in 0..3 {
+            let (conn, peer) = pair().await;
+            ports.push(conn.stream.local_addr().unwrap().port());
+            addr = Some(conn.addr);
+            peers.push(peer);
+            pool.put(0, conn, clock.now());
+        }
+        assert_eq!(pool.idle_count(0), 2);
+        let warmest = pool.take(0, addr.unwrap(), clock.now(), false).unwrap();
+        assert_eq!(warmest.stream.local_addr().unwrap().port(), ports[2]);
+    }
+}

@@ -250,64 +250,56 @@ fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>, conn: usize) -> Optio
     };
     buf.drain(..head_len);
     match framing {
-        Some(mut left) => {
-            while left > 0 {
-                if buf.is_empty() && !fill(stream, buf) {
-                    return None;
-                }
-                let k = left.min(buf.len());
-                take_body(&mut seen, buf, k);
-                left -= k;
-            }
-        }
+        Some(len) => read_exact_body(stream, buf, &mut seen, len)?,
         None => loop {
-            let line_end = loop {
-                if let Some(i) = super::find(buf, b"\r\n") {
-                    break i;
-                }
-                if !fill(stream, buf) {
-                    return None;
-                }
-            };
-            let size_text = String::from_utf8_lossy(&buf[..line_end]).into_owned();
+            let line = read_line(stream, buf)?;
+            let size_text = String::from_utf8_lossy(&line).into_owned();
             let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
-            buf.drain(..line_end + 2);
             if size == 0 {
                 // Trailer section: skip lines until the empty one.
-                loop {
-                    let end = loop {
-                        if let Some(i) = super::find(buf, b"\r\n") {
-                            break i;
-                        }
-                        if !fill(stream, buf) {
-                            return None;
-                        }
-                    };
-                    buf.drain(..end + 2);
-                    if end == 0 {
-                        break;
-                    }
-                }
+                while !read_line(stream, buf)?.is_empty() {}
                 break;
             }
-            let mut left = size;
-            while left > 0 {
-                if buf.is_empty() && !fill(stream, buf) {
-                    return None;
-                }
-                let k = left.min(buf.len());
-                take_body(&mut seen, buf, k);
-                left -= k;
+            read_exact_body(stream, buf, &mut seen, size)?;
+            if !read_line(stream, buf)?.is_empty() {
+                return None;
             }
-            while buf.len() < 2 {
-                if !fill(stream, buf) {
-                    return None;
-                }
-            }
-            buf.drain(..2);
         },
     }
     Some(seen)
+}
+
+/// Takes the next CRLF-terminated line off `buf` (without the CRLF).
+fn read_line(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Vec<u8>> {
+    loop {
+        if let Some(i) = super::find(buf, b"\r\n") {
+            let line = buf[..i].to_vec();
+            buf.drain(..i + 2);
+            return Some(line);
+        }
+        if !fill(stream, buf) {
+            return None;
+        }
+    }
+}
+
+/// Reads `len` body bytes into `seen`.
+fn read_exact_body(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    seen: &mut Seen,
+    len: usize,
+) -> Option<()> {
+    let mut left = len;
+    while left > 0 {
+        if buf.is_empty() && !fill(stream, buf) {
+            return None;
+        }
+        let k = left.min(buf.len());
+        take_body(seen, buf, k);
+        left -= k;
+    }
+    Some(())
 }
 
 fn take_body(seen: &mut Seen, buf: &mut Vec<u8>, k: usize) {
