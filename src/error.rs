@@ -18,6 +18,21 @@ pub enum Side {
     Internal,
 }
 
+/// What is wrong with an input parameter (behaviour.md §6.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamFault {
+    /// A mandatory parameter is absent.
+    Missing,
+    /// Shorter than its minimum length.
+    TooShort,
+    /// Longer than its maximum length.
+    TooLong,
+    /// A NUMBER parameter whose value is not a number.
+    NotANumber,
+    /// The value holds a control character (it could split a header).
+    ControlCharacter,
+}
+
 /// Every failure on the request path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum GatewayError {
@@ -33,6 +48,15 @@ pub enum GatewayError {
     /// An API matches the path but not the method: 404 APIG.0101 "The API does not exist." (§6.7).
     #[error("no API matches the request method")]
     MethodNotAllowed,
+    /// An input parameter is missing or invalid: 400 APIG.0201 "API request
+    /// error." rendered as `REQUEST_PARAMETERS_FAILURE` (§6.5, §18.2).
+    #[error("input parameter {param} is invalid: {fault:?}")]
+    InvalidParameter {
+        /// Index of the parameter in the API's definition.
+        param: u16,
+        /// What is wrong.
+        fault: ParamFault,
+    },
     /// The backend host name has no address (yet): 500 APIG.0605 (§7.6).
     #[error("backend host name not resolved")]
     UpstreamUnresolved,
@@ -60,7 +84,8 @@ impl GatewayError {
             GatewayError::Parse(_)
             | GatewayError::RequestFraming(_)
             | GatewayError::RouteNotFound
-            | GatewayError::MethodNotAllowed => Side::Client,
+            | GatewayError::MethodNotAllowed
+            | GatewayError::InvalidParameter { .. } => Side::Client,
             GatewayError::UpstreamUnresolved => Side::Internal,
             GatewayError::UpstreamConnectFailed
             | GatewayError::UpstreamConnectTimeout

@@ -79,8 +79,8 @@ pub struct ClientConn {
     /// The peer address.
     pub peer: std::net::SocketAddr,
     /// The peer's IP as text, formatted once per connection for
-    /// `X-Forwarded-For`.
-    pub peer_ip: Box<[u8]>,
+    /// `X-Forwarded-For` and the `sourceIp` parameter (shared, not copied, per request).
+    pub peer_ip: std::rc::Rc<[u8]>,
     /// Longest a write to this client may wait for it to read.
     pub send_timeout: std::time::Duration,
 }

@@ -6,12 +6,15 @@
 //! ```text
 //! accept (per core, SO_REUSEPORT)                       worker::accept
 //!   -> http::parse    head, framing, limits -> 400/413/414/494
-//!   -> route          host -> group, radix tree on the path -> API
-//!   -> backend        the API's backend (http | mock)
-//!   -> rewrite        backend path, params, X-Forwarded-*, X-Request-Id
+//!   -> route          host -> group, X-Stage -> stage, radix tree on the path -> API
+//!   -> policy         CORS plan, input parameters (mandatory, length, type, defaults)
+//!   -> backend        backend policies (source IP, parameters) -> http | mock
+//!   -> rewrite        backend path, #variables#, mapped/constant/system params,
+//!                     Host, X-Forwarded-*, X-Request-Id
 //!   -> upstream       resolved address, per-core keep-alive pool
 //!   -> forward        request out, response head in, body streamed; 502/504
-//!   -> respond        gateway headers; the only writer of error responses
+//!   -> respond        gateway headers, CORS, debug latencies; the only writer
+//!                     of error responses (gateway-response templates)
 //!   -> record         per-core counters
 //! ```
 //!
@@ -26,6 +29,7 @@ pub mod forward;
 pub mod http;
 pub mod io;
 pub mod pipeline;
+pub mod policy;
 pub mod record;
 pub mod request_id;
 pub mod respond;

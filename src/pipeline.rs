@@ -1,28 +1,34 @@
-//! The request path as one readable function: route → backend → rewrite →
-//! forward → respond (architecture.md "One request, one direction").
+//! The request path as one readable function: route → policy (CORS, input
+//! parameters) → backend → rewrite → forward → respond (architecture.md
+//! "One request, one direction").
 //!
 //! [`CoreState`] is everything one worker core owns for its requests; the
 //! worker builds it once and hands it to every connection. Nothing in it is
 //! shared with another core.
 
 use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use crate::backend::{self, Backend, HttpBackend, MockBackend};
+use crate::backend::select::Facts;
+use crate::backend::{self, Api, Backend, HttpBackend, MockBackend};
 use crate::clock::Clock;
 use crate::error::GatewayError;
 use crate::forward::body::{self, Decoder};
 use crate::forward::{self, Failure, Forwarder, Target};
 use crate::http::{BodyFraming, Method, RequestHead, ResponseHead, Version};
 use crate::io::{self, ClientConn};
+use crate::policy::cors::{self, CorsPlan};
+use crate::policy::{Identity, params};
 use crate::record::Metrics;
 use crate::request_id::{RequestId, RequestIdGen};
 use crate::respond::{
-    self,
+    self, Decor, ErrorScene, Latency, ResponseSet,
     relay::{self, PoolReturn, RelayTimeouts, Unrelayable},
 };
 use crate::rewrite;
-use crate::route::RouteMatch;
+use crate::route::stage::RELEASE_ID;
 use crate::snapshot::Snapshot;
 use crate::upstream::Resolved;
 use crate::upstream::pool::{Pool, UpstreamConn};
@@ -48,6 +54,42 @@ pub struct CoreState {
     pub draining: Cell<bool>,
 }
 
+/// One request on its way through the stages: what every step after
+/// routing needs to answer it, including with an error.
+struct Call<'a> {
+    snap: &'a Snapshot,
+    head: &'a RequestHead,
+    rid: RequestId,
+    keep_alive: bool,
+    /// When the request arrived, read only in debug mode (§19).
+    started: Option<Instant>,
+    /// The API, once routed.
+    api: Option<&'a Api>,
+    /// The stage name (RELEASE until routing says otherwise).
+    stage: &'a str,
+    /// The response set rendering errors (§18).
+    set: &'a ResponseSet,
+    /// CORS headers of a CORS-enabled API (§17).
+    cors: Option<CorsPlan>,
+}
+
+impl Call<'_> {
+    /// Response decoration; `upstream_ms` for proxied responses.
+    fn decor(&self, core: &CoreState, upstream_ms: Option<u64>) -> Decor {
+        Decor {
+            cors: self.cors,
+            latency: self.started.map(|t| Latency {
+                total_ms: millis(core.clock.now().saturating_duration_since(t)),
+                upstream_ms,
+            }),
+        }
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// Serves one parsed request; returns whether the connection may carry
 /// another one.
 pub async fn handle(
@@ -57,41 +99,82 @@ pub async fn handle(
     head: RequestHead,
 ) -> bool {
     Metrics::bump(&core.metrics.requests);
-    let rid = core.ids.next_id();
-    let keep_alive = head.keep_alive && !core.draining.get();
+    let mut call = Call {
+        snap,
+        head: &head,
+        rid: core.ids.next_id(),
+        keep_alive: head.keep_alive && !core.draining.get(),
+        started: head.debug_mode().then(|| core.clock.now()),
+        api: None,
+        stage: snap.routes.stages.name(RELEASE_ID),
+        set: snap.builtin_responses(),
+        cors: None,
+    };
     let route = match snap.routes.lookup(&head) {
         Ok(route) => route,
-        Err(e) => return reject(core, snap, client, &head, e, &rid, keep_alive).await,
+        Err(miss) => {
+            if let Some(g) = miss.group {
+                call.set = snap.group_responses(g);
+            }
+            if let Some(s) = miss.stage {
+                call.stage = snap.routes.stages.name(s);
+            }
+            return reject(core, client, &call, miss.error).await;
+        }
     };
-    match backend::select(&snap.apis, route.api) {
-        Some(Backend::Http(http)) => {
-            proxy(core, snap, client, &head, &route, http, &rid, keep_alive).await
+    call.stage = snap.routes.stages.name(route.stage);
+    let found = snap.apis.get(route.api as usize).and_then(|api| {
+        let dep = api.deployment(route.stage)?;
+        Some((api, dep))
+    });
+    let Some((api, dep)) = found else {
+        return reject(core, client, &call, GatewayError::RouteNotFound).await;
+    };
+    call.api = Some(api);
+    call.set = snap.responses(api.responses);
+    call.cors = cors::check(api.cors, &head);
+    let inputs = match params::check(&api.params, &head, &route) {
+        Ok(inputs) => inputs,
+        Err(e) => return reject(core, client, &call, e).await,
+    };
+    let facts = Facts {
+        head: &head,
+        inputs: &inputs,
+        source_ip: client.peer.ip(),
+    };
+    match backend::select(api, dep, &facts) {
+        Backend::Http(http) => {
+            let source_ip = Rc::clone(&client.peer_ip);
+            let req = rewrite::Request {
+                head: &head,
+                route: &route,
+                api,
+                inputs: &inputs,
+                identity: &Identity::ANONYMOUS,
+                stage: call.stage,
+                rid: &call.rid,
+                source_ip: &source_ip,
+            };
+            proxy(core, client, &call, &req, http).await
         }
-        Some(Backend::Mock(mock)) => serve_mock(snap, client, &head, mock, &rid, keep_alive).await,
-        None => {
-            let e = GatewayError::RouteNotFound;
-            reject(core, snap, client, &head, e, &rid, keep_alive).await
-        }
+        Backend::Mock(mock) => serve_mock(core, client, &call, mock).await,
     }
 }
 
-#[allow(clippy::too_many_arguments)] // the stage outputs, passed explicitly (style.md §1)
 async fn proxy(
     core: &CoreState,
-    snap: &Snapshot,
     client: &mut ClientConn,
-    head: &RequestHead,
-    route: &RouteMatch,
+    call: &Call<'_>,
+    req: &rewrite::Request<'_>,
     http: &HttpBackend,
-    rid: &RequestId,
-    keep_alive: bool,
 ) -> bool {
     let picked = core.resolved.borrow().pick(http.upstream);
     let addr = match picked {
         Ok(addr) => addr,
-        Err(e) => return reject(core, snap, client, head, e, rid, keep_alive).await,
+        Err(e) => return reject(core, client, call, e).await,
     };
-    let method = rewrite::request_head(&mut client.out, head, route, http, rid, &client.peer_ip);
+    let method = rewrite::request_head(&mut client.out, req, http);
+    let snap = call.snap;
     let fw = Forwarder {
         pool: &core.pool,
         clock: &*core.clock,
@@ -107,30 +190,30 @@ async fn proxy(
         timeout: http.timeout,
         method,
     };
-    match forward::forward(&fw, client, head, &target).await {
-        Ok((conn, resp)) => send_back(core, client, head, http, conn, &resp, rid, keep_alive).await,
+    let sent = call.started.map(|_| core.clock.now());
+    match forward::forward(&fw, client, call.head, &target).await {
+        Ok((conn, resp)) => {
+            let upstream_ms = sent.map(|t| millis(core.clock.now().saturating_duration_since(t)));
+            let decor = call.decor(core, upstream_ms);
+            send_back(core, client, call, http, conn, &resp, &decor).await
+        }
         Err(Failure {
             error: Some(e),
             client_reusable,
-        }) => {
-            let keep = keep_alive && client_reusable;
-            answer_error(core, client, head, &e, rid, keep).await
-        }
+        }) => answer_error(core, client, call, &e, call.keep_alive && client_reusable).await,
         Err(Failure { error: None, .. }) => false,
     }
 }
 
 /// Relays the upstream's response to the client (respond stage).
-#[allow(clippy::too_many_arguments)] // the stage outputs, passed explicitly (style.md §1)
 async fn send_back(
     core: &CoreState,
     client: &mut ClientConn,
-    head: &RequestHead,
+    call: &Call<'_>,
     http: &HttpBackend,
     conn: UpstreamConn,
     resp: &ResponseHead,
-    rid: &RequestId,
-    keep_alive: bool,
+    decor: &Decor,
 ) -> bool {
     let back = PoolReturn {
         pool: &core.pool,
@@ -142,74 +225,98 @@ async fn send_back(
         client: client.send_timeout,
     };
     // Decided now, not at the head: shutdown may have begun meanwhile.
-    let keep = keep_alive && !core.draining.get();
-    match relay::relay(client, head, conn, resp, rid, keep, timeouts, back).await {
+    let keep = call.keep_alive && !core.draining.get();
+    let head = call.head;
+    match relay::relay(
+        client, head, conn, resp, &call.rid, decor, keep, timeouts, back,
+    )
+    .await
+    {
         Ok(keep) => keep,
         Err(Unrelayable) => {
             let e = GatewayError::UpstreamBadResponse;
-            answer_error(core, client, head, &e, rid, keep).await
+            answer_error(core, client, call, &e, keep).await
         }
     }
 }
 
 async fn serve_mock(
-    snap: &Snapshot,
+    core: &CoreState,
     client: &mut ClientConn,
-    head: &RequestHead,
+    call: &Call<'_>,
     mock: &MockBackend,
-    rid: &RequestId,
-    keep_alive: bool,
 ) -> bool {
-    let keep = keep_alive && consume_body(snap, client, head).await;
+    let head = call.head;
+    let keep = call.keep_alive && consume_body(call.snap, client, head).await;
+    let decor = call.decor(core, None);
+    let head_request = head.method == Method::Head;
     respond::mock(
         &mut client.out,
         mock,
-        rid,
+        &call.rid,
+        &decor,
         head.version,
         keep,
-        head.method == Method::Head,
+        head_request,
     );
     flush(client).await && keep
 }
 
-/// Answers a routed request with an error, after reading any body the
-/// client sent so the connection stays in step.
+/// Answers a request with an error, after reading any body the client
+/// sent so the connection stays in step.
 async fn reject(
     core: &CoreState,
-    snap: &Snapshot,
     client: &mut ClientConn,
-    head: &RequestHead,
+    call: &Call<'_>,
     err: GatewayError,
-    rid: &RequestId,
-    keep_alive: bool,
 ) -> bool {
-    let keep = keep_alive && consume_body(snap, client, head).await;
-    answer_error(core, client, head, &err, rid, keep).await
+    let keep = call.keep_alive && consume_body(call.snap, client, call.head).await;
+    answer_error(core, client, call, &err, keep).await
 }
 
 /// Answers a request whose head could not be accepted; the connection
 /// always closes (its framing cannot be trusted).
-pub async fn refuse(core: &CoreState, client: &mut ClientConn, err: GatewayError) {
+pub async fn refuse(core: &CoreState, snap: &Snapshot, client: &mut ClientConn, err: GatewayError) {
     Metrics::bump(&core.metrics.errors);
     let rid = core.ids.next_id();
-    respond::error(&mut client.out, &err, &rid, Version::Http11, false, false);
+    let scene = ErrorScene {
+        set: snap.builtin_responses(),
+        api_id: "",
+        stage: snap.routes.stages.name(RELEASE_ID),
+        source_ip: &client.peer_ip,
+        identity: &Identity::ANONYMOUS,
+        decor: Decor::default(),
+    };
+    let out = &mut client.out;
+    respond::error(out, &err, &rid, &scene, Version::Http11, false, false);
     flush(client).await;
 }
 
 async fn answer_error(
     core: &CoreState,
     client: &mut ClientConn,
-    head: &RequestHead,
+    call: &Call<'_>,
     err: &GatewayError,
-    rid: &RequestId,
     keep_alive: bool,
 ) -> bool {
     Metrics::bump(&core.metrics.errors);
+    let head = call.head;
+    let peer_ip = Rc::clone(&client.peer_ip);
+    let scene = ErrorScene {
+        set: call.set,
+        api_id: call.api.map_or("", |a| &a.id),
+        stage: call.stage,
+        source_ip: &peer_ip,
+        identity: &Identity::ANONYMOUS,
+        decor: call.decor(core, None),
+    };
     let head_request = head.method == Method::Head;
+    let out = &mut client.out;
     let close = respond::error(
-        &mut client.out,
+        out,
         err,
-        rid,
+        &call.rid,
+        &scene,
         head.version,
         keep_alive,
         head_request,

@@ -5,9 +5,10 @@
 
 use std::time::Duration;
 
-use crate::backend::Api;
+use crate::backend::{Api, ResponseSetId};
 use crate::http::HeadLimits;
-use crate::route::RouteTable;
+use crate::respond::ResponseSet;
+use crate::route::{GroupId, RouteTable};
 use crate::upstream::Upstream;
 
 /// Timeouts of the request path (behaviour.md §3, §7.2).
@@ -49,4 +50,36 @@ pub struct Snapshot {
     pub apis: Vec<Api>,
     /// Upstream addresses by [`crate::upstream::UpstreamId`].
     pub upstreams: Vec<Upstream>,
+    /// Gateway-response sets by [`ResponseSetId`]; 0 is the built-in set
+    /// for requests no group claims (§18).
+    pub response_sets: Vec<ResponseSet>,
+    /// Each group's `default` set, by [`GroupId`].
+    pub group_sets: Vec<ResponseSetId>,
 }
+
+impl Snapshot {
+    /// The built-in response set (errors before a group is known).
+    #[inline]
+    pub fn builtin_responses(&self) -> &ResponseSet {
+        self.responses(0)
+    }
+
+    /// A group's `default` response set.
+    #[inline]
+    pub fn group_responses(&self, group: GroupId) -> &ResponseSet {
+        self.responses(self.group_sets.get(group as usize).copied().unwrap_or(0))
+    }
+
+    /// A response set by id (the built-in one for an unknown id).
+    #[inline]
+    pub fn responses(&self, id: ResponseSetId) -> &ResponseSet {
+        match self.response_sets.get(id as usize) {
+            Some(set) => set,
+            None => &BUILTIN,
+        }
+    }
+}
+
+/// Fallback for an id the compiler never hands out.
+static BUILTIN: std::sync::LazyLock<ResponseSet> =
+    std::sync::LazyLock::new(|| ResponseSet::builtin("default"));

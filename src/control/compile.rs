@@ -2,23 +2,30 @@
 //! `validate`; the few checks only compilation can make (route conflicts)
 //! come back as `ConfigError`s too.
 
-use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+mod api;
+mod backends;
+
+use std::collections::{BTreeMap, HashSet};
+use std::net::SocketAddr;
 use std::time::Duration;
 
-use bytes::{BufMut, Bytes, BytesMut};
-
 use super::error::ConfigError;
-use super::spec::{
-    BackendSpec, GatewaySpec, GroupSpec, HttpBackendSpec, MockBackendSpec, WorkersSpec,
-};
+use super::spec::{GatewaySpec, GroupSpec, WorkersSpec};
 use super::validate::{parse_match, parse_method};
-use crate::backend::{Api, Backend, HttpBackend, MockBackend, PathPart};
+use crate::backend::{Api, ResponseSetId};
 use crate::http::HeadLimits;
-use crate::route::path::{BuildError, BuildErrorKind, RouteDef, parse_template};
-use crate::route::{HostTable, MatchMode, MethodSpec, PathTree, RouteTable};
+use crate::respond::template::Template;
+use crate::respond::{ResponseEntry, ResponseSet, ResponseType};
+use crate::route::path::{BuildError, BuildErrorKind, RouteDef};
+use crate::route::{
+    GroupId, HostTable, MatchMode, MethodSpec, PathTree, RouteTable, StageId, StageTable,
+};
 use crate::snapshot::{PoolSettings, Snapshot, Timeouts};
-use crate::upstream::{Upstream, UpstreamId};
+
+use api::ApiCx;
+pub use api::parse_net;
+use backends::{BackendCx, Upstreams};
+pub use backends::{backend_path, is_var_name, parse_system, split_address};
 
 /// Name of the catch-all group (behaviour.md §4.1).
 pub const DEFAULT_GROUP: &str = "DEFAULT";
@@ -67,7 +74,15 @@ pub struct Compiled {
 
 /// Compiles a validated spec.
 pub fn compile(spec: &GatewaySpec) -> Result<Compiled, Vec<ConfigError>> {
-    let mut out = Builder::default();
+    let stages = StageTable::new(spec.stage.iter().map(|s| s.name.clone()).collect());
+    let mut out = Builder {
+        stages: stages.clone(),
+        apis: Vec::new(),
+        upstreams: Upstreams::default(),
+        response_sets: vec![ResponseSet::builtin("default")],
+        group_sets: Vec::new(),
+        errs: Vec::new(),
+    };
     let default_group = spec.group.iter().position(|g| g.name == DEFAULT_GROUP);
     let mut hosts = HostTable::new(default_group.map(|g| g as u32));
     let mut trees = Vec::new();
@@ -75,7 +90,7 @@ pub fn compile(spec: &GatewaySpec) -> Result<Compiled, Vec<ConfigError>> {
         for d in &group.domains {
             hosts.insert(d, g as u32);
         }
-        trees.push(out.group(g, group, spec.settings.backend_timeout_ms));
+        trees.extend(out.group(g, group, spec.settings.backend_timeout_ms));
     }
     let runtime = runtime(spec, &mut out.errs);
     if !out.errs.is_empty() {
@@ -102,85 +117,156 @@ pub fn compile(spec: &GatewaySpec) -> Result<Compiled, Vec<ConfigError>> {
                 max_idle: s.pool_max_idle,
                 idle_timeout: ms(s.pool_idle_timeout_ms),
             },
-            routes: RouteTable { hosts, trees },
+            routes: RouteTable {
+                hosts,
+                stages,
+                trees,
+            },
             apis: out.apis,
             upstreams: out.upstreams.list,
+            response_sets: out.response_sets,
+            group_sets: out.group_sets,
         },
     })
 }
 
 /// What compiling the groups accumulates.
-#[derive(Default)]
 struct Builder {
+    stages: StageTable,
     apis: Vec<Api>,
     upstreams: Upstreams,
+    response_sets: Vec<ResponseSet>,
+    group_sets: Vec<ResponseSetId>,
     errs: Vec<ConfigError>,
 }
 
 impl Builder {
-    /// Compiles one group's APIs and returns its path tree (empty when the
-    /// group has errors, which are recorded).
-    fn group(&mut self, g: usize, group: &GroupSpec, default_timeout_ms: u64) -> PathTree {
+    /// Compiles one group's response sets and APIs; returns its path trees,
+    /// one per stage (empty where the group has errors, which are recorded).
+    fn group(&mut self, g: usize, group: &GroupSpec, default_timeout_ms: u64) -> Vec<PathTree> {
+        let sets = self.response_sets(g, group);
+        self.group_sets
+            .push(sets.get("default").copied().unwrap_or(0));
+        let cx = ApiCx {
+            group,
+            g: g as GroupId,
+            stages: &self.stages,
+            sets: &sets,
+        };
+        let mut backends = BackendCx {
+            upstreams: &mut self.upstreams,
+            default_timeout_ms,
+        };
         let first_api = self.apis.len();
-        let mut defs = Vec::new();
-        for (a, api) in group.api.iter().enumerate() {
-            let mode = parse_match(&api.match_mode).unwrap_or(MatchMode::Exact);
-            let params: Vec<String> = parse_template(&api.path, mode)
-                .map(|t| t.param_names().map(str::to_owned).collect())
-                .unwrap_or_default();
-            let backend = match &api.backend {
-                BackendSpec::Http(h) => {
-                    http_backend(h, &params, default_timeout_ms, &mut self.upstreams)
-                }
-                BackendSpec::Mock(m) => Ok(mock_backend(m)),
-            };
-            match backend {
-                Ok(backend) => self.apis.push(Api {
-                    name: api.name.as_str().into(),
-                    backend,
-                }),
-                Err(why) => self.errs.push(ConfigError::new(
-                    format!("group[{g}].api[{a}].backend"),
-                    why,
-                    "fix the backend definition",
-                )),
-            }
-            defs.push(RouteDef {
-                method: parse_method(&api.method).unwrap_or(MethodSpec::Any),
-                path: &api.path,
-                mode,
-                id: (first_api + a) as u32,
-            });
-        }
-        match PathTree::build(&defs) {
-            Ok(tree) => tree,
-            Err(route_errs) => {
-                for e in route_errs {
-                    self.errs.push(route_error(g, group, e));
-                }
-                PathTree::default()
+        let mut ok = true;
+        for (a, spec) in group.api.iter().enumerate() {
+            let ap = format!("group[{g}].api[{a}]");
+            match api::api(&cx, &mut backends, spec, &ap, &mut self.errs) {
+                Some(api) => self.apis.push(api),
+                None => ok = false,
             }
         }
+        if !ok {
+            return vec![PathTree::default(); self.stages.len()];
+        }
+        let mut reported = HashSet::new();
+        (0..self.stages.len())
+            .map(|stage| {
+                let defs: Vec<RouteDef<'_>> = (group.api.iter().enumerate())
+                    .filter(|(a, _)| {
+                        self.apis[first_api + a]
+                            .deployment(stage as StageId)
+                            .is_some()
+                    })
+                    .map(|(a, api)| RouteDef {
+                        method: parse_method(&api.method).unwrap_or(MethodSpec::Any),
+                        path: &api.path,
+                        mode: parse_match(&api.match_mode).unwrap_or(MatchMode::Exact),
+                        id: (first_api + a) as u32,
+                    })
+                    .collect();
+                match PathTree::build(&defs) {
+                    Ok(tree) => tree,
+                    Err(route_errs) => {
+                        for e in route_errs {
+                            let e = route_error(g, group, &defs, first_api, e);
+                            if reported.insert((e.path.clone(), e.message.clone())) {
+                                self.errs.push(e);
+                            }
+                        }
+                        PathTree::default()
+                    }
+                }
+            })
+            .collect()
+    }
+
+    /// Compiles a group's response sets (§18); returns their ids by name.
+    fn response_sets(&mut self, g: usize, group: &GroupSpec) -> BTreeMap<String, ResponseSetId> {
+        let mut ids = BTreeMap::new();
+        let mut names: Vec<&str> = vec!["default"];
+        names.extend(
+            group
+                .responses
+                .keys()
+                .map(String::as_str)
+                .filter(|n| *n != "default"),
+        );
+        for name in names {
+            let mut set = ResponseSet::builtin(name);
+            for (key, entry) in group.responses.get(name).into_iter().flatten() {
+                let Some(kind) = ResponseType::from_key(key) else {
+                    continue; // reported by validate
+                };
+                let template = match entry.body.as_deref().map(Template::compile) {
+                    None => Template::builtin(),
+                    Some(Ok(t)) => t,
+                    Some(Err(e)) => {
+                        self.errs.push(ConfigError::new(
+                            format!("group[{g}].responses.{name}.{key}.body"),
+                            e.to_string(),
+                            "write JSON; $context variables are listed in behaviour.md §18.3",
+                        ));
+                        continue;
+                    }
+                };
+                let status = entry.status;
+                set.set(kind, ResponseEntry { status, template });
+            }
+            ids.insert(name.to_string(), self.response_sets.len() as ResponseSetId);
+            self.response_sets.push(set);
+        }
+        ids
     }
 }
 
 /// A router build error as a config error at the API's `path`.
-fn route_error(g: usize, group: &GroupSpec, e: BuildError) -> ConfigError {
-    let path = format!("group[{g}].api[{}].path", e.index);
+fn route_error(
+    g: usize,
+    group: &GroupSpec,
+    defs: &[RouteDef<'_>],
+    first_api: usize,
+    e: BuildError,
+) -> ConfigError {
+    let api_of = |i: usize| defs.get(i).map_or(0, |d| d.id as usize - first_api);
+    let path = format!("group[{g}].api[{}].path", api_of(e.index));
     match e.kind {
         BuildErrorKind::Template(t) => ConfigError::new(
             path,
             t.to_string(),
             "see behaviour.md §6.3 for path templates",
         ),
-        BuildErrorKind::Conflict { with } => ConfigError::new(
-            path,
-            format!(
-                "conflicts with group[{g}].api[{with}] (\"{}\"): same method, match mode and path",
-                group.api.get(with).map_or("", |x| x.name.as_str())
-            ),
-            "remove one of them or change its method, path or match mode",
-        ),
+        BuildErrorKind::Conflict { with } => {
+            let with = api_of(with);
+            ConfigError::new(
+                path,
+                format!(
+                    "conflicts with group[{g}].api[{with}] (\"{}\"): same method, match mode and path in a stage both are published in",
+                    group.api.get(with).map_or("", |x| x.name.as_str())
+                ),
+                "remove one of them, change its method, path or match mode, or publish them in different stages",
+            )
+        }
     }
 }
 
@@ -220,132 +306,10 @@ fn ms(v: u64) -> Duration {
     Duration::from_millis(v)
 }
 
-#[derive(Default)]
-struct Upstreams {
-    list: Vec<Upstream>,
-    index: HashMap<(String, u16), UpstreamId>,
-}
-
-impl Upstreams {
-    fn intern(&mut self, host: &str, port: u16) -> UpstreamId {
-        let key = (host.to_ascii_lowercase(), port);
-        if let Some(id) = self.index.get(&key) {
-            return *id;
-        }
-        let id = self.list.len() as UpstreamId;
-        let literal = host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<IpAddr>()
-            .ok()
-            .map(|ip| SocketAddr::new(ip, port));
-        self.list.push(Upstream {
-            host: host.into(),
-            port,
-            literal,
-        });
-        self.index.insert(key, id);
-        id
-    }
-}
-
-fn http_backend(
-    h: &HttpBackendSpec,
-    params: &[String],
-    default_timeout_ms: u64,
-    upstreams: &mut Upstreams,
-) -> Result<Backend, String> {
-    let (host, port) = split_address(&h.address)?;
-    let path = backend_path(&h.path, params)?;
-    Ok(Backend::Http(HttpBackend {
-        upstream: upstreams.intern(&host, port),
-        host_header: h.address.as_str().into(),
-        path,
-        method: match parse_method(&h.method) {
-            Some(MethodSpec::One(m)) => Some(m),
-            _ => None,
-        },
-        timeout: ms(h.timeout_ms.unwrap_or(default_timeout_ms)),
-    }))
-}
-
-fn mock_backend(m: &MockBackendSpec) -> Backend {
-    let mut block = BytesMut::new();
-    for (name, value) in &m.headers {
-        block.put_slice(name.as_bytes());
-        block.put_slice(b": ");
-        block.put_slice(value.as_bytes());
-        block.put_slice(b"\r\n");
-    }
-    Backend::Mock(MockBackend {
-        status: m.status,
-        header_block: block.freeze(),
-        body: Bytes::copy_from_slice(m.body.as_bytes()),
-    })
-}
-
-/// `host[:port]` → (host, port); port 80 when omitted (behaviour.md §7.2).
-pub fn split_address(address: &str) -> Result<(String, u16), String> {
-    let (host, port) = if let Some(rest) = address.strip_prefix('[') {
-        let (h, tail) = rest
-            .split_once(']')
-            .ok_or_else(|| format!("\"{address}\" has an unclosed IPv6 bracket"))?;
-        (h.to_string(), tail.strip_prefix(':'))
-    } else {
-        match address.rsplit_once(':') {
-            Some((h, p)) => (h.to_string(), Some(p)),
-            None => (address.to_string(), None),
-        }
-    };
-    if host.is_empty() || host.contains(['/', ' ', '@', '?', '#']) {
-        return Err(format!("\"{address}\" is not a host:port address"));
-    }
-    let port = match port {
-        None => 80,
-        Some(p) => match p.parse::<u16>() {
-            Ok(n) if n >= 1 => n,
-            _ => return Err(format!("port \"{p}\" is not in 1..=65535")),
-        },
-    };
-    Ok((host, port))
-}
-
-/// Compiles a backend path template: `{name}` must name a frontend path
-/// parameter (behaviour.md §7.2).
-pub fn backend_path(path: &str, params: &[String]) -> Result<Vec<PathPart>, String> {
-    if !path.starts_with('/') {
-        return Err(format!("backend path \"{path}\" does not start with /"));
-    }
-    let mut parts = Vec::new();
-    let mut rest = path;
-    while let Some(open) = rest.find('{') {
-        let close = rest[open..]
-            .find('}')
-            .map(|c| open + c)
-            .ok_or_else(|| format!("unclosed {{ in backend path \"{path}\""))?;
-        if open > 0 {
-            parts.push(PathPart::Literal(rest.as_bytes()[..open].into()));
-        }
-        let name = rest[open + 1..close].trim_end_matches('+');
-        let index = params
-            .iter()
-            .position(|p| p == name)
-            .ok_or_else(|| format!("{{{name}}} is not a path parameter of the frontend path"))?;
-        parts.push(PathPart::Param(index as u8));
-        rest = &rest[close + 1..];
-    }
-    if rest.contains('}') {
-        return Err(format!("stray }} in backend path \"{path}\""));
-    }
-    if !rest.is_empty() {
-        parts.push(PathPart::Literal(rest.as_bytes().into()));
-    }
-    Ok(parts)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::{Mapping, PathPart};
 
     #[test]
     fn split_address_defaults_port_80() {
@@ -366,7 +330,8 @@ mod tests {
     #[test]
     fn backend_path_substitutes_frontend_params() {
         let params = vec!["id".to_string()];
-        let parts = backend_path("/users/{id}/x", &params).unwrap();
+        let none = Mapping::default();
+        let parts = backend_path("/users/{id}/x", &params, &none).unwrap();
         assert_eq!(
             parts,
             vec![
@@ -375,7 +340,36 @@ mod tests {
                 PathPart::Literal((*b"/x").into())
             ]
         );
-        assert!(backend_path("/users/{uid}", &params).is_err());
-        assert!(backend_path("users", &params).is_err());
+        assert!(backend_path("/users/{uid}", &params, &none).is_err());
+        assert!(backend_path("users", &params, &none).is_err());
+    }
+
+    #[test]
+    fn stage_variables_substitute_case_sensitively() {
+        // behaviour.md §5.2: `Path` = /Stage/test in one stage, /Stage/AA in another.
+        let mut one = BTreeMap::new();
+        one.insert("Path".to_string(), "/Stage/test".to_string());
+        let mut two = BTreeMap::new();
+        two.insert("Path".to_string(), "/Stage/AA".to_string());
+        assert_eq!(
+            backends::substitute("#Path#", Some(&one)).unwrap(),
+            "/Stage/test"
+        );
+        assert_eq!(
+            backends::substitute("#Path#", Some(&two)).unwrap(),
+            "/Stage/AA"
+        );
+        assert_eq!(
+            backends::substitute("#path#", Some(&one)),
+            Err("path".into())
+        );
+        one.insert("ip".into(), "10.0.0.1".into());
+        one.insert("port".into(), ":81".into());
+        assert_eq!(
+            backends::substitute("#ip##port#", Some(&one)).unwrap(),
+            "10.0.0.1:81"
+        );
+        assert_eq!(backends::substitute("/a#b", None).unwrap(), "/a#b");
+        assert_eq!(backends::substitute("/a# b #c", None).unwrap(), "/a# b #c");
     }
 }

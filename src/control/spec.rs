@@ -58,9 +58,26 @@ pub struct GatewaySpec {
     /// `[settings]`: limits and timeouts (behaviour.md §3).
     #[serde(default)]
     pub settings: SettingsSpec,
+    /// `[[stage]]`: environments besides RELEASE (§5.1).
+    #[serde(default)]
+    pub stage: Vec<StageSpec>,
     /// `[[group]]`: API groups (§4.1).
     #[serde(default)]
     pub group: Vec<GroupSpec>,
+}
+
+/// Name of the default environment (behaviour.md §5.1).
+pub const RELEASE: &str = "RELEASE";
+
+/// `[[stage]]`: an environment, selected by `X-Stage` (behaviour.md §5.1).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageSpec {
+    /// Name sent in `X-Stage`, matched exactly (case-sensitive).
+    pub name: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: String,
 }
 
 /// `workers = "auto"` or a count.
@@ -182,9 +199,28 @@ pub struct GroupSpec {
     /// Independent domains bound to this group (§4.2), lower-case host names.
     #[serde(default)]
     pub domains: Vec<String>,
+    /// `[group.variables.<STAGE>]`: `#name#` values per stage (§5.2).
+    #[serde(default)]
+    pub variables: BTreeMap<String, BTreeMap<String, String>>,
+    /// `[group.responses.<set>.<TYPE>]`: gateway-response sets (§18). The
+    /// set `default` always exists; entries given here replace its
+    /// built-in ones.
+    #[serde(default)]
+    pub responses: BTreeMap<String, BTreeMap<String, ResponseEntrySpec>>,
     /// `[[group.api]]`: the group's APIs.
     #[serde(default)]
     pub api: Vec<ApiSpec>,
+}
+
+/// One entry of a gateway-response set (behaviour.md §18.1): only the
+/// status and the content can change.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResponseEntrySpec {
+    /// Status code (default: the type's status, §18.2).
+    pub status: Option<u16>,
+    /// JSON content with `$context.*` variables (default: §18.1 content).
+    pub body: Option<String>,
 }
 
 /// `[[group.api]]`: one API (behaviour.md §6).
@@ -200,8 +236,157 @@ pub struct ApiSpec {
     /// `"exact"` (default) or `"prefix"` (§6.4).
     #[serde(default = "default_match", rename = "match")]
     pub match_mode: String,
+    /// API ID for `$context.apiId` and the `apiId` system parameter
+    /// (default: the name).
+    pub id: Option<String>,
+    /// Stages the API is published in (§5.3; default `["RELEASE"]`).
+    #[serde(default = "default_stages")]
+    pub stages: Vec<String>,
+    /// CORS on (§17; default off).
+    #[serde(default)]
+    pub cors: bool,
+    /// The group's gateway-response set used for errors (§6.1, §18).
+    #[serde(default = "default_response_set")]
+    pub gateway_response: String,
+    /// `[[group.api.param]]`: input parameters (§6.5).
+    #[serde(default)]
+    pub param: Vec<ParamSpec>,
     /// The default backend (§7.1).
     pub backend: BackendSpec,
+    /// `[[group.api.policy]]`: backend policies, first match wins (§8).
+    #[serde(default)]
+    pub policy: Vec<PolicySpec>,
+}
+
+fn default_stages() -> Vec<String> {
+    vec![RELEASE.into()]
+}
+fn default_response_set() -> String {
+    "default".into()
+}
+
+/// `[[group.api.param]]`: an input parameter (behaviour.md §6.5).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParamSpec {
+    /// Name; not case-sensitive. PATH parameters name a `{name}` of the path.
+    pub name: String,
+    /// `"PATH"`, `"HEADER"` or `"QUERY"`.
+    pub location: String,
+    /// `"STRING"` (default) or `"NUMBER"`.
+    #[serde(rename = "type", default = "default_param_type")]
+    pub kind: String,
+    /// Requests without it are rejected (400 APIG.0201).
+    #[serde(default)]
+    pub required: bool,
+    /// Sent to the backend when the request omits the parameter.
+    pub default: Option<String>,
+    /// Shortest value, characters.
+    pub min_length: Option<u32>,
+    /// Longest value, characters.
+    pub max_length: Option<u32>,
+    /// Free text.
+    #[serde(default)]
+    pub description: String,
+}
+
+fn default_param_type() -> String {
+    "STRING".into()
+}
+
+/// `[[group.api.policy]]`: a backend policy (behaviour.md §8.1).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicySpec {
+    /// Policy name.
+    pub name: String,
+    /// `"any"` (default): one condition suffices; `"all"`: every one must hold.
+    #[serde(default = "default_effective")]
+    pub effective: String,
+    /// `[[group.api.policy.condition]]`: at least one.
+    #[serde(default)]
+    pub condition: Vec<ConditionSpec>,
+    /// The backend used when the policy matches.
+    pub backend: BackendSpec,
+}
+
+fn default_effective() -> String {
+    "any".into()
+}
+
+/// A policy condition (behaviour.md §8.2).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConditionSpec {
+    /// `"source_ip"`, `"param"` (an input parameter) or `"authorizer"` (a
+    /// frontend custom authorizer's context key).
+    pub source: String,
+    /// The input parameter or context key (not for `source_ip`).
+    pub param: Option<String>,
+    /// `"equal"` (default), `"enum"` or `"match"` (not for `source_ip`).
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// Equal: one value. Enum: values (a list, or text separated by commas).
+    /// Match: a regular expression (full match). Source IP: addresses and
+    /// CIDRs (a list, or text separated by commas).
+    pub value: ValueSpec,
+}
+
+/// A string or a list of strings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ValueSpec {
+    /// `value = "a"` (or `"a,b"` where a list is expected).
+    One(String),
+    /// `value = ["a", "b"]`.
+    List(Vec<String>),
+}
+
+impl ValueSpec {
+    /// The values: a list as given, or one text split on commas and trimmed.
+    pub fn items(&self) -> Vec<String> {
+        match self {
+            ValueSpec::One(s) => s.split(',').map(|v| v.trim().to_string()).collect(),
+            ValueSpec::List(v) => v.clone(),
+        }
+    }
+}
+
+/// `[[...backend.param]]`: an input parameter mapped to the backend (§9.1).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackendParamSpec {
+    /// Backend parameter name (a PATH target names a `{name}` of the backend path).
+    pub name: String,
+    /// `"PATH"`, `"HEADER"` or `"QUERY"`.
+    pub location: String,
+    /// The input parameter it takes its value from.
+    pub from: String,
+}
+
+/// `[[...backend.constant]]`: a constant parameter (§9.2).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConstantSpec {
+    /// Backend parameter name.
+    pub name: String,
+    /// `"PATH"`, `"HEADER"` or `"QUERY"`.
+    pub location: String,
+    /// Value; percent-encoded for PATH and QUERY (§9.2 tables).
+    pub value: String,
+}
+
+/// `[[...backend.system]]`: a system parameter (§9.3).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SystemParamSpec {
+    /// Backend parameter name.
+    pub name: String,
+    /// `"PATH"`, `"HEADER"` or `"QUERY"`.
+    pub location: String,
+    /// `sourceIp`, `stage`, `apiId`, `appId`, `requestId`, or
+    /// `authorizer.frontend.<key>` / `authorizer.backend.<key>`.
+    pub from: String,
 }
 
 fn default_match() -> String {
@@ -236,6 +421,20 @@ pub struct HttpBackendSpec {
     pub method: String,
     /// Backend timeout, ms (§7.2; default `settings.backend_timeout_ms`).
     pub timeout_ms: Option<u64>,
+    /// Send the client's `Host` instead of the backend address (§7.2).
+    #[serde(default)]
+    pub preserve_host: bool,
+    /// A fixed `Host` header for the backend.
+    pub host_header: Option<String>,
+    /// Input parameters mapped to backend parameters (§9.1).
+    #[serde(default)]
+    pub param: Vec<BackendParamSpec>,
+    /// Constant parameters (§9.2).
+    #[serde(default)]
+    pub constant: Vec<ConstantSpec>,
+    /// System parameters (§9.3).
+    #[serde(default)]
+    pub system: Vec<SystemParamSpec>,
 }
 
 fn default_scheme() -> String {

@@ -4,9 +4,11 @@
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 
+mod model;
+
 use super::error::ConfigError;
 use super::spec::{
-    ApiSpec, BackendSpec, GatewaySpec, HttpBackendSpec, MockBackendSpec, WorkersSpec,
+    ApiSpec, BackendSpec, GatewaySpec, GroupSpec, HttpBackendSpec, MockBackendSpec, WorkersSpec,
 };
 use crate::route::path::{MatchMode, parse_template};
 
@@ -19,6 +21,7 @@ pub fn validate(spec: &GatewaySpec) -> Vec<ConfigError> {
     server(spec, &mut errs);
     listeners(spec, &mut errs);
     settings(spec, &mut errs);
+    model::stages(spec, &mut errs);
     groups(spec, &mut errs);
     errs
 }
@@ -175,6 +178,7 @@ fn groups(spec: &GatewaySpec, errs: &mut Vec<ConfigError>) {
                 ));
             }
         }
+        model::group(spec, group, &gp, errs);
         let mut api_names = HashSet::new();
         for (a, api) in group.api.iter().enumerate() {
             let ap = format!("{gp}.api[{a}]");
@@ -185,12 +189,18 @@ fn groups(spec: &GatewaySpec, errs: &mut Vec<ConfigError>) {
                     "give every API in a group its own name",
                 ));
             }
-            self::api(spec, api, &ap, errs);
+            self::api(spec, group, api, &ap, errs);
         }
     }
 }
 
-fn api(spec: &GatewaySpec, api: &ApiSpec, ap: &str, errs: &mut Vec<ConfigError>) {
+fn api(
+    spec: &GatewaySpec,
+    group: &GroupSpec,
+    api: &ApiSpec,
+    ap: &str,
+    errs: &mut Vec<ConfigError>,
+) {
     if api.name.trim().is_empty() {
         errs.push(ConfigError::new(
             format!("{ap}.name"),
@@ -227,19 +237,26 @@ fn api(spec: &GatewaySpec, api: &ApiSpec, ap: &str, errs: &mut Vec<ConfigError>)
             Vec::new()
         }
     };
-    match &api.backend {
-        BackendSpec::Http(h) => http_backend(spec, h, &params, &format!("{ap}.backend"), errs),
-        BackendSpec::Mock(m) => mock_backend(m, &format!("{ap}.backend"), errs),
+    model::api(spec, group, api, ap, &params, errs);
+    backend(spec, &api.backend, &format!("{ap}.backend"), errs);
+    for (p, pol) in api.policy.iter().enumerate() {
+        backend(
+            spec,
+            &pol.backend,
+            &format!("{ap}.policy[{p}].backend"),
+            errs,
+        );
     }
 }
 
-fn http_backend(
-    spec: &GatewaySpec,
-    h: &HttpBackendSpec,
-    params: &[String],
-    bp: &str,
-    errs: &mut Vec<ConfigError>,
-) {
+fn backend(spec: &GatewaySpec, b: &BackendSpec, bp: &str, errs: &mut Vec<ConfigError>) {
+    match b {
+        BackendSpec::Http(h) => http_backend(spec, h, bp, errs),
+        BackendSpec::Mock(m) => mock_backend(m, bp, errs),
+    }
+}
+
+fn http_backend(spec: &GatewaySpec, h: &HttpBackendSpec, bp: &str, errs: &mut Vec<ConfigError>) {
     if h.scheme != "http" {
         errs.push(ConfigError::new(
             format!("{bp}.scheme"),
@@ -247,20 +264,22 @@ fn http_backend(
             "use scheme = \"http\" (HTTPS backends need TLS support, not built yet)",
         ));
     }
-    if let Err(why) = super::compile::split_address(&h.address) {
+    // With `#variables#`, address and path are checked per stage by compile.
+    if !h.address.contains('#')
+        && let Err(why) = super::compile::split_address(&h.address)
+    {
         errs.push(ConfigError::new(
             format!("{bp}.address"),
             why,
             "write host:port, e.g. \"127.0.0.1:8080\" or \"backend.internal:80\" (port defaults to 80)",
         ));
     }
-    match super::compile::backend_path(&h.path, params) {
-        Ok(_) => {}
-        Err(why) => errs.push(ConfigError::new(
+    if !h.path.starts_with('/') && !h.path.starts_with('#') {
+        errs.push(ConfigError::new(
             format!("{bp}.path"),
-            why,
-            "start the path with / and use only {name} placeholders that the frontend path defines",
-        )),
+            format!("backend path \"{}\" does not start with /", h.path),
+            "start the path with / (or a #variable# whose value does)",
+        ));
     }
     if h.method != "ANY" && parse_method(&h.method).is_none() {
         errs.push(ConfigError::new(
@@ -339,6 +358,17 @@ pub fn parse_method(m: &str) -> Option<crate::route::MethodSpec> {
     })
 }
 
+/// Parses a parameter location (§6.5), any case.
+pub fn parse_location(s: &str) -> Option<crate::policy::params::Location> {
+    use crate::policy::params::Location;
+    match s.to_ascii_uppercase().as_str() {
+        "PATH" => Some(Location::Path),
+        "HEADER" => Some(Location::Header),
+        "QUERY" => Some(Location::Query),
+        _ => None,
+    }
+}
+
 /// Parses a match mode (§6.4).
 pub fn parse_match(m: &str) -> Option<MatchMode> {
     match m {
@@ -348,7 +378,7 @@ pub fn parse_match(m: &str) -> Option<MatchMode> {
     }
 }
 
-fn is_token(s: &str) -> bool {
+pub(super) fn is_token(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))

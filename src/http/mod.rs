@@ -7,6 +7,8 @@
 
 pub mod framing;
 pub mod parse;
+pub mod percent;
+pub mod query;
 pub mod write;
 
 pub use parse::{

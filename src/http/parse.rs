@@ -61,6 +61,32 @@ pub enum HeaderKind {
     XRequestId,
     /// `Server` (responses: replaced by `Server: api-gateway`, §19).
     Server,
+    /// `X-Stage`: selects the environment (behaviour.md §5.1). Forwarded.
+    XStage,
+    /// `X-Apig-Mode`: `debug` asks for debug headers (§19). Forwarded.
+    XApigMode,
+    /// `Origin` (CORS, §17). Forwarded.
+    Origin,
+    /// Any `Access-Control-*` header (CORS, §17): a preflight's
+    /// `Access-Control-Request-*`, or a backend's own CORS answer, which
+    /// overrides the gateway's. Forwarded.
+    AccessControl,
+}
+
+impl HeaderKind {
+    /// Whether a header of this kind is end-to-end and passed on as
+    /// received (the gateway reads some of them, but does not own them).
+    #[inline]
+    pub fn is_end_to_end(self) -> bool {
+        matches!(
+            self,
+            HeaderKind::Other
+                | HeaderKind::XStage
+                | HeaderKind::XApigMode
+                | HeaderKind::Origin
+                | HeaderKind::AccessControl
+        )
+    }
 }
 
 /// One header line: offsets into the head's `buf`.
@@ -157,6 +183,32 @@ impl RequestHead {
     #[inline]
     pub fn slice(&self, span: Span) -> &[u8] {
         span.of(&self.buf)
+    }
+
+    /// The value of the first header of `kind`.
+    #[inline]
+    pub fn first(&self, kind: HeaderKind) -> Option<&[u8]> {
+        self.headers
+            .iter()
+            .find(|h| h.kind == kind)
+            .map(|h| self.slice(h.value))
+    }
+
+    /// Values of every header named `name` (ASCII case-insensitive), in order.
+    pub fn values<'a>(&'a self, name: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.headers
+            .iter()
+            .filter(move |h| {
+                h.name.len() == name.len() && self.slice(h.name).eq_ignore_ascii_case(name)
+            })
+            .map(|h| self.slice(h.value))
+    }
+
+    /// Whether the client asked for debug headers (`X-Apig-Mode: debug`, §19).
+    #[inline]
+    pub fn debug_mode(&self) -> bool {
+        self.first(HeaderKind::XApigMode)
+            .is_some_and(|v| v.eq_ignore_ascii_case(b"debug"))
     }
 }
 

@@ -6,30 +6,92 @@ use crate::http::ParseError;
 use crate::http::parse::Malformed;
 
 /// Gateway-response types of behaviour.md §18.2, by their config keys.
+/// Every error maps to exactly one; the default statuses are those of the
+/// §20 table (with the §27 C2–C4 resolutions), and a status configured on
+/// a type overrides them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResponseType {
+    /// `ACCESS_DENIED` (403).
+    AccessDenied,
+    /// `AUTHORIZER_CONF_FAILURE` (500).
+    AuthorizerConfFailure,
+    /// `AUTHORIZER_FAILURE` (401, §27 C2).
+    AuthorizerFailure,
+    /// `AUTHORIZER_IDENTITIES_FAILURE` (401).
+    AuthorizerIdentitiesFailure,
+    /// `AUTH_FAILURE` (401).
+    AuthFailure,
+    /// `AUTH_HEADER_MISSING` (401).
+    AuthHeaderMissing,
     /// `BACKEND_TIMEOUT` (504).
     BackendTimeout,
     /// `BACKEND_UNAVAILABLE` (502).
     BackendUnavailable,
+    /// `DEFAULT_4XX` (the error's own 4xx).
+    Default4xx,
+    /// `DEFAULT_5XX` (the error's own 5xx).
+    Default5xx,
     /// `NOT_FOUND` (404, §27 C4).
     NotFound,
-    /// `DEFAULT_4XX`.
-    Default4xx,
-    /// `DEFAULT_5XX`.
-    Default5xx,
+    /// `REQUEST_PARAMETERS_FAILURE` (400, §27 C4).
+    RequestParametersFailure,
+    /// `THROTTLED` (429).
+    Throttled,
+    /// `UNAUTHORIZED` (403, §27 C3).
+    Unauthorized,
 }
 
 impl ResponseType {
-    /// The config key (`$context.error.type`, §18.3).
+    /// Number of types.
+    pub const COUNT: usize = 14;
+
+    /// Every type, in [`ResponseType::index`] order.
+    pub const ALL: [ResponseType; ResponseType::COUNT] = [
+        ResponseType::AccessDenied,
+        ResponseType::AuthorizerConfFailure,
+        ResponseType::AuthorizerFailure,
+        ResponseType::AuthorizerIdentitiesFailure,
+        ResponseType::AuthFailure,
+        ResponseType::AuthHeaderMissing,
+        ResponseType::BackendTimeout,
+        ResponseType::BackendUnavailable,
+        ResponseType::Default4xx,
+        ResponseType::Default5xx,
+        ResponseType::NotFound,
+        ResponseType::RequestParametersFailure,
+        ResponseType::Throttled,
+        ResponseType::Unauthorized,
+    ];
+
+    /// The config key (also `$context.error.type`, §18.3).
     pub fn key(self) -> &'static str {
         match self {
+            ResponseType::AccessDenied => "ACCESS_DENIED",
+            ResponseType::AuthorizerConfFailure => "AUTHORIZER_CONF_FAILURE",
+            ResponseType::AuthorizerFailure => "AUTHORIZER_FAILURE",
+            ResponseType::AuthorizerIdentitiesFailure => "AUTHORIZER_IDENTITIES_FAILURE",
+            ResponseType::AuthFailure => "AUTH_FAILURE",
+            ResponseType::AuthHeaderMissing => "AUTH_HEADER_MISSING",
             ResponseType::BackendTimeout => "BACKEND_TIMEOUT",
             ResponseType::BackendUnavailable => "BACKEND_UNAVAILABLE",
-            ResponseType::NotFound => "NOT_FOUND",
             ResponseType::Default4xx => "DEFAULT_4XX",
             ResponseType::Default5xx => "DEFAULT_5XX",
+            ResponseType::NotFound => "NOT_FOUND",
+            ResponseType::RequestParametersFailure => "REQUEST_PARAMETERS_FAILURE",
+            ResponseType::Throttled => "THROTTLED",
+            ResponseType::Unauthorized => "UNAUTHORIZED",
         }
+    }
+
+    /// The type with config key `key`.
+    pub fn from_key(key: &str) -> Option<ResponseType> {
+        ResponseType::ALL.into_iter().find(|t| t.key() == key)
+    }
+
+    /// Position in [`ResponseType::ALL`].
+    #[inline]
+    pub fn index(self) -> usize {
+        self as usize
     }
 }
 
@@ -97,6 +159,13 @@ pub fn map(err: &GatewayError) -> ErrorResponse {
         GatewayError::MethodNotAllowed => {
             resp(404, "APIG.0101", "The API does not exist.", NotFound, false)
         }
+        GatewayError::InvalidParameter { .. } => resp(
+            400,
+            "APIG.0201",
+            "API request error.",
+            RequestParametersFailure,
+            false,
+        ),
         GatewayError::UpstreamUnresolved => resp(
             500,
             "APIG.0605",
@@ -175,6 +244,34 @@ mod tests {
             "Backend timeout."
         );
         assert_eq!(map(&GatewayError::UpstreamUnresolved).code, "APIG.0605");
+    }
+
+    #[test]
+    fn response_type_keys_round_trip_in_index_order() {
+        // behaviour.md §18.2 Suggestion: one stable key per type.
+        for (i, t) in ResponseType::ALL.into_iter().enumerate() {
+            assert_eq!(t.index(), i);
+            assert_eq!(ResponseType::from_key(t.key()), Some(t));
+        }
+        assert_eq!(ResponseType::from_key("not_found"), None);
+    }
+
+    #[test]
+    fn invalid_parameter_is_400_api_request_error() {
+        // behaviour.md §6.5 Suggestion / §20.
+        let r = map(&GatewayError::InvalidParameter {
+            param: 0,
+            fault: crate::error::ParamFault::Missing,
+        });
+        assert_eq!(
+            (r.status, r.code, r.message, r.kind),
+            (
+                400,
+                "APIG.0201",
+                "API request error.",
+                ResponseType::RequestParametersFailure
+            )
+        );
     }
 
     #[test]

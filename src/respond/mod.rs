@@ -2,11 +2,16 @@
 //! writes error responses (style.md §4.5).
 //!
 //! Every response carries `Server: api-gateway` and `X-Request-Id`
-//! (behaviour.md §19). Error bodies are the default gateway response of §18.1,
-//! byte for byte: `{"error_code": "…", "error_msg": "…", "request_id": "…"}`.
+//! (behaviour.md §19), the CORS headers of a CORS-enabled API (§17; a
+//! backend's own header of the same name wins) and, in debug mode, the
+//! latency headers (§19). Error bodies come from the API's gateway-response
+//! set (§18): the built-in one reproduces the §18.1 default byte for byte,
+//! `{"error_code": "…", "error_msg": "…", "request_id": "…"}`.
 
 pub mod error_map;
 pub mod relay;
+pub mod responses;
+pub mod template;
 
 use bytes::{BufMut, BytesMut};
 
@@ -14,9 +19,66 @@ use crate::backend::MockBackend;
 use crate::error::GatewayError;
 use crate::http::parse::{HeaderKind, ResponseFraming};
 use crate::http::{ResponseHead, Version, write};
+use crate::policy::Identity;
+use crate::policy::cors::CorsPlan;
 use crate::request_id::RequestId;
 
 pub use error_map::{ErrorResponse, ResponseType};
+pub use responses::{ResponseEntry, ResponseSet};
+use template::ErrorContext;
+
+/// Debug-mode latencies (§19), milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Latency {
+    /// `X-Apig-Latency`: request received → response head ready.
+    pub total_ms: u64,
+    /// `X-Apig-Upstream-Latency`: request sent → backend response head
+    /// (not for mock backends or gateway errors).
+    pub upstream_ms: Option<u64>,
+}
+
+/// Headers added to a response besides the gateway's own.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Decor {
+    /// CORS headers (§17).
+    pub cors: Option<CorsPlan>,
+    /// Debug latencies (§19).
+    pub latency: Option<Latency>,
+}
+
+impl Decor {
+    /// Writes the headers, skipping CORS names `taken` says the backend
+    /// already sent (§17.3: the backend's header wins).
+    fn write(&self, out: &mut BytesMut, taken: impl Fn(&[u8]) -> bool) {
+        if let Some(plan) = self.cors {
+            for (name, value) in plan.headers().filter(|(n, _)| !taken(n)) {
+                write::header(out, name, value);
+            }
+        }
+        if let Some(l) = self.latency {
+            write::header_number(out, b"X-Apig-Latency", l.total_ms);
+            if let Some(up) = l.upstream_ms {
+                write::header_number(out, b"X-Apig-Upstream-Latency", up);
+            }
+        }
+    }
+}
+
+/// What an error response is rendered with (§18).
+pub struct ErrorScene<'a> {
+    /// The API's (or the group's default, or the built-in) response set.
+    pub set: &'a ResponseSet,
+    /// `$context.apiId` (empty before routing).
+    pub api_id: &'a str,
+    /// `$context.stage`.
+    pub stage: &'a str,
+    /// `$context.sourceIp`.
+    pub source_ip: &'a [u8],
+    /// `$context.appId` and the authorizer contexts.
+    pub identity: &'a Identity,
+    /// CORS and debug headers.
+    pub decor: Decor,
+}
 
 /// How the body of a proxied response is framed towards the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,51 +121,62 @@ fn gateway_headers(out: &mut BytesMut, rid: &RequestId, version: Version, keep_a
     }
 }
 
-/// Renders an error response into `out`; returns whether the connection
-/// must close afterwards (`keep_alive` false or the error demands it). A
-/// response to HEAD keeps its `Content-Length` but carries no body.
+/// Renders an error response into `out` with the scene's response set;
+/// returns whether the connection must close afterwards (`keep_alive`
+/// false or the error demands it). A response to HEAD keeps its
+/// `Content-Length` but carries no body.
+#[allow(clippy::too_many_arguments)] // the response's parts, passed explicitly
 pub fn error(
     out: &mut BytesMut,
     err: &GatewayError,
     rid: &RequestId,
+    scene: &ErrorScene<'_>,
     version: Version,
     keep_alive: bool,
     head_request: bool,
 ) -> bool {
     let r = error_map::map(err);
     let keep_alive = keep_alive && !r.close;
-    let body_len = DEFAULT_BODY_FIXED_LEN + r.code.len() + r.message.len() + 32;
-    write::status_line(out, version, r.status);
+    let entry = scene.set.entry(r.kind);
+    let ctx = ErrorContext {
+        request_id: rid.as_bytes(),
+        api_id: scene.api_id.as_bytes(),
+        app_id: scene.identity.app_id().as_bytes(),
+        stage: scene.stage.as_bytes(),
+        source_ip: scene.source_ip,
+        error_code: r.code,
+        error_message: r.message,
+        error_type: r.kind.key(),
+        frontend: &scene.identity.frontend,
+        backend: &scene.identity.backend,
+    };
+    let status = entry.and_then(|e| e.status).unwrap_or(r.status);
+    let body_len = entry.map_or(0, |e| e.template.rendered_len(&ctx));
+    write::status_line(out, version, status);
     write::header(out, b"Content-Type", b"application/json");
     write::header_number(out, b"Content-Length", body_len as u64);
     gateway_headers(out, rid, version, keep_alive);
+    scene.decor.write(out, |_| false);
     out.put_slice(b"\r\n");
     if head_request {
         return !keep_alive;
     }
     let start = out.len();
-    // §18.1 default content, with the documented spacing.
-    out.put_slice(b"{\"error_code\": \"");
-    out.put_slice(r.code.as_bytes());
-    out.put_slice(b"\", \"error_msg\": \"");
-    out.put_slice(r.message.as_bytes());
-    out.put_slice(b"\", \"request_id\": \"");
-    out.put_slice(rid.as_bytes());
-    out.put_slice(b"\"}");
+    if let Some(e) = entry {
+        e.template.render(&ctx, out);
+    }
     debug_assert_eq!(out.len() - start, body_len, "error body length drifted");
     !keep_alive
 }
 
-/// Bytes of the default error body besides code, message and request id.
-const DEFAULT_BODY_FIXED_LEN: usize =
-    "{\"error_code\": \"\", \"error_msg\": \"\", \"request_id\": \"\"}".len();
-
 /// Renders a mock backend's response (behaviour.md §7.5) into `out`, body
 /// included unless the request was HEAD.
+#[allow(clippy::too_many_arguments)] // the response's parts, passed explicitly
 pub fn mock(
     out: &mut BytesMut,
     mock: &MockBackend,
     rid: &RequestId,
+    decor: &Decor,
     version: Version,
     keep_alive: bool,
     head_request: bool,
@@ -115,6 +188,7 @@ pub fn mock(
         write::header_number(out, b"Content-Length", mock.body.len() as u64);
     }
     gateway_headers(out, rid, version, keep_alive);
+    decor.write(out, |name| mock.sets_header(name));
     out.put_slice(b"\r\n");
     if !head_request && !bodyless {
         out.put_slice(&mock.body);
@@ -123,10 +197,12 @@ pub fn mock(
 
 /// Renders the head of a proxied response: the upstream's end-to-end
 /// headers, then framing and gateway headers.
+#[allow(clippy::too_many_arguments)] // the response's parts, passed explicitly
 pub fn proxied_head(
     out: &mut BytesMut,
     resp: &ResponseHead,
     rid: &RequestId,
+    decor: &Decor,
     version: Version,
     keep_alive: bool,
     framing: ClientFraming,
@@ -134,7 +210,13 @@ pub fn proxied_head(
     write::status_line(out, version, resp.status);
     for h in &resp.headers {
         let pass = match h.kind {
-            HeaderKind::Other | HeaderKind::Host | HeaderKind::Expect => true,
+            HeaderKind::Other
+            | HeaderKind::Host
+            | HeaderKind::Expect
+            | HeaderKind::XStage
+            | HeaderKind::XApigMode
+            | HeaderKind::Origin
+            | HeaderKind::AccessControl => true,
             HeaderKind::XForwardedFor
             | HeaderKind::XForwardedProto
             | HeaderKind::XForwardedHost => true,
@@ -158,7 +240,15 @@ pub fn proxied_head(
         ClientFraming::Empty | ClientFraming::HeadOnly | ClientFraming::UntilClose => {}
     }
     gateway_headers(out, rid, version, keep_alive);
+    decor.write(out, |name| backend_sent(resp, name));
     out.put_slice(b"\r\n");
+}
+
+/// Whether the backend's response has a CORS header named `name`.
+fn backend_sent(resp: &ResponseHead, name: &[u8]) -> bool {
+    resp.headers.iter().any(|h| {
+        h.kind == HeaderKind::AccessControl && h.name.of(&resp.buf).eq_ignore_ascii_case(name)
+    })
 }
 
 #[cfg(test)]
@@ -171,10 +261,20 @@ mod tests {
         // behaviour.md §18.1 default content.
         let rid = RequestIdGen::new(0).next_id();
         let mut out = BytesMut::new();
+        let set = ResponseSet::builtin("default");
+        let scene = ErrorScene {
+            set: &set,
+            api_id: "",
+            stage: "RELEASE",
+            source_ip: b"127.0.0.1",
+            identity: &Identity::ANONYMOUS,
+            decor: Decor::default(),
+        };
         let close = error(
             &mut out,
             &GatewayError::RouteNotFound,
             &rid,
+            &scene,
             Version::Http11,
             true,
             false,

@@ -16,7 +16,7 @@ use crate::request_id::RequestId;
 use crate::upstream::UpstreamId;
 use crate::upstream::pool::{Pool, UpstreamConn};
 
-use super::ClientFraming;
+use super::{ClientFraming, Decor};
 
 /// Largest first body piece copied behind the response head so both go out
 /// in one write.
@@ -55,6 +55,7 @@ pub async fn relay(
     mut conn: UpstreamConn,
     resp: &ResponseHead,
     rid: &RequestId,
+    decor: &Decor,
     keep_alive: bool,
     timeouts: RelayTimeouts,
     back: PoolReturn<'_>,
@@ -76,7 +77,15 @@ pub async fn relay(
     };
     let keep_client = keep_alive && framing != ClientFraming::UntilClose;
     let mut out = std::mem::take(&mut client.out);
-    super::proxied_head(&mut out, resp, rid, req.version, keep_client, framing);
+    super::proxied_head(
+        &mut out,
+        resp,
+        rid,
+        decor,
+        req.version,
+        keep_client,
+        framing,
+    );
     let complete = stream(&mut conn, client, &mut out, relayed, framing, timeouts).await;
     out.clear();
     client.out = out;

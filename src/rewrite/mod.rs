@@ -2,29 +2,48 @@
 //!
 //! Builds the upstream request head into a reused buffer: method, backend
 //! path (template parameters substituted, prefix remainder appended), the
-//! query passed through, `Host` = the backend address, the client's
-//! end-to-end headers, `X-Forwarded-*`, `X-Request-Id` and the body framing.
-//! Hop-by-hop headers are dropped (RFC 9110 §7.6.1).
+//! query (passed through, or rebuilt when parameters are mapped), `Host`,
+//! the client's end-to-end headers, mapped / constant / system parameters,
+//! `X-Forwarded-*`, `X-Request-Id` and the body framing. Hop-by-hop headers
+//! are dropped (RFC 9110 §7.6.1).
+
+mod params;
 
 use bytes::{BufMut, BytesMut};
 
-use crate::backend::{HttpBackend, PathPart};
+use crate::backend::{Api, HostHeader, HttpBackend, PathPart};
 use crate::http::parse::HeaderKind;
 use crate::http::{BodyFraming, Method, RequestHead, Version, write};
+use crate::policy::Identity;
+use crate::policy::params::Inputs;
 use crate::request_id::RequestId;
 use crate::route::RouteMatch;
 
-/// Appends the upstream request head for `head` routed by `route` to
-/// `backend`; returns the method sent upstream (it decides how the response
-/// is framed, RFC 9112 §6.3).
-pub fn request_head(
-    out: &mut BytesMut,
-    head: &RequestHead,
-    route: &RouteMatch,
-    backend: &HttpBackend,
-    rid: &RequestId,
-    peer_ip: &[u8],
-) -> Method {
+/// Everything known about the request when its backend head is built.
+pub struct Request<'a> {
+    /// The client's head.
+    pub head: &'a RequestHead,
+    /// Where routing sent it.
+    pub route: &'a RouteMatch,
+    /// The API.
+    pub api: &'a Api,
+    /// Its validated input parameters.
+    pub inputs: &'a Inputs,
+    /// Who is calling.
+    pub identity: &'a Identity,
+    /// The stage name.
+    pub stage: &'a str,
+    /// The request ID.
+    pub rid: &'a RequestId,
+    /// The caller's IP address, as text.
+    pub source_ip: &'a [u8],
+}
+
+/// Appends the upstream request head for `req` to `backend`; returns the
+/// method sent upstream (it decides how the response is framed, RFC 9112
+/// §6.3).
+pub fn request_head(out: &mut BytesMut, req: &Request<'_>, backend: &HttpBackend) -> Method {
+    let head = req.head;
     let start = out.len();
     let method = match backend.method.and_then(|m| m.token().map(|t| (m, t))) {
         Some((m, token)) => {
@@ -37,11 +56,8 @@ pub fn request_head(
         }
     };
     out.put_u8(b' ');
-    backend_path(out, head, route, backend);
-    if let Some(q) = head.query {
-        out.put_u8(b'?');
-        out.put_slice(head.slice(q));
-    }
+    backend_path(out, req, backend);
+    params::query(out, req, &backend.mapping);
     // An HTTP/1.0 client's request goes upstream as HTTP/1.0, so the answer
     // comes back framed in a way that client can read (no chunked coding).
     match head.version {
@@ -49,16 +65,15 @@ pub fn request_head(
         // Ask to keep the upstream connection for the pool all the same.
         Version::Http10 => out.put_slice(b" HTTP/1.0\r\nConnection: keep-alive\r\n"),
     }
-    write::header(out, b"Host", backend.host_header.as_bytes());
-    for h in head.headers.iter().filter(|h| h.kind == HeaderKind::Other) {
-        write::header(out, head.slice(h.name), head.slice(h.value));
-    }
-    forwarded_for(out, head, peer_ip);
+    write::header(out, b"Host", host(head, backend));
+    params::client_headers(out, head, &backend.mapping);
+    params::headers(out, req, &backend.mapping);
+    forwarded_for(out, head, req.source_ip);
     write::header(out, b"X-Forwarded-Proto", b"http");
     if let Some(host) = head.host {
         write::header(out, b"X-Forwarded-Host", head.slice(host));
     }
-    write::header(out, b"X-Request-Id", rid.as_bytes());
+    write::header(out, b"X-Request-Id", req.rid.as_bytes());
     match head.framing {
         BodyFraming::None => {}
         BodyFraming::Length(n) => write::header_number(out, b"Content-Length", n),
@@ -69,11 +84,23 @@ pub fn request_head(
     method
 }
 
+/// The `Host` value (§7.2).
+fn host<'a>(head: &'a RequestHead, backend: &'a HttpBackend) -> &'a [u8] {
+    match &backend.host_header {
+        HostHeader::Address => backend.address.as_bytes(),
+        HostHeader::Fixed(name) => name.as_bytes(),
+        HostHeader::Preserve => head
+            .host
+            .map_or(backend.address.as_bytes(), |h| head.slice(h)),
+    }
+}
+
 /// The backend path: the template with `{name}` substituted, then the
 /// prefix remainder (§6.4: `/test/` + `AA/CC` → `/test2/AA/CC`, §27 C12).
-fn backend_path(out: &mut BytesMut, head: &RequestHead, route: &RouteMatch, backend: &HttpBackend) {
+fn backend_path(out: &mut BytesMut, req: &Request<'_>, backend: &HttpBackend) {
+    let head = req.head;
     let path = head.slice(head.path);
-    let captures = route.params.as_slice();
+    let captures = req.route.params.as_slice();
     let start = out.len();
     for part in &backend.path {
         match part {
@@ -83,9 +110,14 @@ fn backend_path(out: &mut BytesMut, head: &RequestHead, route: &RouteMatch, back
                     out.put_slice(span.of(path));
                 }
             }
+            PathPart::Mapped(i) => {
+                if let Some(source) = backend.mapping.paths.get(*i as usize) {
+                    params::path_value(out, req, source);
+                }
+            }
         }
     }
-    if let Some(rest) = route.remainder.filter(|r| !r.is_empty()) {
+    if let Some(rest) = req.route.remainder.filter(|r| !r.is_empty()) {
         if out.len() == start || out.last() != Some(&b'/') {
             out.put_u8(b'/');
         }

@@ -1,15 +1,21 @@
-//! STAGE route: host → group, path → API (behaviour.md §4.1, §6.3–§6.7).
+//! STAGE route: host → group, `X-Stage` → environment, path → API
+//! (behaviour.md §4.1, §5.1, §6.3–§6.7).
 //!
 //! Owns the compiled routing tables of a snapshot and the per-request
-//! [`RouteMatch`]. Stages (`X-Stage`, §5) arrive with the API model; the table
-//! is keyed so they slot in per group.
+//! [`RouteMatch`]. There is one path tree per (group, stage), holding only
+//! the APIs published in that stage (§5.3), so an API that is not published
+//! in the requested stage is simply not found there: 404 APIG.0101.
 
 pub mod host;
 pub mod path;
+pub mod stage;
 mod template;
 
 use crate::error::GatewayError;
+use crate::http::parse::HeaderKind;
 use crate::http::{RequestHead, Span};
+
+pub use stage::{StageId, StageTable};
 
 pub use host::HostTable;
 pub use path::{MatchMode, MethodSpec, Params, PathLookup, PathTree};
@@ -19,12 +25,15 @@ pub type GroupId = u32;
 /// Index of an API in the snapshot.
 pub type ApiId = u32;
 
-/// Compiled routing: hosts to groups, and one path tree per group.
+/// Compiled routing: hosts to groups, stage names, and one path tree per
+/// (group, stage).
 #[derive(Debug, Clone, Default)]
 pub struct RouteTable {
     /// Host → group.
     pub hosts: HostTable,
-    /// Path tree of each group, by [`GroupId`].
+    /// Stage names.
+    pub stages: StageTable,
+    /// Path trees by `group * stages.len() + stage`.
     pub trees: Vec<PathTree>,
 }
 
@@ -33,6 +42,8 @@ pub struct RouteTable {
 pub struct RouteMatch {
     /// The group the host resolved to.
     pub group: GroupId,
+    /// The stage `X-Stage` selected (RELEASE without the header).
+    pub stage: StageId,
     /// The API.
     pub api: ApiId,
     /// Path parameter captures, spans into the request path
@@ -42,26 +53,60 @@ pub struct RouteMatch {
     pub remainder: Option<Span>,
 }
 
+/// A request no API answers: the error, and the group when the host
+/// resolved to one (its gateway responses render the error, §18).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteError {
+    /// The group of the request's host, if any.
+    pub group: Option<GroupId>,
+    /// The stage, when `X-Stage` named a known one.
+    pub stage: Option<StageId>,
+    /// `RouteNotFound` or `MethodNotAllowed`.
+    pub error: GatewayError,
+}
+
 impl RouteTable {
     /// Looks up the API for a request (behaviour.md §2 steps 4–6).
-    pub fn lookup(&self, head: &RequestHead) -> Result<RouteMatch, GatewayError> {
+    pub fn lookup(&self, head: &RequestHead) -> Result<RouteMatch, RouteError> {
         let host = head.host.map(|s| head.slice(s)).unwrap_or_default();
-        let group = self.hosts.lookup(host).ok_or(GatewayError::RouteNotFound)?;
-        let tree = self
-            .trees
-            .get(group as usize)
-            .ok_or(GatewayError::RouteNotFound)?;
+        let miss = |group, stage, error| RouteError {
+            group,
+            stage,
+            error,
+        };
+        let Some(group) = self.hosts.lookup(host) else {
+            return Err(miss(None, None, GatewayError::RouteNotFound));
+        };
+        // §5.1: no header → RELEASE; an unknown name publishes nothing.
+        let stage = match head.first(HeaderKind::XStage) {
+            None => stage::RELEASE_ID,
+            Some(name) => match self.stages.lookup(name) {
+                Some(id) => id,
+                None => return Err(miss(Some(group), None, GatewayError::RouteNotFound)),
+            },
+        };
+        let slot = group as usize * self.stages.len() + stage as usize;
+        let Some(tree) = self.trees.get(slot) else {
+            return Err(miss(Some(group), Some(stage), GatewayError::RouteNotFound));
+        };
         let path = head.slice(head.path);
         let mut params = Params::default();
         match tree.lookup(head.method, path, &mut params) {
             PathLookup::Found { id, remainder } => Ok(RouteMatch {
                 group,
+                stage,
                 api: id,
                 params,
                 remainder,
             }),
-            PathLookup::MethodMismatch => Err(GatewayError::MethodNotAllowed),
-            PathLookup::NotFound => Err(GatewayError::RouteNotFound),
+            PathLookup::MethodMismatch => Err(miss(
+                Some(group),
+                Some(stage),
+                GatewayError::MethodNotAllowed,
+            )),
+            PathLookup::NotFound => {
+                Err(miss(Some(group), Some(stage), GatewayError::RouteNotFound))
+            }
         }
     }
 }

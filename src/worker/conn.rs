@@ -56,7 +56,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, core: Rc<CoreState>, slo
             Ok(Some(head)) => head,
             Ok(None) => return,
             Err(e) => {
-                pipeline::refuse(&core, &mut client, e).await;
+                pipeline::refuse(&core, &snap, &mut client, e).await;
                 return;
             }
         };

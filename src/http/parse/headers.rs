@@ -17,6 +17,9 @@ pub(super) const MAX_CONNECTION_OPTIONS: u32 = 32;
 
 /// Classifies a field name (case-insensitive): dispatch on the length, then
 /// one or two `eq_ignore_ascii_case` compares.
+/// Prefix of every CORS header (behaviour.md §17).
+const CORS_PREFIX: &[u8] = b"access-control-";
+
 pub(super) fn classify(name: &[u8]) -> HeaderKind {
     let is = |lit: &str| name.eq_ignore_ascii_case(lit.as_bytes());
     match name.len() {
@@ -24,8 +27,11 @@ pub(super) fn classify(name: &[u8]) -> HeaderKind {
         4 if is("host") => HeaderKind::Host,
         6 if is("expect") => HeaderKind::Expect,
         6 if is("server") => HeaderKind::Server,
+        6 if is("origin") => HeaderKind::Origin,
         7 if is("trailer") || is("upgrade") => HeaderKind::HopByHop,
+        7 if is("x-stage") => HeaderKind::XStage,
         10 if is("connection") || is("keep-alive") => HeaderKind::HopByHop,
+        11 if is("x-apig-mode") => HeaderKind::XApigMode,
         12 if is("x-request-id") => HeaderKind::XRequestId,
         14 if is("content-length") => HeaderKind::ContentLength,
         15 if is("x-forwarded-for") => HeaderKind::XForwardedFor,
@@ -35,6 +41,11 @@ pub(super) fn classify(name: &[u8]) -> HeaderKind {
         17 if is("x-forwarded-proto") => HeaderKind::XForwardedProto,
         18 if is("proxy-authenticate") => HeaderKind::HopByHop,
         19 if is("proxy-authorization") => HeaderKind::HopByHop,
+        n if n > CORS_PREFIX.len()
+            && name[..CORS_PREFIX.len()].eq_ignore_ascii_case(CORS_PREFIX) =>
+        {
+            HeaderKind::AccessControl
+        }
         _ => HeaderKind::Other,
     }
 }
@@ -188,7 +199,7 @@ fn mark_connection_options(base: &[u8], headers: &mut [Header]) {
         let Some(header) = headers.get(i).copied() else {
             continue;
         };
-        if header.kind != HeaderKind::Other {
+        if !header.kind.is_end_to_end() {
             continue;
         }
         if is_listed(base, headers, header.name.of(base)) {

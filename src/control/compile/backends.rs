@@ -1,0 +1,394 @@
+//! Compiles backends (behaviour.md §7) for one stage: `#variable#`
+//! substitution in address and path (§5.2), the backend path template,
+//! the parameter mapping with constant and system parameters (§9), and
+//! mock responses (§7.5). Upstream addresses are interned so every backend
+//! naming the same `host:port` shares one pool.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, SocketAddr};
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use super::super::error::ConfigError;
+use super::super::spec::{BackendSpec, HttpBackendSpec, MockBackendSpec};
+use super::super::validate::{parse_location, parse_method};
+use super::api::find_param;
+use super::ms;
+use crate::backend::{
+    Backend, HostHeader, HttpBackend, Mapping, MockBackend, PathPart, Source, SystemParam, Target,
+};
+use crate::http::percent::{self, EncodeSet};
+use crate::policy::params::{InputParam, Location};
+use crate::route::MethodSpec;
+use crate::upstream::{Upstream, UpstreamId};
+
+/// Interned upstream addresses.
+#[derive(Default)]
+pub(super) struct Upstreams {
+    pub list: Vec<Upstream>,
+    index: HashMap<(String, u16), UpstreamId>,
+}
+
+impl Upstreams {
+    fn intern(&mut self, host: &str, port: u16) -> UpstreamId {
+        let key = (host.to_ascii_lowercase(), port);
+        if let Some(id) = self.index.get(&key) {
+            return *id;
+        }
+        let id = self.list.len() as UpstreamId;
+        let literal = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .ok()
+            .map(|ip| SocketAddr::new(ip, port));
+        self.list.push(Upstream {
+            host: host.into(),
+            port,
+            literal,
+        });
+        self.index.insert(key, id);
+        id
+    }
+}
+
+/// Backend compilation state shared by every API.
+pub(super) struct BackendCx<'a> {
+    pub upstreams: &'a mut Upstreams,
+    pub default_timeout_ms: u64,
+}
+
+impl BackendCx<'_> {
+    /// Compiles a backend for one stage (`vars` = that stage's variables).
+    #[allow(clippy::too_many_arguments)] // the backend's surroundings, passed explicitly
+    pub fn backend(
+        &mut self,
+        spec: &BackendSpec,
+        params: &[InputParam],
+        captures: &[String],
+        vars: Option<&BTreeMap<String, String>>,
+        stage: &str,
+        bp: &str,
+        errs: &mut Vec<ConfigError>,
+    ) -> Option<Backend> {
+        match spec {
+            BackendSpec::Mock(m) => Some(mock_backend(m)),
+            BackendSpec::Http(h) => {
+                let before = errs.len();
+                let mut sub = |text: &str, key: &str| {
+                    substitute(text, vars).map_err(|var| {
+                        errs.push(ConfigError::new(
+                            format!("{bp}.{key}"),
+                            format!("uses #{var}#, which stage {stage} does not define"),
+                            format!(
+                                "add {var} = \"…\" under [group.variables.{stage}], or unpublish the API from {stage} (behaviour.md §5.2)"
+                            ),
+                        ))
+                    })
+                };
+                let address = sub(&h.address, "address");
+                let path = sub(&h.path, "path");
+                if errs.len() != before {
+                    return None;
+                }
+                let (address, path) = (address.ok()?, path.ok()?);
+                self.http(h, &address, &path, params, captures, bp, errs)
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)] // the backend's parts, passed explicitly
+    fn http(
+        &mut self,
+        h: &HttpBackendSpec,
+        address: &str,
+        path: &str,
+        params: &[InputParam],
+        captures: &[String],
+        bp: &str,
+        errs: &mut Vec<ConfigError>,
+    ) -> Option<Backend> {
+        let at =
+            |key: &str, why: String, fix: &str| ConfigError::new(format!("{bp}.{key}"), why, fix);
+        let (host, port) = match split_address(address) {
+            Ok(hp) => hp,
+            Err(why) => {
+                errs.push(at(
+                    "address",
+                    why,
+                    "write host:port after substitution, e.g. \"127.0.0.1:8080\"",
+                ));
+                return None;
+            }
+        };
+        let mapping = mapping(h, params);
+        let path = match backend_path(path, captures, &mapping) {
+            Ok(p) => p,
+            Err(why) => {
+                errs.push(at(
+                    "path",
+                    why,
+                    "use {name} only for backend PATH parameters or frontend path parameters",
+                ));
+                return None;
+            }
+        };
+        let host_header = match (&h.host_header, h.preserve_host) {
+            (Some(name), _) => HostHeader::Fixed(name.as_str().into()),
+            (None, true) => HostHeader::Preserve,
+            (None, false) => HostHeader::Address,
+        };
+        Some(Backend::Http(HttpBackend {
+            upstream: self.upstreams.intern(&host, port),
+            address: address.into(),
+            host_header,
+            path,
+            method: match parse_method(&h.method) {
+                Some(MethodSpec::One(m)) => Some(m),
+                _ => None,
+            },
+            timeout: ms(h.timeout_ms.unwrap_or(self.default_timeout_ms)),
+            mapping,
+        }))
+    }
+}
+
+/// Replaces every `#name#` by the stage's value (§5.2; names are
+/// case-sensitive). `Err(name)` for the first undefined variable.
+pub(super) fn substitute(
+    text: &str,
+    vars: Option<&BTreeMap<String, String>>,
+) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('#') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('#') else {
+            break;
+        };
+        let name = &after[..close];
+        if !is_var_name(name) {
+            out.push_str(&rest[..=open]);
+            rest = after;
+            continue;
+        }
+        let value = vars
+            .and_then(|v| v.get(name))
+            .ok_or_else(|| name.to_string())?;
+        out.push_str(&rest[..open]);
+        out.push_str(value);
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Characters of a variable name (letters, digits, `_`, `-`).
+pub fn is_var_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// HEADER/QUERY targets, drop lists and defaults of an HTTP backend (§9).
+fn mapping(h: &HttpBackendSpec, params: &[InputParam]) -> Mapping {
+    let mut m = Mapping::default();
+    let mut mapped = vec![false; params.len()];
+    let mut targets: Vec<(String, Location, Source)> = Vec::new();
+    for p in &h.param {
+        if let Some(i) = find_param(params, &p.from) {
+            mapped[i as usize] = true;
+            targets.push((p.name.clone(), loc(&p.location), Source::Input(i)));
+        }
+    }
+    for c in &h.constant {
+        let location = loc(&c.location);
+        let value = match location {
+            Location::Header => c.value.as_bytes().into(),
+            Location::Path => encode(&c.value, EncodeSet::Path),
+            Location::Query => encode(&c.value, EncodeSet::Query),
+        };
+        targets.push((c.name.clone(), location, Source::Constant(value)));
+    }
+    for s in &h.system {
+        if let Some(sys) = parse_system(&s.from) {
+            targets.push((s.name.clone(), loc(&s.location), Source::System(sys)));
+        }
+    }
+    for (i, p) in params.iter().enumerate() {
+        let list = match p.location {
+            Location::Header => &mut m.drop_headers,
+            Location::Query => &mut m.drop_queries,
+            Location::Path => continue,
+        };
+        if mapped[i] {
+            list.push(p.name.to_ascii_lowercase().into_bytes().into());
+        } else if p.default.is_some() {
+            let defaults = match p.location {
+                Location::Header => &mut m.default_headers,
+                _ => &mut m.default_queries,
+            };
+            defaults.push(i as u16);
+        }
+    }
+    for (name, location, source) in targets {
+        let lower: Box<[u8]> = name.to_ascii_lowercase().into_bytes().into();
+        let name: Box<[u8]> = match location {
+            Location::Path => {
+                m.paths.push(source.clone());
+                m.targets.push(Target {
+                    name: lower,
+                    location,
+                    source,
+                });
+                continue;
+            }
+            Location::Header => {
+                m.drop_headers.push(lower);
+                name.into_bytes().into()
+            }
+            Location::Query => {
+                m.drop_queries.push(lower);
+                encode(&name, EncodeSet::Query)
+            }
+        };
+        m.targets.push(Target {
+            name,
+            location,
+            source,
+        });
+    }
+    m
+}
+
+fn loc(s: &str) -> Location {
+    parse_location(s).unwrap_or(Location::Header)
+}
+
+fn encode(v: &str, set: EncodeSet) -> Box<[u8]> {
+    let mut out = BytesMut::new();
+    percent::encode(v.as_bytes(), set, &mut out);
+    out.to_vec().into()
+}
+
+/// A system parameter name (§9.3); authorizer keys keep their case.
+pub fn parse_system(from: &str) -> Option<SystemParam> {
+    if let Some(k) = from.strip_prefix("authorizer.frontend.") {
+        return (!k.is_empty()).then(|| SystemParam::Frontend(k.into()));
+    }
+    if let Some(k) = from.strip_prefix("authorizer.backend.") {
+        return (!k.is_empty()).then(|| SystemParam::Backend(k.into()));
+    }
+    Some(match from {
+        "sourceIp" => SystemParam::SourceIp,
+        "stage" => SystemParam::Stage,
+        "apiId" => SystemParam::ApiId,
+        "appId" => SystemParam::AppId,
+        "requestId" => SystemParam::RequestId,
+        _ => return None,
+    })
+}
+
+fn mock_backend(m: &MockBackendSpec) -> Backend {
+    let mut block = BytesMut::new();
+    let mut names: Vec<Box<[u8]>> = Vec::new();
+    // §7.5: the observed mock response is `Content-Type: application/json`.
+    if !m
+        .headers
+        .keys()
+        .any(|k| k.eq_ignore_ascii_case("content-type"))
+    {
+        block.put_slice(b"Content-Type: application/json\r\n");
+    }
+    for (name, value) in &m.headers {
+        block.put_slice(name.as_bytes());
+        block.put_slice(b": ");
+        block.put_slice(value.as_bytes());
+        block.put_slice(b"\r\n");
+        names.push(name.to_ascii_lowercase().into_bytes().into());
+    }
+    Backend::Mock(MockBackend {
+        status: m.status,
+        header_block: block.freeze(),
+        header_names: names,
+        body: Bytes::copy_from_slice(m.body.as_bytes()),
+    })
+}
+
+/// `host[:port]` → (host, port); port 80 when omitted (behaviour.md §7.2).
+pub fn split_address(address: &str) -> Result<(String, u16), String> {
+    let (host, port) = if let Some(rest) = address.strip_prefix('[') {
+        let (h, tail) = rest
+            .split_once(']')
+            .ok_or_else(|| format!("\"{address}\" has an unclosed IPv6 bracket"))?;
+        (h.to_string(), tail.strip_prefix(':'))
+    } else {
+        match address.rsplit_once(':') {
+            Some((h, p)) => (h.to_string(), Some(p)),
+            None => (address.to_string(), None),
+        }
+    };
+    if host.is_empty() || host.contains(['/', ' ', '@', '?', '#']) {
+        return Err(format!("\"{address}\" is not a host:port address"));
+    }
+    let port = match port {
+        None => 80,
+        Some(p) => match p.parse::<u16>() {
+            Ok(n) if n >= 1 => n,
+            _ => return Err(format!("port \"{p}\" is not in 1..=65535")),
+        },
+    };
+    Ok((host, port))
+}
+
+/// Compiles a backend path template. `{name}` is a backend PATH parameter
+/// of the mapping (§9.1), else the frontend path parameter of that name
+/// (copied as received, §6.3).
+pub fn backend_path(
+    path: &str,
+    captures: &[String],
+    mapping: &Mapping,
+) -> Result<Vec<PathPart>, String> {
+    if !path.starts_with('/') {
+        return Err(format!("backend path \"{path}\" does not start with /"));
+    }
+    let mut parts = Vec::new();
+    let mut rest = path;
+    while let Some(open) = rest.find('{') {
+        let close = rest[open..]
+            .find('}')
+            .map(|c| open + c)
+            .ok_or_else(|| format!("unclosed {{ in backend path \"{path}\""))?;
+        if open > 0 {
+            parts.push(PathPart::Literal(rest.as_bytes()[..open].into()));
+        }
+        let name = rest[open + 1..close].trim_end_matches('+');
+        parts.push(path_part(name, captures, mapping)?);
+        rest = &rest[close + 1..];
+    }
+    if rest.contains('}') {
+        return Err(format!("stray }} in backend path \"{path}\""));
+    }
+    if !rest.is_empty() {
+        parts.push(PathPart::Literal(rest.as_bytes().into()));
+    }
+    Ok(parts)
+}
+
+fn path_part(name: &str, captures: &[String], mapping: &Mapping) -> Result<PathPart, String> {
+    let lower = name.to_ascii_lowercase();
+    let mapped = (mapping.targets.iter())
+        .filter(|t| t.location == Location::Path)
+        .position(|t| *t.name == *lower.as_bytes());
+    if let Some(k) = mapped {
+        return Ok(PathPart::Mapped(k as u8));
+    }
+    captures
+        .iter()
+        .position(|c| c == name)
+        .map(|i| PathPart::Param(i as u8))
+        .ok_or_else(|| {
+            format!("{{{name}}} is neither a backend PATH parameter nor a path parameter of the frontend path")
+        })
+}

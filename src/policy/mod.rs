@@ -1,0 +1,53 @@
+//! STAGE policy: the per-API checks between routing and backend selection
+//! (architecture.md: redirect → cors → acl → auth → throttle, then input
+//! validation, behaviour.md §2 steps 7–13).
+//!
+//! Each step reads the snapshot and the request and produces only its own
+//! output: [`cors::CorsPlan`] (headers the respond stage adds),
+//! [`params::Inputs`] (validated input-parameter values, §6.5) and
+//! [`Identity`] (who is calling; authentication fills it). Nothing here
+//! writes a response.
+
+pub mod cors;
+pub mod params;
+
+/// Who is calling, as authentication found it (behaviour.md §9.3, §18.3).
+///
+/// The hook for app and authorizer identities: system parameters
+/// (`appId`, `authorizer.frontend.*`, `authorizer.backend.*`) and
+/// `$context.*` variables read from here. Until authentication is
+/// configured on an API it is [`Identity::ANONYMOUS`]: no app, empty
+/// authorizer contexts, so those parameters are sent empty (§9.3).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Identity {
+    /// The calling app's ID (app authentication, §11.2).
+    pub app_id: Option<Box<str>>,
+    /// The frontend custom authorizer's `context` (§11.9), values as text.
+    pub frontend: Vec<(Box<str>, Box<str>)>,
+    /// The backend custom authorizer's `context`, values as text.
+    pub backend: Vec<(Box<str>, Box<str>)>,
+}
+
+impl Identity {
+    /// No credentials checked.
+    pub const ANONYMOUS: Identity = Identity {
+        app_id: None,
+        frontend: Vec::new(),
+        backend: Vec::new(),
+    };
+
+    /// `appId`, empty when no app called.
+    pub fn app_id(&self) -> &str {
+        self.app_id.as_deref().unwrap_or("")
+    }
+
+    /// A frontend (`backend == false`) or backend authorizer context value.
+    pub fn context(&self, backend: bool, key: &str) -> Option<&str> {
+        let ctx = if backend {
+            &self.backend
+        } else {
+            &self.frontend
+        };
+        ctx.iter().find(|(k, _)| &**k == key).map(|(_, v)| &**v)
+    }
+}
