@@ -1,10 +1,13 @@
 //! `http::parse_request` on small, typical and large heads, next to raw
 //! `httparse::Request::parse` on the same bytes, so the cost of our
 //! classification and RFC 9112 checks shows as a ratio; plus
-//! `ChunkedScanner::scan` over a 64 KiB body of 4 KiB chunks.
+//! `ChunkedScanner::scan` over a 64 KiB body of 4 KiB chunks; plus
+//! `query::find` on a typical query and `percent::encode` / `decode` on a
+//! short parameter value.
 //!
 //! Justifies: parsing in place (spans, no copies) with one classification
-//! pass; the scanner's O(1) skip over chunk data.
+//! pass; the scanner's O(1) skip over chunk data; query lookup without
+//! allocation and table-driven percent-encoding.
 
 use std::hint::black_box;
 
@@ -13,6 +16,8 @@ use criterion::{Criterion, Throughput, criterion_main};
 use tollgate::http::HeadLimits;
 use tollgate::http::framing::{ChunkedScanner, LAST_CHUNK, encode_chunk_header};
 use tollgate::http::parse_request;
+use tollgate::http::percent::{self, EncodeSet};
+use tollgate::http::query;
 
 const LIMITS: HeadLimits = HeadLimits {
     max_uri_bytes: 32 * 1024,
@@ -111,8 +116,64 @@ fn bench_chunked(c: &mut Criterion) {
     group.finish();
 }
 
+/// Six pairs, one key percent-encoded, as a browser or SDK sends them.
+const QUERY: &[u8] =
+    b"expand=items&page=2&per_page=50&sort=-created_at&filter%5Bstatus%5D=open&q=caf%C3%A9+au+lait";
+
+/// 39 bytes with escapes in either set (space, `/`, `&`, `[`, UTF-8).
+const VALUE: &[u8] = "[apig] orders/2024 & caf\u{e9} {draft}#1234".as_bytes();
+
+fn bench_query(c: &mut Criterion) {
+    let mut group = c.benchmark_group("query_find");
+    group.throughput(Throughput::Bytes(QUERY.len() as u64));
+    for (name, key) in [
+        ("first", &b"expand"[..]),
+        ("last", b"Q"),
+        ("missing", b"limit"),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| query::find(black_box(QUERY), black_box(key)))
+        });
+    }
+    group.bench_function("encoded_key", |b| {
+        b.iter(|| query::find(black_box(QUERY), black_box(b"filter[status]")))
+    });
+    group.finish();
+}
+
+fn bench_percent(c: &mut Criterion) {
+    let mut group = c.benchmark_group("percent");
+    group.throughput(Throughput::Bytes(VALUE.len() as u64));
+    for (name, set) in [
+        ("encode/path", EncodeSet::Path),
+        ("encode/query", EncodeSet::Query),
+    ] {
+        let mut out = BytesMut::with_capacity(3 * VALUE.len());
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                out.clear();
+                percent::encode(black_box(VALUE), set, &mut out);
+                black_box(out.len())
+            })
+        });
+    }
+    let mut encoded = BytesMut::new();
+    percent::encode(VALUE, EncodeSet::Path, &mut encoded);
+    group.throughput(Throughput::Bytes(encoded.len() as u64));
+    group.bench_function("decode", |b| {
+        b.iter(|| black_box(percent::decode(black_box(&encoded[..]))))
+    });
+    group.finish();
+}
+
 /// Private, so the `pub fn` the macro writes needs no doc comment.
 mod group {
-    criterion::criterion_group!(benches, super::bench_heads, super::bench_chunked);
+    criterion::criterion_group!(
+        benches,
+        super::bench_heads,
+        super::bench_chunked,
+        super::bench_query,
+        super::bench_percent
+    );
 }
 criterion_main!(group::benches);
