@@ -10,7 +10,12 @@
 #   CONNS [32]        wrk connections
 #   THREADS [1]       wrk threads
 #   WARMUP [3]        seconds of warm-up per target before round 1 (0: none)
-#   MODE [plain]      what is benchmarked; only `plain` (HTTP/1.1, GET /) today
+#   MODE [plain]      what is benchmarked:
+#                       plain      HTTP/1.1 GET / through the plain proxy API
+#                       api-model  also the `mapped` API of config/bench.toml
+#                                  (three parameters mapped, five backend
+#                                  policies, behaviour.md §8-§9) on the same
+#                                  Tollgate, reported as a ratio of plain
 #   PIN [auto]        `0` disables taskset pinning
 #   SUT_CPUS, UPSTREAM_CPUS, WRK_CPUS   core lists for taskset (see below)
 #   RESULTS_DIR       where raw wrk output goes [target/load/<date>-<mode>]
@@ -71,13 +76,16 @@ for arg in "$@"; do
     esac
 done
 
+# Per-target request path and extra wrk arguments; `model` is the API-model
+# target (same Tollgate process, other API).
+MODEL_PATH='/v1.0/abc?test03=xyz'
+declare -A TPATH=() TARGS=()
 case "$MODE" in
-    plain) SCHEME=http; REQ_PATH=/ ;;
+    plain | api-model) SCHEME=http; REQ_PATH=/ ;;
     # Future modes go here, each setting SCHEME/REQ_PATH (and, if needed, a
-    # wrk -s script): https (TLS termination), api-model (auth + throttle +
-    # rewrite on a realistic API table), ...
-    https | api-model) echo "load.sh: MODE=$MODE is not implemented yet" >&2; exit 2 ;;
-    *) echo "load.sh: unknown MODE '$MODE' (known: plain)" >&2; exit 2 ;;
+    # wrk -s script): https (TLS termination), ...
+    https) echo "load.sh: MODE=$MODE is not implemented yet" >&2; exit 2 ;;
+    *) echo "load.sh: unknown MODE '$MODE' (known: plain, api-model)" >&2; exit 2 ;;
 esac
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -208,6 +216,16 @@ declare -A PORT=([direct]=$UPSTREAM_PORT [tollgate]=$TOLLGATE_PORT [nginx]=$NGIN
 if ((RUN_TOLLGATE)); then
     start tollgate "$TOLLGATE_PORT" "$SUT_CPUS" "$TOLLGATE_BIN" run -c "$TOLLGATE_CONFIG"
     TARGETS+=(tollgate)
+    if [[ "$MODE" == api-model ]]; then
+        PORT[model]=$TOLLGATE_PORT
+        TPATH[model]=$MODEL_PATH
+        TARGS[model]="-H test02:def"
+        if command -v curl >/dev/null 2>&1; then
+            curl -fsS -o /dev/null --max-time 5 -H 'test02: def' "$SCHEME://$HOST:$TOLLGATE_PORT$MODEL_PATH" \
+                || die "the mapped API of $TOLLGATE_CONFIG does not answer GET $MODEL_PATH"
+        fi
+        TARGETS+=(model)
+    fi
 fi
 
 sed -e "s|@RUN_DIR@|$RUN_DIR|g" \
@@ -234,9 +252,11 @@ TARGETS+=(nginx)
 # ---------------------------------------------------------------- runs
 # run_wrk TARGET SECONDS OUTFILE
 run_wrk() {
-    local url="$SCHEME://$HOST:${PORT[$1]}$REQ_PATH"
+    local url="$SCHEME://$HOST:${PORT[$1]}${TPATH[$1]:-$REQ_PATH}"
+    local extra=()
+    [[ -n "${TARGS[$1]:-}" ]] && read -r -a extra <<<"${TARGS[$1]}"
     pin_prefix "$WRK_CPUS"
-    ${PREFIX[@]+"${PREFIX[@]}"} wrk -t"$THREADS" -c"$CONNS" -d"$2"s --latency "$url" >"$3" 2>&1 \
+    ${PREFIX[@]+"${PREFIX[@]}"} wrk -t"$THREADS" -c"$CONNS" -d"$2"s --latency ${extra[@]+"${extra[@]}"} "$url" >"$3" 2>&1 \
         || die "wrk failed against $1 (output: $3)"
     echo "# loadavg after run: $(cat /proc/loadavg 2>/dev/null || echo n/a)" >>"$3"
     if grep -qE '^ *(Non-2xx|Socket errors)' "$3"; then
@@ -325,6 +345,11 @@ done
         }'
     else
         echo "tollgate/nginx: n/a (Tollgate skipped)"
+    fi
+    if [[ -n "${RPS[model]:-}" ]]; then
+        awk -v mr="${RPS[model]}" -v tr="${RPS[tollgate]}" 'BEGIN {
+            printf "api-model/plain req/s: %.3fx (target: within 5%%, i.e. >= 0.950x)\n", mr / tr
+        }'
     fi
     echo "raw wrk output: $RESULTS_DIR"
 } | tee "$RESULTS_DIR/summary.txt"

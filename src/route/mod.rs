@@ -53,6 +53,24 @@ pub struct RouteMatch {
     pub remainder: Option<Span>,
 }
 
+impl RouteTable {
+    /// Whether another stage of `group` has an API for the request (the
+    /// error path only).
+    fn published_elsewhere(&self, group: GroupId, stage: StageId, head: &RequestHead) -> bool {
+        let n = self.stages.len();
+        let path = head.slice(head.path);
+        (0..n).filter(|s| *s != stage as usize).any(|s| {
+            let mut params = Params::default();
+            self.trees.get(group as usize * n + s).is_some_and(|t| {
+                matches!(
+                    t.lookup(head.method, path, &mut params),
+                    PathLookup::Found { .. }
+                )
+            })
+        })
+    }
+}
+
 /// A request no API answers: the error, and the group when the host
 /// resolved to one (its gateway responses render the error, §18).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,11 +117,14 @@ impl RouteTable {
                 params,
                 remainder,
             }),
-            PathLookup::MethodMismatch => Err(miss(
-                Some(group),
-                Some(stage),
-                GatewayError::MethodNotAllowed,
-            )),
+            // "The API does not exist." only when no stage has it either:
+            // published elsewhere, it is "not published in the environment".
+            PathLookup::MethodMismatch if !self.published_elsewhere(group, stage, head) => Err(
+                miss(Some(group), Some(stage), GatewayError::MethodNotAllowed),
+            ),
+            PathLookup::MethodMismatch => {
+                Err(miss(Some(group), Some(stage), GatewayError::RouteNotFound))
+            }
             PathLookup::NotFound => {
                 Err(miss(Some(group), Some(stage), GatewayError::RouteNotFound))
             }
