@@ -86,6 +86,13 @@ pub(super) fn query(out: &mut BytesMut, req: &Request<'_>, mapping: &Mapping) {
         .iter()
         .filter(|t| t.location == Location::Query)
     {
+        // An absent optional input adds nothing, as for HEADER targets:
+        // `name=` would tell the backend the client sent an empty value.
+        if let Source::Input(i) = t.source
+            && input(req, i).is_none()
+        {
+            continue;
+        }
         sep(out);
         out.put_slice(&t.name);
         out.put_u8(b'=');
