@@ -314,3 +314,21 @@ fn every_error_of_a_file_is_reported_at_once() {
     );
     assert!(out.contains("3 error(s)"), "{out}");
 }
+
+#[test]
+fn summary_counts_groups_not_group_stage_pairs() {
+    // regression: `check` printed one group per (group, stage) pair once
+    // stages existed ("2 group(s)" for one group and one extra stage).
+    let path = write_temp(
+        "summary",
+        "[[stage]]\nname = \"DEV\"\n[[stage]]\nname = \"TEST\"\n\n[[group]]\nname = \"DEFAULT\"\n[[group.api]]\nname = \"a\"\nmethod = \"GET\"\npath = \"/a\"\nstages = [\"DEV\"]\n[group.api.backend]\ntype = \"mock\"\n",
+    );
+    let out = Command::new(BIN)
+        .args(["check", "-c"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("OK: 1 group(s), 1 API(s)"), "{stdout}");
+}
