@@ -332,3 +332,38 @@ fn summary_counts_groups_not_group_stage_pairs() {
     assert!(out.status.success(), "{stdout}");
     assert!(stdout.contains("OK: 1 group(s), 1 API(s)"), "{stdout}");
 }
+#[test]
+fn errors_found_by_validation_and_by_compilation_come_together() {
+    // An undefined input in one API (found by validation) hides neither a
+    // regex that does not compile in another API nor a template that is
+    // not JSON (both found compiling).
+    let second = format!(
+        "[[group.api]]\nname = \"b\"\nmethod = \"GET\"\npath = \"/b\"\n{Q}[group.api.backend]\ntype = \"mock\"\n{}",
+        policy(0, "match", "[0-5")
+    );
+    let body = api(
+        Q,
+        "",
+        "[[group.api.backend.param]]\nname = \"user\"\nlocation = \"HEADER\"\nfrom = \"uid\"\n",
+    )
+    .replace(
+        "[[group.api]]",
+        "[group.responses.default.NOT_FOUND]\nbody = 'not json'\n\n[[group.api]]",
+    ) + &second;
+    let out = rejects(
+        "mixed-errors",
+        &body,
+        &[
+            (
+                "group[0].api[0].backend.param[0].from",
+                "\"uid\" is not an input parameter",
+            ),
+            (
+                "group[0].api[1].policy[0].condition[0].value",
+                "regular expression",
+            ),
+            ("group[0].responses.default.NOT_FOUND.body", "JSON"),
+        ],
+    );
+    assert!(out.contains("3 error(s)"), "{out}");
+}
