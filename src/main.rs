@@ -96,7 +96,8 @@ fn check(path: PathBuf) -> ExitCode {
     match control::load(&source) {
         Ok(c) => {
             let apis = c.snapshot.apis.len();
-            let groups = c.snapshot.routes.trees.len();
+            // One path tree per group and stage; one response set per group.
+            let groups = c.snapshot.group_sets.len();
             println!(
                 "{origin}: OK: {groups} group(s), {apis} API(s), {} upstream(s), {} listener(s)",
                 c.snapshot.upstreams.len(),

@@ -17,9 +17,7 @@ use crate::http::HeadLimits;
 use crate::respond::template::Template;
 use crate::respond::{ResponseEntry, ResponseSet, ResponseType};
 use crate::route::path::{BuildError, BuildErrorKind, RouteDef};
-use crate::route::{
-    GroupId, HostTable, MatchMode, MethodSpec, PathTree, RouteTable, StageId, StageTable,
-};
+use crate::route::{GroupId, HostTable, PathTree, RouteTable, StageId, StageTable};
 use crate::snapshot::{PoolSettings, Snapshot, Timeouts};
 
 use api::ApiCx;
@@ -178,11 +176,16 @@ impl Builder {
                             .deployment(stage as StageId)
                             .is_some()
                     })
-                    .map(|(a, api)| RouteDef {
-                        method: parse_method(&api.method).unwrap_or(MethodSpec::Any),
-                        path: &api.path,
-                        mode: parse_match(&api.match_mode).unwrap_or(MatchMode::Exact),
-                        id: (first_api + a) as u32,
+                    // An API whose method or match mode does not parse
+                    // (reported by validate) takes no route, so it cannot
+                    // cause a made-up conflict.
+                    .filter_map(|(a, api)| {
+                        Some(RouteDef {
+                            method: parse_method(&api.method)?,
+                            path: &api.path,
+                            mode: parse_match(&api.match_mode)?,
+                            id: (first_api + a) as u32,
+                        })
                     })
                     .collect();
                 match PathTree::build(&defs) {

@@ -41,6 +41,18 @@ pub fn parse(source: &str) -> Result<GatewaySpec, Vec<ConfigError>> {
     })
 }
 
+/// The API a key path belongs to (`group[0].api[2]` for
+/// `group[0].api[2].backend.path`), else the path itself.
+fn owner(path: &str) -> &str {
+    let Some(start) = path.find(".api[") else {
+        return path;
+    };
+    match path[start..].find(']') {
+        Some(end) => &path[..start + end + 1],
+        None => path,
+    }
+}
+
 fn toml_error(path: &str, e: &toml::de::Error, source: &str) -> ConfigError {
     let mut err = ConfigError::new(
         path,
@@ -52,13 +64,34 @@ fn toml_error(path: &str, e: &toml::de::Error, source: &str) -> ConfigError {
 }
 
 /// Parses, validates and compiles; every error carries its line.
+///
+/// Compiling runs even when validation found problems, so that what only
+/// compiling can see (route conflicts, undefined stage variables, regular
+/// expressions, gateway-response templates) is reported in the same run
+/// (style.md §4.3: all errors at once). Compile errors of an API, or at a
+/// key, that validation already flagged are left out: they may only be
+/// consequences (a bad frontend path leaves `{id}` in the backend path
+/// undefined). Only a broken stage list, which sizes every table compile
+/// builds, stops compiling.
 pub fn load(source: &str) -> Result<Compiled, Vec<ConfigError>> {
     let spec = parse(source)?;
     let mut errs = validate::validate(&spec);
-    if errs.is_empty() {
+    let stages_sound = !errs
+        .iter()
+        .any(|e| e.path == "stage" || e.path.starts_with("stage["));
+    if errs.is_empty() || stages_sound {
         match compile::compile(&spec) {
-            Ok(c) => return Ok(c),
-            Err(e) => errs = e,
+            Ok(c) if errs.is_empty() => return Ok(c),
+            Ok(_) => {}
+            Err(more) => {
+                let flagged: std::collections::HashSet<&str> =
+                    errs.iter().map(|e| owner(&e.path)).collect();
+                let more: Vec<_> = more
+                    .into_iter()
+                    .filter(|e| !flagged.contains(owner(&e.path)))
+                    .collect();
+                errs.extend(more);
+            }
         }
     }
     for e in &mut errs {
@@ -293,4 +326,44 @@ pub fn run(compiled: Compiled) -> Result<(), String> {
         totals.upstream_retries
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owner_is_the_api_of_a_key_path() {
+        assert_eq!(owner("group[0].api[12].backend.path"), "group[0].api[12]");
+        assert_eq!(
+            owner("group[1].api[0].policy[2].condition[0].value"),
+            "group[1].api[0]"
+        );
+        assert_eq!(owner("group[0].api[3]"), "group[0].api[3]");
+        assert_eq!(
+            owner("group[0].responses.custom.NOT_FOUND.body"),
+            "group[0].responses.custom.NOT_FOUND.body"
+        );
+        assert_eq!(owner("listener[0].address"), "listener[0].address");
+    }
+
+    #[test]
+    fn compile_errors_come_with_validation_errors() {
+        // style.md §4.3: one run lists validation and compile problems of
+        // different APIs; an API validation flagged adds no compile errors.
+        let src = "[[listener]]\naddress = \"127.0.0.1:0\"\n[[group]]\nname = \"DEFAULT\"\n\
+            [[group.api]]\nname = \"a\"\nmethod = \"GET\"\npath = \"/a\"\nstages = [\"NOPE\"]\n\
+            [group.api.backend]\ntype = \"http\"\naddress = \"127.0.0.1:1\"\npath = \"/{id}\"\n\
+            [[group.api]]\nname = \"b\"\nmethod = \"GET\"\npath = \"/b\"\n\
+            [group.api.backend]\ntype = \"http\"\naddress = \"127.0.0.1:1\"\npath = \"/#v#\"\n";
+        let Err(errs) = load(src) else {
+            panic!("accepted")
+        };
+        let paths: Vec<&str> = errs.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["group[0].api[0].stages[0]", "group[0].api[1].backend.path"],
+            "{errs:#?}"
+        );
+    }
 }
