@@ -17,6 +17,7 @@ use crate::clock::Clock;
 use crate::error::GatewayError;
 use crate::forward::body::{self, Decoder};
 use crate::forward::{self, Failure, Forwarder, Target};
+use crate::http::parse::HeaderKind;
 use crate::http::{BodyFraming, Method, RequestHead, ResponseHead, Version};
 use crate::io::{self, ClientConn};
 use crate::policy::cors::{self, CorsPlan};
@@ -116,9 +117,14 @@ pub async fn handle(
             if let Some(g) = miss.group {
                 call.set = snap.group_responses(g);
             }
-            if let Some(s) = miss.stage {
-                call.stage = snap.routes.stages.name(s);
-            }
+            // `$context.stage` names the stage asked for, known or not.
+            call.stage = match miss.stage {
+                Some(s) => snap.routes.stages.name(s),
+                None => head
+                    .first(HeaderKind::XStage)
+                    .and_then(|v| std::str::from_utf8(v).ok())
+                    .unwrap_or(call.stage),
+            };
             return reject(core, client, &call, miss.error).await;
         }
     };

@@ -159,4 +159,19 @@ driver_tests! {
         assert_eq!(r.status, 200);
         assert!(!has(&r, "x-apig-latency") && !has(&r, "x-apig-upstream-latency"), "{:?}", r.headers);
     }
+
+    fn backend_latency_headers_do_not_double_the_gateways(driver) {
+        // regression: a backend's own X-Apig-Latency reached the client twice
+        // in debug mode (§19: in debug mode the gateway's headers are the ones).
+        let up = TestUpstream::start(|_| {
+            Reply::Raw(
+                b"HTTP/1.1 200 OK\r\nX-Apig-Latency: 999999\r\nX-Apig-Upstream-Latency: 999999\r\nContent-Length: 2\r\n\r\nok"
+                    .to_vec(),
+            )
+        });
+        let gw = TestGateway::one(driver, &apis(up.addr));
+        let r = get_mode(gw.addr, "/proxied", true);
+        assert!(millis(&r, "x-apig-latency") < 999_999);
+        assert!(millis(&r, "x-apig-upstream-latency") < 999_999);
+    }
 }

@@ -397,4 +397,24 @@ type = "mock"
         assert_eq!(len, expected.len());
         assert_eq!(c.read_for(true).status, 200, "no body bytes were left on the wire");
     }
+
+    fn unknown_stage_is_named_in_the_error_context(driver) {
+        // regression: `$context.stage` read RELEASE for an unknown X-Stage;
+        // it names the stage the request asked for (§18.3), JSON-escaped.
+        let body = r#"[[group]]
+name = "DEFAULT"
+[group.responses.default.NOT_FOUND]
+body = '{"stage": "$context.stage"}'
+[[group.api]]
+name = "x"
+method = "GET"
+path = "/x"
+[group.api.backend]
+type = "mock"
+"#;
+        let gw = TestGateway::one(driver, body);
+        let r = request_to_eof(gw.addr, "GET /x HTTP/1.1\r\nHost: t\r\nX-Stage: QA\"1\r\nConnection: close\r\n\r\n");
+        assert_eq!(r.status, 404);
+        assert_eq!(r.text(), r#"{"stage": "QA\"1"}"#);
+    }
 }

@@ -227,8 +227,10 @@ pub fn proxied_head(
             | HeaderKind::XRequestId
             | HeaderKind::Server => false,
         };
-        if pass {
-            write::header(out, h.name.of(&resp.buf), h.value.of(&resp.buf));
+        // In debug mode the latency headers are the gateway's (§19).
+        let name = h.name.of(&resp.buf);
+        if pass && !(decor.latency.is_some() && is_latency_header(name)) {
+            write::header(out, name, h.value.of(&resp.buf));
         }
     }
     match framing {
@@ -242,6 +244,11 @@ pub fn proxied_head(
     gateway_headers(out, rid, version, keep_alive);
     decor.write(out, |name| backend_sent(resp, name));
     out.put_slice(b"\r\n");
+}
+
+fn is_latency_header(name: &[u8]) -> bool {
+    name.eq_ignore_ascii_case(b"x-apig-latency")
+        || name.eq_ignore_ascii_case(b"x-apig-upstream-latency")
 }
 
 /// Whether the backend's response has a CORS header named `name`.
