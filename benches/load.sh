@@ -76,10 +76,10 @@ for arg in "$@"; do
     esac
 done
 
-# Per-target request path and extra wrk arguments; `model` is the API-model
+# Per-target request path and extra request header; `model` is the API-model
 # target (same Tollgate process, other API).
 MODEL_PATH='/v1.0/abc?test03=xyz'
-declare -A TPATH=() TARGS=()
+declare -A TPATH=() THEADER=()
 case "$MODE" in
     plain | api-model) SCHEME=http; REQ_PATH=/ ;;
     # Future modes go here, each setting SCHEME/REQ_PATH (and, if needed, a
@@ -219,7 +219,7 @@ if ((RUN_TOLLGATE)); then
     if [[ "$MODE" == api-model ]]; then
         PORT[model]=$TOLLGATE_PORT
         TPATH[model]=$MODEL_PATH
-        TARGS[model]="-H test02:def"
+        THEADER[model]='test02: def'
         if command -v curl >/dev/null 2>&1; then
             curl -fsS -o /dev/null --max-time 5 -H 'test02: def' "$SCHEME://$HOST:$TOLLGATE_PORT$MODEL_PATH" \
                 || die "the mapped API of $TOLLGATE_CONFIG does not answer GET $MODEL_PATH"
@@ -254,7 +254,7 @@ TARGETS+=(nginx)
 run_wrk() {
     local url="$SCHEME://$HOST:${PORT[$1]}${TPATH[$1]:-$REQ_PATH}"
     local extra=()
-    [[ -n "${TARGS[$1]:-}" ]] && read -r -a extra <<<"${TARGS[$1]}"
+    [[ -n "${THEADER[$1]:-}" ]] && extra=(-H "${THEADER[$1]}")
     pin_prefix "$WRK_CPUS"
     ${PREFIX[@]+"${PREFIX[@]}"} wrk -t"$THREADS" -c"$CONNS" -d"$2"s --latency ${extra[@]+"${extra[@]}"} "$url" >"$3" 2>&1 \
         || die "wrk failed against $1 (output: $3)"
