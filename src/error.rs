@@ -31,6 +31,11 @@ pub enum ParamFault {
     NotANumber,
     /// The value holds a control character (it could split a header).
     ControlCharacter,
+    /// The parameter appears more than once (only one copy could be checked).
+    Repeated,
+    /// A value mapped into the backend path is `.` or `..` (it would
+    /// move the path up, §9.2 does not encode dots).
+    DotSegment,
 }
 
 /// Every failure on the request path.

@@ -163,4 +163,25 @@ driver_tests! {
         assert_eq!(get(gw.addr, "/d?").text(), "/b?page=1&lang=en%26fr%3D1");
         assert_eq!(get(gw.addr, "/d?page=3&x=y").text(), "/b?page=3&x=y&lang=en%26fr%3D1");
     }
+
+    fn a_query_key_without_a_value_does_not_take_the_worker_down(driver) {
+        // regression (review): `?q1` (no `=`) panicked the worker computing
+        // the value's offset; every later request on that worker hung.
+        let up = echo();
+        let gw = TestGateway::one(driver, &api(up.addr));
+        let r = request(gw.addr, &call("q1", "h1: a\r\n"));
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(up.next().target, "/b?q1&qd=x%20y");
+        let r = request(gw.addr, &call("q1=b", "h1: a\r\n"));
+        assert_eq!(r.status, 200, "the worker still serves: {}", r.text());
+    }
+
+    fn a_repeated_parameter_is_400(driver) {
+        // regression (review): only the first copy was validated, every copy
+        // was passed on (`?num=1&num=abc`).
+        let up = echo();
+        let gw = TestGateway::one(driver, &api(up.addr));
+        request(gw.addr, &call("q1=a&num=1&NUM=abc", "h1: a\r\n")).assert_apig(400, "APIG.0201", BAD_REQUEST);
+        request(gw.addr, &call("q1=a", "h1: a\r\nh1: b\r\n")).assert_apig(400, "APIG.0201", BAD_REQUEST);
+    }
 }

@@ -43,7 +43,13 @@ impl Span {
     /// The bytes this span covers in `buf`.
     #[inline]
     pub fn of<'a>(&self, buf: &'a [u8]) -> &'a [u8] {
-        &buf[self.start as usize..self.end as usize]
+        let bytes = buf.get(self.start as usize..self.end as usize);
+        debug_assert!(
+            bytes.is_some(),
+            "span {self:?} outside a buffer of {}",
+            buf.len()
+        );
+        bytes.unwrap_or_default()
     }
 
     /// Length in bytes.

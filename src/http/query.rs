@@ -84,7 +84,9 @@ impl<'a> Pairs<'a> {
         let (key, rest) = piece.split_at(eq.unwrap_or(piece.len()));
         Pair {
             key,
-            value: rest.get(1..).unwrap_or_default(),
+            // Without `=`, the empty value still points into the query (at
+            // the piece's end), so callers may turn it back into an offset.
+            value: rest.get(1..).unwrap_or(rest),
             has_value: eq.is_some(),
             range,
         }
@@ -122,6 +124,17 @@ mod tests {
     use super::*;
 
     const SAMPLE: &[u8] = b"a=1&b&&c=&d=4=5";
+
+    #[test]
+    fn a_key_without_value_points_into_the_query() {
+        // regression: the empty value of `?b` was a slice outside the query,
+        // and an offset computed from it panicked a worker.
+        let q = b"x=1&b";
+        let v = find(q, b"b").unwrap();
+        assert!(v.is_empty());
+        let off = v.as_ptr() as usize - q.as_ptr() as usize;
+        assert_eq!(off, q.len());
+    }
 
     #[test]
     fn pairs_split_on_ampersand_and_first_equals() {

@@ -50,6 +50,8 @@ pub struct InputParam {
     pub max_len: Option<u32>,
     /// PATH: the capture index in the route's parameters.
     pub capture: u8,
+    /// Some backend maps it into its path: `.` and `..` are refused.
+    pub to_path: bool,
 }
 
 /// How a value's bytes are written.
@@ -157,7 +159,7 @@ pub fn check(
             param: i as u16,
             fault,
         };
-        let f = match locate(p, head, route) {
+        let f = match locate(p, head, route).map_err(fault)? {
             Some(f) => f,
             None if p.required => return Err(fault(ParamFault::Missing)),
             None if p.default.is_some() => {
@@ -178,29 +180,47 @@ pub fn check(
     Ok(Inputs { found })
 }
 
-fn locate(p: &InputParam, head: &RequestHead, route: &RouteMatch) -> Option<Found> {
+/// Where the request carries `p`; `Err` when it carries it twice (only
+/// the first would be checked, while every copy is passed on).
+fn locate(
+    p: &InputParam,
+    head: &RequestHead,
+    route: &RouteMatch,
+) -> Result<Option<Found>, ParamFault> {
+    let name = p.name.as_bytes();
     match p.location {
-        Location::Path => route
+        Location::Path => Ok(route
             .params
             .as_slice()
             .get(p.capture as usize)
-            .map(|s| Found::Path(*s)),
-        Location::Header => head
-            .headers
-            .iter()
-            .find(|h| {
+            .map(|s| Found::Path(*s))),
+        Location::Header => {
+            let mut lines = head.headers.iter().filter(|h| {
                 h.kind.is_end_to_end()
-                    && h.name.len() == p.name.len()
-                    && head.slice(h.name).eq_ignore_ascii_case(p.name.as_bytes())
-            })
-            .map(|h| Found::Header(h.value)),
+                    && h.name.len() == name.len()
+                    && head.slice(h.name).eq_ignore_ascii_case(name)
+            });
+            let first = lines.next().map(|h| Found::Header(h.value));
+            if lines.next().is_some() {
+                return Err(ParamFault::Repeated);
+            }
+            Ok(first)
+        }
         Location::Query => {
-            let q = head.query?;
-            let raw = head.slice(q);
-            let v = query::find(raw, p.name.as_bytes())?;
-            // `v` is a sub-slice of `raw`: turn it back into a head span.
-            let start = q.start as usize + (v.as_ptr() as usize - raw.as_ptr() as usize);
-            Some(Found::Query(Span::new(start, start + v.len())))
+            let Some(q) = head.query else {
+                return Ok(None);
+            };
+            let mut pairs =
+                query::pairs(head.slice(q)).filter(|pair| query::key_is(pair.key, name));
+            let first = pairs.next().map(|pair| {
+                // The value ends the pair; its start follows `key=`.
+                let end = q.start as usize + pair.range.end;
+                Found::Query(Span::new(end - pair.value.len(), end))
+            });
+            if pairs.next().is_some() {
+                return Err(ParamFault::Repeated);
+            }
+            Ok(first)
         }
     }
 }
@@ -220,6 +240,9 @@ fn validate(p: &InputParam, value: &[u8]) -> Result<(), ParamFault> {
     }
     if p.kind == ParamType::Number && !is_number(value) {
         return Err(ParamFault::NotANumber);
+    }
+    if p.to_path && (value == b"." || value == b"..") {
+        return Err(ParamFault::DotSegment);
     }
     Ok(())
 }

@@ -41,6 +41,9 @@ impl Drop for InFlight<'_> {
 
 /// Serves a connection until it closes.
 pub async fn serve(stream: TcpStream, peer: SocketAddr, core: Rc<CoreState>, slot: Rc<Slot>) {
+    // An IPv4 client of a dual-stack listener arrives as ::ffff:a.b.c.d;
+    // policies, sourceIp and X-Forwarded-For want a.b.c.d.
+    let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
     let _ = stream.set_nodelay(true);
     let mut client = ClientConn {
         stream,

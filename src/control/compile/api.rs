@@ -41,7 +41,11 @@ pub(super) fn api(
     let captures: Vec<String> = parse_template(&api.path, mode)
         .map(|t| t.param_names().map(str::to_owned).collect())
         .unwrap_or_default();
-    let params = input_params(&api.param, &captures);
+    let mut params = input_params(&api.param, &captures, |name| referenced(api, name));
+    for (i, p) in params.iter_mut().enumerate() {
+        p.to_path = maps_to_path(api, &p.name);
+        debug_assert!(i < usize::from(u16::MAX));
+    }
     let policies = api
         .policy
         .iter()
@@ -80,16 +84,53 @@ pub(super) fn api(
     })
 }
 
+/// Whether a backend of the API (default or policy) maps input `name`
+/// into its path.
+fn maps_to_path(api: &ApiSpec, name: &str) -> bool {
+    let backends = std::iter::once(&api.backend).chain(api.policy.iter().map(|p| &p.backend));
+    backends
+        .filter_map(|b| match b {
+            BackendSpec::Http(h) => Some(h),
+            BackendSpec::Mock(_) => None,
+        })
+        .flat_map(|h| &h.param)
+        .any(|m| m.from.eq_ignore_ascii_case(name) && m.location.eq_ignore_ascii_case("PATH"))
+}
+
+/// Whether a mapping or a policy condition of the API reads input `name`.
+fn referenced(api: &ApiSpec, name: &str) -> bool {
+    let backends = std::iter::once(&api.backend).chain(api.policy.iter().map(|p| &p.backend));
+    let mapped = backends
+        .filter_map(|b| match b {
+            BackendSpec::Http(h) => Some(h),
+            BackendSpec::Mock(_) => None,
+        })
+        .flat_map(|h| &h.param)
+        .any(|m| m.from.eq_ignore_ascii_case(name));
+    let tested = (api.policy.iter().flat_map(|p| &p.condition)).any(|c| {
+        c.param
+            .as_deref()
+            .is_some_and(|p| p.eq_ignore_ascii_case(name))
+    });
+    mapped || tested
+}
+
 /// The declared input parameters, then one STRING PATH parameter for each
-/// path placeholder the operator did not declare (§6.3 asks for one per
-/// placeholder; declaring it is optional here).
-pub(super) fn input_params(declared: &[ParamSpec], captures: &[String]) -> Vec<InputParam> {
+/// path placeholder the operator did not declare but a mapping or policy
+/// reads (§6.3 asks for one per placeholder; declaring it is optional
+/// here). Unread placeholders need no per-request check: the backend path
+/// copies them directly.
+pub(super) fn input_params(
+    declared: &[ParamSpec],
+    captures: &[String],
+    referenced: impl Fn(&str) -> bool,
+) -> Vec<InputParam> {
     let mut out: Vec<InputParam> = declared.iter().map(|p| input_param(p, captures)).collect();
     for (i, name) in captures.iter().enumerate() {
         let declared = out
             .iter()
             .any(|p| p.location == Location::Path && p.name.eq_ignore_ascii_case(name));
-        if !declared {
+        if !declared && referenced(name) {
             out.push(InputParam {
                 name: name.as_str().into(),
                 location: Location::Path,
@@ -99,6 +140,7 @@ pub(super) fn input_params(declared: &[ParamSpec], captures: &[String]) -> Vec<I
                 min_len: None,
                 max_len: None,
                 capture: i as u8,
+                to_path: false,
             });
         }
     }
@@ -124,6 +166,7 @@ fn input_param(p: &ParamSpec, captures: &[String]) -> InputParam {
         min_len: p.min_length,
         max_len: p.max_length,
         capture: capture as u8,
+        to_path: false,
     }
 }
 

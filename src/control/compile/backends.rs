@@ -121,6 +121,17 @@ impl BackendCx<'_> {
                 return None;
             }
         };
+        if let Some(b) = path
+            .bytes()
+            .find(|&b| b <= 0x20 || b >= 0x7f || b == b'?' || b == b'#')
+        {
+            let why = format!(
+                "the backend path \"{}\" has the byte 0x{b:02x}, which cannot go in a request line",
+                path.escape_debug()
+            );
+            errs.push(at("path", why, "use only visible ASCII without ? and # (after #variable# substitution); write other bytes percent-encoded"));
+            return None;
+        }
         let mapping = mapping(h, params);
         let path = match backend_path(path, captures, &mapping) {
             Ok(p) => p,
@@ -133,6 +144,27 @@ impl BackendCx<'_> {
                 return None;
             }
         };
+        let path_targets = mapping.paths.len();
+        let mut seen = vec![false; path_targets];
+        for part in &path {
+            if let PathPart::Mapped(k) = part
+                && let Some(slot) = seen.get_mut(*k as usize)
+            {
+                *slot = true;
+            }
+        }
+        let used = seen.iter().filter(|s| **s).count();
+        if used < path_targets {
+            let why = format!(
+                "{path_targets} PATH backend parameter(s) but {used} {{name}} placeholder(s) in the path: a mapped value would be lost"
+            );
+            errs.push(at(
+                "path",
+                why,
+                "put a {name} placeholder for every PATH backend parameter (behaviour.md §9.1)",
+            ));
+            return None;
+        }
         let host_header = match (&h.host_header, h.preserve_host) {
             (Some(name), _) => HostHeader::Fixed(name.as_str().into()),
             (None, true) => HostHeader::Preserve,
@@ -329,7 +361,10 @@ pub fn split_address(address: &str) -> Result<(String, u16), String> {
             None => (address.to_string(), None),
         }
     };
-    if host.is_empty() || host.contains(['/', ' ', '@', '?', '#']) {
+    if host.is_empty()
+        || host.contains(['/', ' ', '@', '?', '#'])
+        || host.bytes().any(|b| !(0x20..0x7f).contains(&b))
+    {
         return Err(format!("\"{address}\" is not a host:port address"));
     }
     let port = match port {

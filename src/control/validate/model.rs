@@ -169,6 +169,16 @@ pub(super) fn api(
     captures: &[String],
     errs: &mut Errs,
 ) {
+    // The name is the default API ID, which system parameters and
+    // `$context.apiId` write into headers and bodies.
+    if api.name.bytes().any(|b| b < 0x20 || b == 0x7f) {
+        err(
+            errs,
+            format!("{ap}.name"),
+            "the API name has control characters",
+            "remove them",
+        );
+    }
     if api.stages.is_empty() {
         err(
             errs,
@@ -485,6 +495,23 @@ fn backend_params(h: &HttpBackendSpec, inputs: &[ParamSpec], bp: &str, errs: &mu
                 "remove them",
             );
         }
+        if location == Some(Location::Path) && (c.value == "." || c.value == "..") {
+            err(
+                errs,
+                format!("{cp}.value"),
+                "a PATH constant of . or .. would move the backend path",
+                "use another value",
+            );
+        }
+    }
+    let targets = h.param.len() + h.constant.len() + h.system.len();
+    if targets > MAX_PARAMS {
+        err(
+            errs,
+            bp.to_string(),
+            format!("{targets} backend parameters; at most {MAX_PARAMS}"),
+            "remove backend parameters (behaviour.md §6.1: 50 parameters per API)",
+        );
     }
     for (i, s) in h.system.iter().enumerate() {
         let sp = format!("{bp}.system[{i}]");
@@ -557,7 +584,15 @@ fn condition(
 ) {
     match c.source.as_str() {
         "source_ip" => {
-            for v in c.value.items() {
+            if c.value.items().iter().all(|v| v.is_empty()) {
+                err(
+                    errs,
+                    format!("{cp}.value"),
+                    "no address is listed",
+                    "list addresses or networks, e.g. [\"10.0.0.0/8\"]",
+                );
+            }
+            for v in c.value.items().into_iter().filter(|v| !v.is_empty()) {
                 if crate::control::compile::parse_net(&v).is_none() {
                     err(
                         errs,
@@ -581,6 +616,19 @@ fn condition(
                 );
             }
             let kind = c.kind.as_deref().unwrap_or("equal");
+            // Compiled on its own first, so `a)|(b` cannot escape the
+            // anchors compile adds around it.
+            if kind == "match"
+                && let super::super::spec::ValueSpec::One(pattern) = &c.value
+                && let Err(e) = regex::bytes::Regex::new(pattern)
+            {
+                err(
+                    errs,
+                    format!("{cp}.value"),
+                    format!("the regular expression does not compile: {e}"),
+                    "write a Rust regex (RE2 syntax), e.g. \"[0-5]\"; it must match the whole value",
+                );
+            }
             if !matches!(kind, "equal" | "enum" | "match") {
                 err(
                     errs,

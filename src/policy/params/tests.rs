@@ -40,6 +40,7 @@ fn param(name: &str, location: Location) -> InputParam {
         min_len: None,
         max_len: None,
         capture: 0,
+        to_path: false,
     }
 }
 
@@ -131,4 +132,45 @@ fn number_grammar() {
     for bad in ["", "-", "1.", ".5", "1e", "0x10", "NaN", "inf", "1 ", "+1"] {
         assert!(!is_number(bad.as_bytes()), "{bad}");
     }
+}
+
+#[test]
+fn repeated_parameters_are_refused() {
+    // regression (review): only the first copy was checked, every copy passed on.
+    let h = head("GET /p?n=1&N=abcdef HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_eq!(
+        fault(check(&[param("n", Location::Query)], &h, &route())),
+        ParamFault::Repeated
+    );
+    let h = head("GET /p HTTP/1.1\r\nHost: a\r\nX-A: 1\r\nx-a: 2\r\n\r\n");
+    assert_eq!(
+        fault(check(&[param("x-a", Location::Header)], &h, &route())),
+        ParamFault::Repeated
+    );
+}
+
+#[test]
+fn a_query_key_without_value_is_an_empty_value() {
+    // regression (review): `?test03` panicked the worker computing the span.
+    let h = head("GET /p?x=1&test03 HTTP/1.1\r\nHost: a\r\n\r\n");
+    let params = [param("test03", Location::Query)];
+    let inputs = check(&params, &h, &route()).unwrap();
+    assert_eq!(inputs.get(0, &params, &h).unwrap().bytes, b"");
+}
+
+#[test]
+fn dot_segments_cannot_be_mapped_into_a_path() {
+    let mut p = param("seg", Location::Header);
+    p.to_path = true;
+    for v in [".", ".."] {
+        let h = head(&format!("GET /p HTTP/1.1\r\nHost: a\r\nseg: {v}\r\n\r\n"));
+        assert_eq!(
+            fault(check(std::slice::from_ref(&p), &h, &route())),
+            ParamFault::DotSegment
+        );
+    }
+    let h = head("GET /p?seg=%2e%2E HTTP/1.1\r\nHost: a\r\n\r\n");
+    let mut q = p.clone();
+    q.location = Location::Query;
+    assert_eq!(fault(check(&[q], &h, &route())), ParamFault::DotSegment);
 }
