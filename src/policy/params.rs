@@ -253,12 +253,12 @@ fn char_count(v: &[u8]) -> usize {
     v.iter().filter(|&&b| b & 0xC0 != 0x80).count()
 }
 
-/// `-?digits(.digits)?([eE][+-]?digits)?` (a JSON number, leading zeros allowed).
+/// A number in JSON's grammar: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
 pub fn is_number(v: &[u8]) -> bool {
     let v = v.strip_prefix(b"-").unwrap_or(v);
     let digits = |s: &[u8]| s.iter().take_while(|b| b.is_ascii_digit()).count();
     let int = digits(v);
-    if int == 0 {
+    if int == 0 || (v.first() == Some(&b'0') && int > 1) {
         return false;
     }
     let mut rest = &v[int..];

@@ -461,36 +461,10 @@ fn is_json_literal(v: &[u8]) -> bool {
     matches!(v, b"true" | b"false" | b"null") || is_json_number(v)
 }
 
-/// Whether `v` is a number in JSON's grammar
-/// (`-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`).
+/// Whether `v` is a number in JSON's grammar (shared with NUMBER input
+/// parameters, behaviour.md §6.5).
 fn is_json_number(v: &[u8]) -> bool {
-    let v = v.strip_prefix(b"-").unwrap_or(v);
-    let int = digits(v);
-    if int == 0 || (v[0] == b'0' && int > 1) {
-        return false;
-    }
-    let mut rest = &v[int..];
-    if let Some(frac) = rest.strip_prefix(b".") {
-        let n = digits(frac);
-        if n == 0 {
-            return false;
-        }
-        rest = &frac[n..];
-    }
-    if let Some(exp) = rest.strip_prefix(b"e").or_else(|| rest.strip_prefix(b"E")) {
-        let exp = exp
-            .strip_prefix(b"+")
-            .or_else(|| exp.strip_prefix(b"-"))
-            .unwrap_or(exp);
-        let n = digits(exp);
-        return n > 0 && n == exp.len();
-    }
-    rest.is_empty()
-}
-
-/// Number of leading ASCII digits.
-fn digits(v: &[u8]) -> usize {
-    v.iter().take_while(|b| b.is_ascii_digit()).count()
+    crate::policy::params::is_number(v)
 }
 
 /// Length of `v` once JSON-escaped by [`write_escaped`].
