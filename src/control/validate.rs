@@ -4,7 +4,9 @@
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 
+mod mapping;
 mod model;
+mod policies;
 
 use super::error::ConfigError;
 use super::spec::{

@@ -6,10 +6,7 @@
 use std::collections::HashSet;
 
 use super::super::error::ConfigError;
-use super::super::spec::{
-    ApiSpec, BackendSpec, ConditionSpec, GatewaySpec, GroupSpec, HttpBackendSpec, ParamSpec,
-    PolicySpec, RELEASE,
-};
+use super::super::spec::{ApiSpec, BackendSpec, GatewaySpec, GroupSpec, ParamSpec, RELEASE};
 use super::parse_location;
 use crate::policy::params::{Location, is_number};
 use crate::respond::ResponseType;
@@ -42,9 +39,16 @@ const GATEWAY_HEADERS: &[&str] = &[
     "x-forwarded-host",
 ];
 
-type Errs = Vec<ConfigError>;
+/// Collected errors.
+pub(super) type Errs = Vec<ConfigError>;
 
-fn err(errs: &mut Errs, path: impl Into<String>, why: impl Into<String>, fix: impl Into<String>) {
+/// Records one error.
+pub(super) fn err(
+    errs: &mut Errs,
+    path: impl Into<String>,
+    why: impl Into<String>,
+    fix: impl Into<String>,
+) {
     errs.push(ConfigError::new(path, why, fix));
 }
 
@@ -227,7 +231,7 @@ pub(super) fn api(
     }
     input_params(&api.param, ap, captures, errs);
     if let BackendSpec::Http(h) = &api.backend {
-        backend_params(h, &api.param, &format!("{ap}.backend"), errs);
+        super::mapping::backend_params(h, &api.param, &format!("{ap}.backend"), errs);
     }
     if api.policy.len() > MAX_POLICIES {
         err(
@@ -251,15 +255,15 @@ pub(super) fn api(
                 "give each policy its own name",
             );
         }
-        policy(pol, &api.param, captures, &pp, errs);
+        super::policies::policy(pol, &api.param, captures, &pp, errs);
         if let BackendSpec::Http(h) = &pol.backend {
-            backend_params(h, &api.param, &format!("{pp}.backend"), errs);
+            super::mapping::backend_params(h, &api.param, &format!("{pp}.backend"), errs);
         }
     }
 }
 
 /// Name rules shared by input and backend parameters (§6.5, §9.1).
-fn name_rules(name: &str, location: Option<Location>, path: &str, errs: &mut Errs) {
+pub(super) fn name_rules(name: &str, location: Option<Location>, path: &str, errs: &mut Errs) {
     let lower = name.to_ascii_lowercase();
     let why = if name.is_empty() {
         Some("the name is empty".to_string())
@@ -292,7 +296,7 @@ fn name_rules(name: &str, location: Option<Location>, path: &str, errs: &mut Err
     }
 }
 
-fn location_of(s: &str, path: String, errs: &mut Errs) -> Option<Location> {
+pub(super) fn location_of(s: &str, path: String, errs: &mut Errs) -> Option<Location> {
     let l = parse_location(s);
     if l.is_none() {
         err(
@@ -415,320 +419,5 @@ fn default_value(p: &ParamSpec, pp: &str, location: Option<Location>, errs: &mut
     }
 }
 
-fn backend_params(h: &HttpBackendSpec, inputs: &[ParamSpec], bp: &str, errs: &mut Errs) {
-    if h.preserve_host && h.host_header.is_some() {
-        err(
-            errs,
-            format!("{bp}.host_header"),
-            "preserve_host and host_header both set the Host header",
-            "keep one of them",
-        );
-    }
-    if h.host_header
-        .as_deref()
-        .is_some_and(|v| v.is_empty() || v.bytes().any(|b| b <= 0x20 || b == 0x7f))
-    {
-        err(
-            errs,
-            format!("{bp}.host_header"),
-            "not a host name",
-            "write host[:port], e.g. \"api.internal\"",
-        );
-    }
-    let mut seen = HashSet::new();
-    let mut target = |name: &str, location: Option<Location>, path: String, errs: &mut Errs| {
-        name_rules(name, location, &format!("{path}.name"), errs);
-        if let Some(l) = location
-            && !seen.insert((name.to_ascii_lowercase(), l as u8))
-        {
-            err(
-                errs,
-                format!("{path}.name"),
-                format!("backend parameter \"{name}\" is set twice in one location"),
-                "keep one",
-            );
-        }
-    };
-    for (i, p) in h.param.iter().enumerate() {
-        let pp = format!("{bp}.param[{i}]");
-        let location = location_of(&p.location, format!("{pp}.location"), errs);
-        target(&p.name, location, pp.clone(), errs);
-        match inputs.iter().find(|x| x.name.eq_ignore_ascii_case(&p.from)) {
-            None => err(
-                errs,
-                format!("{pp}.from"),
-                format!("\"{}\" is not an input parameter of the API", p.from),
-                "define it under [[group.api.param]] first (behaviour.md §9.1)",
-            ),
-            Some(x)
-                if location == Some(Location::Path)
-                    && !x.required
-                    && x.default.is_none()
-                    && !x.location.eq_ignore_ascii_case("PATH") =>
-            {
-                err(
-                    errs,
-                    format!("{pp}.from"),
-                    format!(
-                        "optional input \"{}\" without a default cannot fill a path",
-                        p.from
-                    ),
-                    "make the input required or give it a default",
-                );
-            }
-            Some(_) => {}
-        }
-    }
-    for (i, c) in h.constant.iter().enumerate() {
-        let cp = format!("{bp}.constant[{i}]");
-        let location = location_of(&c.location, format!("{cp}.location"), errs);
-        target(&c.name, location, cp.clone(), errs);
-        if location == Some(Location::Header)
-            && c.value
-                .bytes()
-                .any(|b| (b < 0x20 && b != b'\t') || b == 0x7f)
-        {
-            err(
-                errs,
-                format!("{cp}.value"),
-                "a HEADER constant contains control characters",
-                "remove them",
-            );
-        }
-        if location == Some(Location::Path) && (c.value == "." || c.value == "..") {
-            err(
-                errs,
-                format!("{cp}.value"),
-                "a PATH constant of . or .. would move the backend path",
-                "use another value",
-            );
-        }
-    }
-    let targets = h.param.len() + h.constant.len() + h.system.len();
-    if targets > MAX_PARAMS {
-        err(
-            errs,
-            bp.to_string(),
-            format!("{targets} backend parameters; at most {MAX_PARAMS}"),
-            "remove backend parameters (behaviour.md §6.1: 50 parameters per API)",
-        );
-    }
-    for (i, s) in h.system.iter().enumerate() {
-        let sp = format!("{bp}.system[{i}]");
-        let location = location_of(&s.location, format!("{sp}.location"), errs);
-        target(&s.name, location, sp.clone(), errs);
-        match crate::control::compile::parse_system(&s.from) {
-            None => err(
-                errs,
-                format!("{sp}.from"),
-                format!("unknown system parameter \"{}\"", s.from),
-                "use sourceIp, stage, apiId, appId, requestId, authorizer.frontend.<key> or authorizer.backend.<key> (behaviour.md §9.3)",
-            ),
-            Some(
-                crate::backend::SystemParam::Frontend(_) | crate::backend::SystemParam::Backend(_),
-            ) => {
-                err(
-                    errs,
-                    format!("{sp}.from"),
-                    "authorizer context needs a custom authorizer on the API",
-                    "configure custom authentication for this API (behaviour.md §11.9), or use a gateway parameter",
-                );
-            }
-            Some(_) => {}
-        }
-    }
-}
-
-fn policy(pol: &PolicySpec, inputs: &[ParamSpec], captures: &[String], pp: &str, errs: &mut Errs) {
-    if pol.name.trim().is_empty() {
-        err(
-            errs,
-            format!("{pp}.name"),
-            "policy name is empty",
-            "name the policy",
-        );
-    }
-    if !(pol.effective.eq_ignore_ascii_case("any") || pol.effective.eq_ignore_ascii_case("all")) {
-        err(
-            errs,
-            format!("{pp}.effective"),
-            format!("unknown mode \"{}\"", pol.effective),
-            "use \"any\" or \"all\" (behaviour.md §8.1)",
-        );
-    }
-    if pol.condition.is_empty() {
-        err(
-            errs,
-            format!("{pp}.condition"),
-            "the policy has no condition",
-            "add [[group.api.policy.condition]] (behaviour.md §8.2)",
-        );
-    }
-    for (c, cond) in pol.condition.iter().enumerate() {
-        condition(
-            cond,
-            inputs,
-            captures,
-            &format!("{pp}.condition[{c}]"),
-            errs,
-        );
-    }
-}
-
-fn condition(
-    c: &ConditionSpec,
-    inputs: &[ParamSpec],
-    captures: &[String],
-    cp: &str,
-    errs: &mut Errs,
-) {
-    match c.source.as_str() {
-        "source_ip" => {
-            if c.value.items().iter().all(|v| v.is_empty()) {
-                err(
-                    errs,
-                    format!("{cp}.value"),
-                    "no address is listed",
-                    "list addresses or networks, e.g. [\"10.0.0.0/8\"]",
-                );
-            }
-            for v in c.value.items().into_iter().filter(|v| !v.is_empty()) {
-                if crate::control::compile::parse_net(&v).is_none() {
-                    err(
-                        errs,
-                        format!("{cp}.value"),
-                        format!("\"{v}\" is not an IP address or CIDR"),
-                        "write addresses or networks, e.g. [\"10.0.0.0/8\", \"::1\"]",
-                    );
-                }
-            }
-        }
-        "param" => {
-            let name = c.param.as_deref().unwrap_or_default();
-            let defined = inputs.iter().any(|p| p.name.eq_ignore_ascii_case(name))
-                || captures.iter().any(|p| p.eq_ignore_ascii_case(name));
-            if !defined {
-                err(
-                    errs,
-                    format!("{cp}.param"),
-                    format!("\"{name}\" is not an input parameter of the API"),
-                    "conditions may only use parameters defined in the API request (behaviour.md §8.2)",
-                );
-            }
-            let kind = c.kind.as_deref().unwrap_or("equal");
-            // Compiled on its own first, so `a)|(b` cannot escape the
-            // anchors compile adds around it.
-            if kind == "match"
-                && let super::super::spec::ValueSpec::One(pattern) = &c.value
-                && let Err(e) = regex::bytes::Regex::new(pattern)
-            {
-                err(
-                    errs,
-                    format!("{cp}.value"),
-                    format!("the regular expression does not compile: {e}"),
-                    "write a Rust regex (RE2 syntax), e.g. \"[0-5]\"; it must match the whole value",
-                );
-            }
-            if !matches!(kind, "equal" | "enum" | "match") {
-                err(
-                    errs,
-                    format!("{cp}.type"),
-                    format!("unknown condition type \"{kind}\""),
-                    "use \"equal\", \"enum\" or \"match\"",
-                );
-            }
-        }
-        "authorizer" => err(
-            errs,
-            format!("{cp}.source"),
-            "authorizer conditions need a frontend custom authorizer on the API",
-            "configure custom authentication for this API (behaviour.md §8.2, §11.9), or use source = \"param\"",
-        ),
-        other => err(
-            errs,
-            format!("{cp}.source"),
-            format!("unknown source \"{other}\""),
-            "use \"source_ip\", \"param\" or \"authorizer\"",
-        ),
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use crate::control::load;
-
-    /// The error paths `load` reports for an API body added to a DEFAULT group.
-    fn errors(api: &str) -> Vec<String> {
-        let toml = format!(
-            "[[listener]]\naddress = \"127.0.0.1:0\"\n[[stage]]\nname = \"DEV\"\n[[group]]\nname = \"DEFAULT\"\n{api}"
-        );
-        match load(&toml) {
-            Ok(_) => Vec::new(),
-            Err(errs) => errs.into_iter().map(|e| e.path).collect(),
-        }
-    }
-
-    const MOCK: &str = "[group.api.backend]\ntype = \"mock\"\n";
-
-    #[test]
-    fn parameter_naming_rules_of_6_5() {
-        for (name, location) in [
-            ("x-apig-mode", "QUERY"),
-            ("X-Sdk-Date", "HEADER"),
-            ("x-stage", "QUERY"),
-            ("Authorization", "HEADER"),
-            ("X-Auth-Token", "HEADER"),
-            ("user_id", "HEADER"),
-            ("Content-Length", "HEADER"),
-            ("Host", "HEADER"),
-        ] {
-            let api = format!(
-                "[[group.api]]\nname = \"a\"\nmethod = \"GET\"\npath = \"/a\"\n[[group.api.param]]\nname = \"{name}\"\nlocation = \"{location}\"\n{MOCK}"
-            );
-            assert_eq!(
-                errors(&api),
-                vec!["group[0].api[0].param[0].name"],
-                "{name}"
-            );
-        }
-        // Underscores are fine outside headers.
-        let ok = format!(
-            "[[group.api]]\nname = \"a\"\nmethod = \"GET\"\npath = \"/a\"\n[[group.api.param]]\nname = \"user_id\"\nlocation = \"QUERY\"\n{MOCK}"
-        );
-        assert!(errors(&ok).is_empty());
-    }
-
-    #[test]
-    fn policy_count_and_unknown_stage() {
-        let mut api = String::from(
-            "[[group.api]]\nname = \"a\"\nmethod = \"GET\"\npath = \"/a\"\nstages = [\"QA\"]\n",
-        );
-        api += MOCK;
-        for i in 0..6 {
-            api += &format!(
-                "[[group.api.policy]]\nname = \"p{i}\"\ncondition = [{{ source = \"source_ip\", value = \"10.0.0.{i}\" }}]\nbackend = {{ type = \"mock\" }}\n"
-            );
-        }
-        let errs = errors(&api);
-        assert!(
-            errs.contains(&"group[0].api[0].stages[0]".to_string()),
-            "{errs:?}"
-        );
-        assert!(
-            errs.contains(&"group[0].api[0].policy".to_string()),
-            "{errs:?}"
-        );
-    }
-
-    #[test]
-    fn undefined_stage_variable_is_reported_per_stage() {
-        // behaviour.md §5.2: every stage the API is published in must define it.
-        let api = "[group.variables.RELEASE]\nhost = \"127.0.0.1:1\"\n[[group.api]]\nname = \"a\"\nmethod = \"GET\"\npath = \"/a\"\nstages = [\"RELEASE\", \"DEV\"]\n[group.api.backend]\ntype = \"http\"\naddress = \"#host#\"\n";
-        assert_eq!(errors(api), vec!["group[0].api[0].backend.address"]);
-        let fixed = api.replace(
-            "[[group.api]]",
-            "[group.variables.DEV]\nhost = \"127.0.0.1:2\"\n[[group.api]]",
-        );
-        assert!(errors(&fixed).is_empty());
-    }
-}
+mod tests;

@@ -15,11 +15,11 @@ use crate::http::Span;
 /// so the bound keeps a hostile head linear. Real clients send one or two.
 pub(super) const MAX_CONNECTION_OPTIONS: u32 = 32;
 
-/// Classifies a field name (case-insensitive): dispatch on the length, then
-/// one or two `eq_ignore_ascii_case` compares.
 /// Prefix of every CORS header (behaviour.md §17).
 const CORS_PREFIX: &[u8] = b"access-control-";
 
+/// Classifies a field name (case-insensitive): dispatch on the length, then
+/// one or two `eq_ignore_ascii_case` compares.
 pub(super) fn classify(name: &[u8]) -> HeaderKind {
     let is = |lit: &str| name.eq_ignore_ascii_case(lit.as_bytes());
     match name.len() {
