@@ -15,7 +15,10 @@
 #                       api-model  also the `mapped` API of config/bench.toml
 #                                  (three parameters mapped, five backend
 #                                  policies, behaviour.md §8-§9) on the same
-#                                  Tollgate, reported as a ratio of plain
+#                                  Tollgate, reported as a ratio of plain;
+#                                  every target then gets the same request
+#                                  shape (GET /plain/v1.0/abc?test03=xyz,
+#                                  test02: def) through the plain API
 #   PIN [auto]        `0` disables taskset pinning
 #   SUT_CPUS, UPSTREAM_CPUS, WRK_CPUS   core lists for taskset (see below)
 #   RESULTS_DIR       where raw wrk output goes [target/load/<date>-<mode>]
@@ -80,8 +83,14 @@ done
 # target (same Tollgate process, other API).
 MODEL_PATH='/v1.0/abc?test03=xyz'
 declare -A TPATH=() THEADER=()
+REQ_HEADER=''
 case "$MODE" in
-    plain | api-model) SCHEME=http; REQ_PATH=/ ;;
+    plain) SCHEME=http; REQ_PATH=/ ;;
+    # Every target gets the model's request shape (same bytes from wrk and
+    # to the upstream, which share a core): the plain proxy API sees it
+    # under /plain/, so the ratio measures the gateway's work, not the
+    # harness's.
+    api-model) SCHEME=http; REQ_PATH="/plain$MODEL_PATH"; REQ_HEADER='test02: def' ;;
     # Future modes go here, each setting SCHEME/REQ_PATH (and, if needed, a
     # wrk -s script): https (TLS termination), ...
     https) echo "load.sh: MODE=$MODE is not implemented yet" >&2; exit 2 ;;
@@ -254,7 +263,8 @@ TARGETS+=(nginx)
 run_wrk() {
     local url="$SCHEME://$HOST:${PORT[$1]}${TPATH[$1]:-$REQ_PATH}"
     local extra=()
-    [[ -n "${THEADER[$1]:-}" ]] && extra=(-H "${THEADER[$1]}")
+    local header=${THEADER[$1]:-$REQ_HEADER}
+    [[ -n "$header" ]] && extra=(-H "$header")
     pin_prefix "$WRK_CPUS"
     ${PREFIX[@]+"${PREFIX[@]}"} wrk -t"$THREADS" -c"$CONNS" -d"$2"s --latency ${extra[@]+"${extra[@]}"} "$url" >"$3" 2>&1 \
         || die "wrk failed against $1 (output: $3)"
@@ -347,8 +357,11 @@ done
         echo "tollgate/nginx: n/a (Tollgate skipped)"
     fi
     if [[ -n "${RPS[model]:-}" ]]; then
-        awk -v mr="${RPS[model]}" -v tr="${RPS[tollgate]}" 'BEGIN {
-            printf "api-model/plain req/s: %.3fx (target: within 5%%, i.e. >= 0.950x)\n", mr / tr
+        # Adjacent runs share the box's state, so the ratio within each
+        # round is steadier than the ratio of the two medians.
+        ROUND_RATIOS=$(paste -d' ' "$RESULTS_DIR/model.parsed" "$RESULTS_DIR/tollgate.parsed" | awk '{ printf "%.3f\n", $1 / $4 }')
+        awk -v mr="${RPS[model]}" -v tr="${RPS[tollgate]}" -v rr="$(echo "$ROUND_RATIOS" | median)" -v all="$(echo $ROUND_RATIOS)" 'BEGIN {
+            printf "api-model/plain req/s: %.3fx of the medians; median of per-round ratios %.3fx (%s); target >= 0.950x\n", mr / tr, rr, all
         }'
     fi
     echo "raw wrk output: $RESULTS_DIR"
