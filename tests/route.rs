@@ -56,6 +56,24 @@ driver_tests! {
         assert_eq!(c.read().text(), "post-only");
     }
 
+    fn a_preflight_prefix_api_does_not_change_the_404_message(driver) {
+        // regression (review): an `OPTIONS /` prefix API (§17.2) made every
+        // unknown path a method mismatch, "The API does not exist." (§6.7).
+        let mut body = String::from("[[group]]\nname = \"DEFAULT\"\n\n");
+        body += &mock("preflight", "OPTIONS", "/", "prefix");
+        body += &mock("x", "GET", "/x", "exact");
+        let gw = TestGateway::one(driver, &body);
+        get(gw.addr, "/nothing").assert_apig(
+            404,
+            "APIG.0101",
+            "The API does not exist or has not been published in the environment.",
+        );
+        request(gw.addr, "POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n")
+            .assert_apig(404, "APIG.0101", "The API does not exist.");
+        let r = request(gw.addr, "OPTIONS /nothing HTTP/1.1\r\nHost: t\r\n\r\n");
+        assert_eq!(r.text(), "preflight");
+    }
+
     fn host_selects_group_else_default(driver) {
         let mut body = String::from("[[group]]\nname = \"shop\"\ndomains = [\"shop.example.com\"]\n\n");
         body += &mock("shop", "GET", "/x", "exact");

@@ -71,6 +71,25 @@ impl RouteTable {
     }
 }
 
+/// Whether an API other than a CORS preflight (`OPTIONS`, §17.2) serves
+/// `path`: an `OPTIONS /` prefix API covers every path, and must not turn
+/// every unknown path into "The API does not exist." (§6.7). Error path only.
+fn served(tree: &PathTree, path: &[u8]) -> bool {
+    use crate::http::Method;
+    let methods = [
+        Method::Get,
+        Method::Post,
+        Method::Put,
+        Method::Delete,
+        Method::Patch,
+        Method::Head,
+    ];
+    methods.into_iter().any(|m| {
+        let mut params = Params::default();
+        matches!(tree.lookup(m, path, &mut params), PathLookup::Found { .. })
+    })
+}
+
 /// A request no API answers: the error, and the group when the host
 /// resolved to one (its gateway responses render the error, §18).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,9 +138,15 @@ impl RouteTable {
             }),
             // "The API does not exist." only when no stage has it either:
             // published elsewhere, it is "not published in the environment".
-            PathLookup::MethodMismatch if !self.published_elsewhere(group, stage, head) => Err(
-                miss(Some(group), Some(stage), GatewayError::MethodNotAllowed),
-            ),
+            PathLookup::MethodMismatch
+                if !self.published_elsewhere(group, stage, head) && served(tree, path) =>
+            {
+                Err(miss(
+                    Some(group),
+                    Some(stage),
+                    GatewayError::MethodNotAllowed,
+                ))
+            }
             PathLookup::MethodMismatch => {
                 Err(miss(Some(group), Some(stage), GatewayError::RouteNotFound))
             }
