@@ -1,4 +1,5 @@
-//! Query pairs lie inside the query and slice back to their key and value;
+//! Query pairs lie inside the query and slice back to their key and value
+//! (the value pointer included);
 //! every key and value decodes without panicking; and for both escape sets
 //! `decode(encode(x)) == x` with `encoded_len` equal to what was written.
 #![no_main]
@@ -17,6 +18,10 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(pair.has_value, rest.first() == Some(&b'='));
         assert!(whole.starts_with(pair.key) && decode(pair.value).len() <= pair.value.len());
         assert!(key_is(pair.key, &decode(pair.key)));
+        // The value (even an empty one) points into the pair, at its end:
+        // callers turn it back into an offset (regression: `?key`).
+        let end = pair.value.as_ptr() as usize + pair.value.len();
+        assert_eq!(end, data.as_ptr() as usize + pair.range.end);
     }
     for set in [EncodeSet::Path, EncodeSet::Query] {
         let mut out = BytesMut::new();
