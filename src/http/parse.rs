@@ -526,3 +526,19 @@ fn request_framing(
         Delimit::Chunked => Ok(BodyFraming::Chunked),
     }
 }
+
+/// Parses a complete request head from text, for unit tests of later stages.
+#[cfg(test)]
+pub(crate) fn head_for_tests(raw: &str) -> RequestHead {
+    let mut buf = BytesMut::from(raw.as_bytes());
+    let limits = HeadLimits {
+        max_uri_bytes: 1024,
+        max_header_bytes: 1024,
+        max_headers_total_bytes: 4096,
+        max_body_bytes: 1024,
+    };
+    match parse_request(&mut buf, &limits) {
+        Ok(Some(h)) => h,
+        other => panic!("test head does not parse: {other:?}"),
+    }
+}

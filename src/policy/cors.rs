@@ -56,22 +56,8 @@ pub fn check(enabled: bool, head: &RequestHead) -> Option<CorsPlan> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::{HeadLimits, parse_request};
-    use bytes::BytesMut;
 
-    fn head(raw: &str) -> RequestHead {
-        let mut buf = BytesMut::from(raw.as_bytes());
-        let limits = HeadLimits {
-            max_uri_bytes: 1024,
-            max_header_bytes: 1024,
-            max_headers_total_bytes: 4096,
-            max_body_bytes: 1024,
-        };
-        match parse_request(&mut buf, &limits) {
-            Ok(Some(h)) => h,
-            other => panic!("{other:?}"),
-        }
-    }
+    use crate::http::parse::head_for_tests as head;
 
     #[test]
     fn simple_request_gets_allow_origin_only() {

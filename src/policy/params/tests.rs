@@ -1,24 +1,8 @@
 //! Input-parameter checks (behaviour.md §6.5).
 
-use bytes::BytesMut;
-
 use super::*;
-use crate::http::{HeadLimits, parse_request};
+use crate::http::parse::head_for_tests as head;
 use crate::route::path::Params;
-
-fn head(raw: &str) -> RequestHead {
-    let mut buf = BytesMut::from(raw.as_bytes());
-    let limits = HeadLimits {
-        max_uri_bytes: 1024,
-        max_header_bytes: 1024,
-        max_headers_total_bytes: 4096,
-        max_body_bytes: 1024,
-    };
-    match parse_request(&mut buf, &limits) {
-        Ok(Some(h)) => h,
-        other => panic!("{other:?}"),
-    }
-}
 
 fn route() -> RouteMatch {
     RouteMatch {
