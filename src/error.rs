@@ -62,6 +62,13 @@ pub enum GatewayError {
         /// What is wrong.
         fault: ParamFault,
     },
+    /// The request came over a scheme the API does not accept: 400
+    /// APIG.0607 "The following protocol is supported: {HTTP|HTTPS}" (§6.2).
+    #[error("the API does not accept this protocol")]
+    ProtocolNotAllowed {
+        /// The API accepts only HTTPS (else only HTTP).
+        https_only: bool,
+    },
     /// The backend host name has no address (yet): 500 APIG.0605 (§7.6).
     #[error("backend host name not resolved")]
     UpstreamUnresolved,
@@ -90,7 +97,8 @@ impl GatewayError {
             | GatewayError::RequestFraming(_)
             | GatewayError::RouteNotFound
             | GatewayError::MethodNotAllowed
-            | GatewayError::InvalidParameter { .. } => Side::Client,
+            | GatewayError::InvalidParameter { .. }
+            | GatewayError::ProtocolNotAllowed { .. } => Side::Client,
             GatewayError::UpstreamUnresolved => Side::Internal,
             GatewayError::UpstreamConnectFailed
             | GatewayError::UpstreamConnectTimeout

@@ -70,8 +70,8 @@ pub async fn write_owned_within<S: AsyncWriteRent, B: monoio::buf::IoBuf>(
 /// output buffer for heads.
 #[derive(Debug)]
 pub struct ClientConn {
-    /// The socket.
-    pub stream: monoio::net::TcpStream,
+    /// The socket, plain or TLS.
+    pub stream: Stream<rustls::ServerConnection>,
     /// Bytes read but not yet consumed.
     pub rbuf: BytesMut,
     /// Scratch for serialising heads.
@@ -83,6 +83,92 @@ pub struct ClientConn {
     pub peer_ip: std::rc::Rc<[u8]>,
     /// Longest a write to this client may wait for it to read.
     pub send_timeout: std::time::Duration,
+    /// Index of the listener that accepted it.
+    pub listener: usize,
+}
+
+impl ClientConn {
+    /// Whether the client connected over TLS (behaviour.md §6.2 protocols).
+    pub fn is_tls(&self) -> bool {
+        matches!(self.stream, Stream::Tls(_))
+    }
+}
+
+/// A connection, plain or TLS (`C`: rustls's server or client session).
+#[derive(Debug)]
+pub enum Stream<C> {
+    /// Cleartext.
+    Plain(monoio::net::TcpStream),
+    /// TLS over TCP.
+    Tls(Box<crate::tls::TlsStream<C>>),
+}
+
+impl<C, SD> Stream<C>
+where
+    C: std::ops::DerefMut + std::ops::Deref<Target = rustls::ConnectionCommon<SD>>,
+    SD: rustls::SideData,
+{
+    /// The TCP socket underneath.
+    pub fn tcp(&self) -> &monoio::net::TcpStream {
+        match self {
+            Stream::Plain(s) => s,
+            Stream::Tls(s) => s.tcp(),
+        }
+    }
+}
+
+impl<C, SD> AsyncReadRent for Stream<C>
+where
+    C: std::ops::DerefMut + std::ops::Deref<Target = rustls::ConnectionCommon<SD>>,
+    SD: rustls::SideData,
+{
+    async fn read<T: monoio::buf::IoBufMut>(&mut self, buf: T) -> monoio::BufResult<usize, T> {
+        match self {
+            Stream::Plain(s) => s.read(buf).await,
+            Stream::Tls(s) => s.read(buf).await,
+        }
+    }
+
+    async fn readv<T: monoio::buf::IoVecBufMut>(&mut self, buf: T) -> monoio::BufResult<usize, T> {
+        match self {
+            Stream::Plain(s) => s.readv(buf).await,
+            Stream::Tls(s) => s.readv(buf).await,
+        }
+    }
+}
+
+impl<C, SD> AsyncWriteRent for Stream<C>
+where
+    C: std::ops::DerefMut + std::ops::Deref<Target = rustls::ConnectionCommon<SD>>,
+    SD: rustls::SideData,
+{
+    async fn write<T: monoio::buf::IoBuf>(&mut self, buf: T) -> monoio::BufResult<usize, T> {
+        match self {
+            Stream::Plain(s) => s.write(buf).await,
+            Stream::Tls(s) => s.write(buf).await,
+        }
+    }
+
+    async fn writev<T: monoio::buf::IoVecBuf>(&mut self, buf: T) -> monoio::BufResult<usize, T> {
+        match self {
+            Stream::Plain(s) => s.writev(buf).await,
+            Stream::Tls(s) => s.writev(buf).await,
+        }
+    }
+
+    async fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.flush().await,
+            Stream::Tls(s) => s.flush().await,
+        }
+    }
+
+    async fn shutdown(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.shutdown().await,
+            Stream::Tls(s) => s.shutdown().await,
+        }
+    }
 }
 
 /// Writes all of `buf` (any owned buffer, e.g. a `Bytes` body).

@@ -36,5 +36,6 @@ pub mod respond;
 pub mod rewrite;
 pub mod route;
 pub mod snapshot;
+pub mod tls;
 pub mod upstream;
 pub mod worker;

@@ -54,6 +54,14 @@ fn read(path: Option<&PathBuf>) -> Result<(String, String), String> {
     }
 }
 
+/// Directory relative paths in a configuration file are resolved against:
+/// the file's own (the working directory for the embedded default).
+fn base_dir(path: Option<&std::path::Path>) -> PathBuf {
+    path.and_then(std::path::Path::parent)
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), std::path::Path::to_path_buf)
+}
+
 fn report(origin: &str, errs: &[ConfigError]) {
     eprintln!("{origin}: {} error(s)", errs.len());
     for e in errs {
@@ -69,7 +77,7 @@ fn run(path: Option<PathBuf>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let compiled = match control::load(&source) {
+    let compiled = match control::load_at(&source, &base_dir(path.as_deref())) {
         Ok(c) => c,
         Err(errs) => {
             report(&origin, &errs);
@@ -93,7 +101,7 @@ fn check(path: PathBuf) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match control::load(&source) {
+    match control::load_at(&source, &base_dir(Some(&path))) {
         Ok(c) => {
             let apis = c.snapshot.apis.len();
             // One path tree per group and stage; one response set per group.

@@ -21,6 +21,7 @@ use crate::http::parse::HeaderKind;
 use crate::http::{BodyFraming, Method, RequestHead, ResponseHead, Version};
 use crate::io::{self, ClientConn};
 use crate::policy::cors::{self, CorsPlan};
+use crate::policy::protocol::{self, Verdict};
 use crate::policy::{Identity, params};
 use crate::record::Metrics;
 use crate::request_id::{RequestId, RequestIdGen};
@@ -53,6 +54,11 @@ pub struct CoreState {
     pub ids: RequestIdGen,
     /// Set once shutdown began: responses close their connections.
     pub draining: Cell<bool>,
+    /// This worker's own copy of the TLS configurations (its own session
+    /// caches).
+    pub tls: crate::tls::SniTable,
+    /// This worker's client TLS settings per upstream (https backends).
+    pub upstream_tls: Vec<Option<crate::tls::client::WorkerClientTls>>,
 }
 
 /// One request on its way through the stages: what every step after
@@ -138,6 +144,18 @@ pub async fn handle(
     };
     call.api = Some(api);
     call.set = snap.responses(api.responses);
+    let host = head.host.map(|h| head.slice(h));
+    match protocol::check(
+        api.protocols,
+        client.is_tls(),
+        head.method,
+        host,
+        &snap.redirects,
+    ) {
+        Ok(Verdict::Pass) => {}
+        Ok(Verdict::Redirect { port }) => return redirect(core, client, &call, port).await,
+        Err(e) => return reject(core, client, &call, e).await,
+    }
     call.cors = cors::check(api.cors, &head);
     let inputs = match params::check(&api.params, &head, &route) {
         Ok(inputs) => inputs,
@@ -195,6 +213,11 @@ async fn proxy(
         addr,
         timeout: http.timeout,
         method,
+        tls: core
+            .upstream_tls
+            .get(http.upstream as usize)
+            .and_then(Option::as_ref)
+            .map(|t| (&t.config, &t.server_name)),
     };
     let sent = call.started.map(|_| core.clock.now());
     match forward::forward(&fw, client, call.head, &target).await {
@@ -264,6 +287,26 @@ async fn serve_mock(
         head.version,
         keep,
         head_request,
+    );
+    flush(client).await && keep
+}
+
+/// Answers a plain-HTTP GET or HEAD with 301 to HTTPS (§4.6).
+async fn redirect(core: &CoreState, client: &mut ClientConn, call: &Call<'_>, port: u16) -> bool {
+    let head = call.head;
+    let keep = call.keep_alive && consume_body(call.snap, client, head).await;
+    let decor = call.decor(core, None);
+    let host = head.host.map_or(&b""[..], |h| head.slice(h));
+    respond::redirect(
+        &mut client.out,
+        host,
+        port,
+        head.slice(head.path),
+        head.query.map(|q| head.slice(q)),
+        &call.rid,
+        &decor,
+        head.version,
+        keep,
     );
     flush(client).await && keep
 }

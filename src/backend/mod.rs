@@ -120,6 +120,8 @@ pub struct Api {
     pub id: Box<str>,
     /// Its group.
     pub group: GroupId,
+    /// Schemes it accepts (§6.2).
+    pub protocols: crate::policy::protocol::Protocols,
     /// CORS on (§17).
     pub cors: bool,
     /// Gateway-response set rendering its errors (§18).

@@ -4,6 +4,7 @@
 
 mod api;
 mod backends;
+mod tls;
 
 use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
@@ -71,12 +72,12 @@ pub struct Compiled {
 }
 
 /// Compiles a validated spec.
-pub fn compile(spec: &GatewaySpec) -> Result<Compiled, Vec<ConfigError>> {
+pub fn compile(spec: &GatewaySpec, base: &std::path::Path) -> Result<Compiled, Vec<ConfigError>> {
     let stages = StageTable::new(spec.stage.iter().map(|s| s.name.clone()).collect());
     let mut out = Builder {
         stages: stages.clone(),
         apis: Vec::new(),
-        upstreams: Upstreams::default(),
+        upstreams: Upstreams::new(base),
         response_sets: vec![ResponseSet::builtin("default")],
         group_sets: Vec::new(),
         errs: Vec::new(),
@@ -88,8 +89,12 @@ pub fn compile(spec: &GatewaySpec) -> Result<Compiled, Vec<ConfigError>> {
         for d in &group.domains {
             hosts.insert(d, g as u32);
         }
+        for d in &group.domain {
+            hosts.insert(&d.name, g as u32);
+        }
         trees.extend(out.group(g, group, spec.settings.backend_timeout_ms));
     }
+    let tls = tls::compile(spec, base, &mut out.errs);
     let runtime = runtime(spec, &mut out.errs);
     if !out.errs.is_empty() {
         return Err(out.errs);
@@ -124,6 +129,8 @@ pub fn compile(spec: &GatewaySpec) -> Result<Compiled, Vec<ConfigError>> {
             upstreams: out.upstreams.list,
             response_sets: out.response_sets,
             group_sets: out.group_sets,
+            tls: tls.sni,
+            redirects: tls.redirects,
         },
     })
 }
@@ -317,17 +324,17 @@ mod tests {
     #[test]
     fn split_address_defaults_port_80() {
         assert_eq!(
-            split_address("10.0.0.1:8080").unwrap(),
+            split_address("10.0.0.1:8080", 80).unwrap(),
             ("10.0.0.1".into(), 8080)
         );
         assert_eq!(
-            split_address("backend.internal").unwrap(),
+            split_address("backend.internal", 80).unwrap(),
             ("backend.internal".into(), 80)
         );
-        assert_eq!(split_address("[::1]:81").unwrap(), ("::1".into(), 81));
-        assert!(split_address("h:0").is_err());
-        assert!(split_address("h:99999").is_err());
-        assert!(split_address("http://h").is_err());
+        assert_eq!(split_address("[::1]:81", 80).unwrap(), ("::1".into(), 81));
+        assert!(split_address("h:0", 80).is_err());
+        assert!(split_address("h:99999", 80).is_err());
+        assert!(split_address("http://h", 80).is_err());
     }
 
     #[test]

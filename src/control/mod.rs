@@ -2,6 +2,7 @@
 //! threads or may block. `load` → `validate` → `compile` → start workers →
 //! wait for a signal → drain.
 
+pub mod certs;
 pub mod compile;
 pub mod error;
 pub mod locate;
@@ -74,13 +75,19 @@ fn toml_error(path: &str, e: &toml::de::Error, source: &str) -> ConfigError {
 /// undefined). Only a broken stage list, which sizes every table compile
 /// builds, stops compiling.
 pub fn load(source: &str) -> Result<Compiled, Vec<ConfigError>> {
+    load_at(source, std::path::Path::new("."))
+}
+
+/// [`load`] for a file in `base`: relative paths in it (certificates, CA
+/// bundles) are resolved against `base`.
+pub fn load_at(source: &str, base: &std::path::Path) -> Result<Compiled, Vec<ConfigError>> {
     let spec = parse(source)?;
     let mut errs = validate::validate(&spec);
     let stages_sound = !errs
         .iter()
         .any(|e| e.path == "stage" || e.path.starts_with("stage["));
     if errs.is_empty() || stages_sound {
-        match compile::compile(&spec) {
+        match compile::compile(&spec, base) {
             Ok(c) if errs.is_empty() => return Ok(c),
             Ok(_) => {}
             Err(more) => {

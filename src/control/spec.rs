@@ -64,6 +64,25 @@ pub struct GatewaySpec {
     /// `[[group]]`: API groups (§4.1).
     #[serde(default)]
     pub group: Vec<GroupSpec>,
+    /// `[[certificate]]`: PEM certificates bound to domains (§4.3).
+    #[serde(default)]
+    pub certificate: Vec<CertificateSpec>,
+}
+
+/// `[[certificate]]`: an SSL certificate (behaviour.md §4.3). Paths are
+/// relative to the configuration file's directory.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateSpec {
+    /// Name domains and listeners refer to it by.
+    pub name: String,
+    /// PEM certificate chain, leaf first (RSA or ECDSA).
+    pub cert: String,
+    /// PEM private key of the leaf (PKCS#8, PKCS#1 or SEC1).
+    pub key: String,
+    /// PEM CA bundle that signs client certificates (§4.5); needed for
+    /// `client_auth` on a domain using this certificate.
+    pub ca: Option<String>,
 }
 
 /// Name of the default environment (behaviour.md §5.1).
@@ -133,6 +152,13 @@ impl Default for ServerSpec {
 pub struct ListenerSpec {
     /// `ip:port`; port 0 picks a free port (tests).
     pub address: String,
+    /// Terminate TLS on this listener (§4.3): domains' certificates are
+    /// chosen by SNI.
+    #[serde(default)]
+    pub tls: bool,
+    /// `[[certificate]]` name for clients without SNI or with a name no
+    /// domain has (default: none, the handshake is refused).
+    pub default_certificate: Option<String>,
 }
 
 /// `[settings]`: behaviour.md §3 limits and the timeouts of the request path.
@@ -196,9 +222,13 @@ impl Default for SettingsSpec {
 pub struct GroupSpec {
     /// Group name; `DEFAULT` is the catch-all group for unmatched hosts.
     pub name: String,
-    /// Independent domains bound to this group (§4.2), lower-case host names.
+    /// Independent domains bound to this group (§4.2), lower-case host
+    /// names, without TLS settings.
     #[serde(default)]
     pub domains: Vec<String>,
+    /// `[[group.domain]]`: independent domains with TLS settings (§4.2).
+    #[serde(default)]
+    pub domain: Vec<DomainSpec>,
     /// `[group.variables.<STAGE>]`: `#name#` values per stage (§5.2).
     #[serde(default)]
     pub variables: BTreeMap<String, BTreeMap<String, String>>,
@@ -210,6 +240,35 @@ pub struct GroupSpec {
     /// `[[group.api]]`: the group's APIs.
     #[serde(default)]
     pub api: Vec<ApiSpec>,
+}
+
+/// `[[group.domain]]`: an independent domain (behaviour.md §4.2).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DomainSpec {
+    /// Host name.
+    pub name: String,
+    /// `[[certificate]]` served for this name on TLS listeners (§4.3).
+    pub certificate: Option<String>,
+    /// `"1.2"` (default) or `"1.3"` (§4.4; rustls has no TLS 1.1).
+    #[serde(default = "default_min_tls")]
+    pub min_tls_version: String,
+    /// Require a client certificate signed by the certificate's `ca` (§4.5).
+    #[serde(default)]
+    pub client_auth: bool,
+    /// Answer plain-HTTP GET and HEAD with 301 to HTTPS (§4.6; default off).
+    #[serde(default)]
+    pub https_redirect: bool,
+    /// Port in the redirect's `Location` (default 443, then omitted).
+    #[serde(default = "default_https_port")]
+    pub https_port: u16,
+}
+
+fn default_min_tls() -> String {
+    "1.2".into()
+}
+fn default_https_port() -> u16 {
+    443
 }
 
 /// One entry of a gateway-response set (behaviour.md §18.1): only the
@@ -242,6 +301,10 @@ pub struct ApiSpec {
     /// Stages the API is published in (§5.3; default `["RELEASE"]`).
     #[serde(default = "default_stages")]
     pub stages: Vec<String>,
+    /// `"HTTP"`, `"HTTPS"` or `"HTTP&HTTPS"` (default): the schemes the API
+    /// accepts (§6.2).
+    #[serde(default = "default_protocol")]
+    pub protocol: String,
     /// CORS on (§17; default off).
     #[serde(default)]
     pub cors: bool,
@@ -258,6 +321,9 @@ pub struct ApiSpec {
     pub policy: Vec<PolicySpec>,
 }
 
+fn default_protocol() -> String {
+    "HTTP&HTTPS".into()
+}
 fn default_stages() -> Vec<String> {
     vec![RELEASE.into()]
 }
@@ -398,7 +464,7 @@ fn default_match() -> String {
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum BackendSpec {
     /// `type = "http"`: an HTTP service (§7.2).
-    Http(HttpBackendSpec),
+    Http(Box<HttpBackendSpec>),
     /// `type = "mock"`: a fixed response (§7.5).
     Mock(MockBackendSpec),
 }
@@ -407,11 +473,22 @@ pub enum BackendSpec {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpBackendSpec {
-    /// `"http"` (HTTPS backends arrive with TLS support).
+    /// `"http"` (default) or `"https"` (§7.2).
     #[serde(default = "default_scheme")]
     pub scheme: String,
-    /// `host:port`, host an IP literal or a DNS name; port defaults to 80 (§7.2).
+    /// `host:port`, host an IP literal or a DNS name; port defaults to 80,
+    /// or 443 for https (§7.2).
     pub address: String,
+    /// https: PEM CA bundle the backend's certificate must chain to
+    /// (default: the system's roots). Relative to the configuration file.
+    pub tls_ca: Option<String>,
+    /// https: name sent as SNI and checked against the certificate
+    /// (default: the address's host).
+    pub tls_server_name: Option<String>,
+    /// https: verify the backend's certificate (default true). `false` is
+    /// logged as a warning at every load.
+    #[serde(default = "default_true")]
+    pub tls_verify: bool,
     /// Backend path template; `{name}` takes the frontend path parameter `name`.
     /// Default `/` plus, for prefix APIs, the request's remainder (§6.4).
     #[serde(default = "default_path")]
@@ -437,6 +514,9 @@ pub struct HttpBackendSpec {
     pub system: Vec<SystemParamSpec>,
 }
 
+fn default_true() -> bool {
+    true
+}
 fn default_scheme() -> String {
     "http".into()
 }

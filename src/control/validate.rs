@@ -10,8 +10,10 @@ mod policies;
 
 use super::error::ConfigError;
 use super::spec::{
-    ApiSpec, BackendSpec, GatewaySpec, GroupSpec, HttpBackendSpec, MockBackendSpec, WorkersSpec,
+    ApiSpec, BackendSpec, DomainSpec, GatewaySpec, GroupSpec, HttpBackendSpec, MockBackendSpec,
+    WorkersSpec,
 };
+use crate::policy::protocol::Protocols;
 use crate::route::path::{MatchMode, parse_template};
 
 /// Most workers a config may ask for.
@@ -162,8 +164,17 @@ fn groups(spec: &GatewaySpec, errs: &mut Vec<ConfigError>) {
                 "merge the two [[group]] tables or rename one",
             ));
         }
-        for (d, domain) in group.domains.iter().enumerate() {
-            let dp = format!("{gp}.domains[{d}]");
+        let listed = group
+            .domains
+            .iter()
+            .enumerate()
+            .map(|(d, name)| (format!("{gp}.domains[{d}]"), name));
+        let tabled = group
+            .domain
+            .iter()
+            .enumerate()
+            .map(|(d, dom)| (format!("{gp}.domain[{d}].name"), &dom.name));
+        for (dp, domain) in listed.chain(tabled) {
             let lower = domain.to_ascii_lowercase();
             if !is_host_name(&lower) {
                 errs.push(ConfigError::new(
@@ -179,6 +190,9 @@ fn groups(spec: &GatewaySpec, errs: &mut Vec<ConfigError>) {
                     "bind each domain to exactly one group (behaviour.md §4.2)",
                 ));
             }
+        }
+        for (d, dom) in group.domain.iter().enumerate() {
+            domain_settings(dom, &format!("{gp}.domain[{d}]"), errs);
         }
         model::group(spec, group, &gp, errs);
         let mut api_names = HashSet::new();
@@ -196,6 +210,31 @@ fn groups(spec: &GatewaySpec, errs: &mut Vec<ConfigError>) {
     }
 }
 
+/// TLS and redirect settings of a `[[group.domain]]` (§4.2–§4.6).
+fn domain_settings(dom: &DomainSpec, dp: &str, errs: &mut Vec<ConfigError>) {
+    if super::certs::parse_min_tls(&dom.min_tls_version).is_none() {
+        errs.push(ConfigError::new(
+            format!("{dp}.min_tls_version"),
+            format!("unknown TLS version \"{}\"", dom.min_tls_version),
+            "use \"1.2\" or \"1.3\" (TLS 1.1 is not offered: rustls does not implement it)",
+        ));
+    }
+    if dom.client_auth && dom.certificate.is_none() {
+        errs.push(ConfigError::new(
+            format!("{dp}.client_auth"),
+            "client authentication needs the domain's certificate and its CA",
+            "set certificate = \"name\" on the domain, with ca = \"...\" on that [[certificate]]",
+        ));
+    }
+    if dom.https_port == 0 {
+        errs.push(ConfigError::new(
+            format!("{dp}.https_port"),
+            "port 0 cannot be redirected to",
+            "give the port clients reach the TLS listener on (default 443)",
+        ));
+    }
+}
+
 fn api(
     spec: &GatewaySpec,
     group: &GroupSpec,
@@ -208,6 +247,13 @@ fn api(
             format!("{ap}.name"),
             "API name is empty",
             "name the API, e.g. name = \"get-user\"",
+        ));
+    }
+    if Protocols::parse(&api.protocol).is_none() {
+        errs.push(ConfigError::new(
+            format!("{ap}.protocol"),
+            format!("unknown protocol \"{}\"", api.protocol),
+            "use \"HTTP\", \"HTTPS\" or \"HTTP&HTTPS\" (behaviour.md §6.2)",
         ));
     }
     if parse_method(&api.method).is_none() {
@@ -259,16 +305,44 @@ fn backend(spec: &GatewaySpec, b: &BackendSpec, bp: &str, errs: &mut Vec<ConfigE
 }
 
 fn http_backend(spec: &GatewaySpec, h: &HttpBackendSpec, bp: &str, errs: &mut Vec<ConfigError>) {
-    if h.scheme != "http" {
+    let https = match h.scheme.as_str() {
+        "http" => false,
+        "https" => true,
+        other => {
+            errs.push(ConfigError::new(
+                format!("{bp}.scheme"),
+                format!("scheme \"{other}\" is not supported"),
+                "use scheme = \"http\" or \"https\" (behaviour.md §7.2)",
+            ));
+            false
+        }
+    };
+    if !https {
+        let set = [
+            ("tls_ca", h.tls_ca.is_some()),
+            ("tls_server_name", h.tls_server_name.is_some()),
+            ("tls_verify", !h.tls_verify),
+        ];
+        for (key, _) in set.iter().filter(|(_, on)| *on) {
+            errs.push(ConfigError::new(
+                format!("{bp}.{key}"),
+                "TLS settings on a plain-HTTP backend are never used",
+                "set scheme = \"https\", or remove the key",
+            ));
+        }
+    }
+    if let Some(name) = &h.tls_server_name
+        && rustls::pki_types::ServerName::try_from(name.as_str()).is_err()
+    {
         errs.push(ConfigError::new(
-            format!("{bp}.scheme"),
-            format!("scheme \"{}\" is not supported", h.scheme),
-            "use scheme = \"http\" (HTTPS backends need TLS support, not built yet)",
+            format!("{bp}.tls_server_name"),
+            format!("\"{name}\" is not a DNS name or IP address"),
+            "give the name the backend's certificate is issued for",
         ));
     }
     // With `#variables#`, address and path are checked per stage by compile.
     if !h.address.contains('#')
-        && let Err(why) = super::compile::split_address(&h.address)
+        && let Err(why) = super::compile::split_address(&h.address, if https { 443 } else { 80 })
     {
         errs.push(ConfigError::new(
             format!("{bp}.address"),

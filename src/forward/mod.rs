@@ -10,14 +10,20 @@ use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use bytes::BytesMut;
 use monoio::net::TcpStream;
+use rustls::ClientConfig;
+use rustls::ClientConnection;
+use rustls::pki_types::ServerName;
 
 use crate::clock::Clock;
 use crate::error::GatewayError;
 use crate::http::{Method, RequestHead, ResponseHead, parse_response, write};
-use crate::io::{self, ClientConn};
+use crate::io::{self, ClientConn, Stream};
 use crate::record::Metrics;
+use crate::tls::TlsStream;
 use crate::upstream::UpstreamId;
 use crate::upstream::pool::{Pool, UPSTREAM_BUF_BYTES, UpstreamConn};
 
@@ -43,7 +49,7 @@ pub struct Forwarder<'a> {
 
 /// Where this request goes.
 #[derive(Debug, Clone, Copy)]
-pub struct Target {
+pub struct Target<'a> {
     /// Pool key.
     pub upstream: UpstreamId,
     /// Resolved address.
@@ -52,6 +58,9 @@ pub struct Target {
     pub timeout: Duration,
     /// The method sent upstream (it frames the response, RFC 9112 §6.3).
     pub method: Method,
+    /// For an https backend: this worker's client configuration and the
+    /// server name (§7.2).
+    pub tls: Option<(&'a Arc<ClientConfig>, &'a ServerName<'static>)>,
 }
 
 /// An exchange that ended without a complete response to the client.
@@ -86,7 +95,7 @@ pub async fn forward(
     fw: &Forwarder<'_>,
     client: &mut ClientConn,
     req: &RequestHead,
-    target: &Target,
+    target: &Target<'_>,
 ) -> Result<(UpstreamConn, ResponseHead), Failure> {
     let mut out = std::mem::take(&mut client.out);
     let result = exchange(fw, client, req, target, &mut out).await;
@@ -99,7 +108,7 @@ async fn exchange(
     fw: &Forwarder<'_>,
     client: &mut ClientConn,
     req: &RequestHead,
-    target: &Target,
+    target: &Target<'_>,
     out: &mut BytesMut,
 ) -> Result<(UpstreamConn, ResponseHead), Failure> {
     let mut dec = Decoder::for_request(req.framing);
@@ -120,7 +129,7 @@ async fn send(
     fw: &Forwarder<'_>,
     client: &mut ClientConn,
     req: &RequestHead,
-    target: &Target,
+    target: &Target<'_>,
     out: &mut BytesMut,
     mut dec: Decoder,
     in_memory: bool,
@@ -173,7 +182,7 @@ async fn send(
 /// A pooled connection, or a new one within the connect timeout.
 async fn acquire(
     fw: &Forwarder<'_>,
-    target: &Target,
+    target: &Target<'_>,
     probe: bool,
 ) -> Result<UpstreamConn, GatewayError> {
     let pooled = fw
@@ -192,8 +201,35 @@ async fn acquire(
             // Heads and small bodies go out in one segment each.
             let _ = stream.set_nodelay(true);
             Metrics::bump(&fw.metrics.upstream_connects);
+            let stream = match target.tls {
+                None => Stream::Plain(stream),
+                Some((config, name)) => Stream::Tls(Box::new(
+                    tls_connect(stream, config, name, fw.connect_timeout).await?,
+                )),
+            };
             Ok(UpstreamConn::new(stream, target.addr))
         }
+    }
+}
+
+/// The client handshake with an https backend, within the connect timeout.
+/// A certificate that does not verify is a failed connection (502).
+async fn tls_connect(
+    tcp: TcpStream,
+    config: &Arc<ClientConfig>,
+    name: &ServerName<'static>,
+    limit: Duration,
+) -> Result<TlsStream<ClientConnection>, GatewayError> {
+    let conn = ClientConnection::new(config.clone(), name.clone())
+        .map_err(|_| GatewayError::UpstreamConnectFailed)?;
+    let mut stream = TlsStream::new(tcp, conn, Vec::new());
+    match monoio::time::timeout(limit, stream.handshake()).await {
+        Err(_) => Err(GatewayError::UpstreamConnectTimeout),
+        Ok(Err(e)) => {
+            log::warn!("TLS handshake with backend {name:?} failed: {e}");
+            Err(GatewayError::UpstreamConnectFailed)
+        }
+        Ok(Ok(())) => Ok(stream),
     }
 }
 

@@ -10,6 +10,7 @@
 
 pub mod cors;
 pub mod params;
+pub mod protocol;
 
 /// Who is calling, as authentication found it (behaviour.md §9.3, §18.3).
 ///

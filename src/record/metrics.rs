@@ -17,6 +17,8 @@ pub struct Metrics {
     pub upstream_reuses: Cell<u64>,
     /// Requests retried on a fresh connection after a reused one failed.
     pub upstream_retries: Cell<u64>,
+    /// Client TLS handshakes that failed (bad version, certificate, name).
+    pub tls_handshake_failures: Cell<u64>,
 }
 
 /// A plain copy of the counters.
@@ -32,6 +34,8 @@ pub struct MetricsTotals {
     pub upstream_reuses: u64,
     /// See [`Metrics::upstream_retries`].
     pub upstream_retries: u64,
+    /// See [`Metrics::tls_handshake_failures`].
+    pub tls_handshake_failures: u64,
 }
 
 impl Metrics {
@@ -49,6 +53,7 @@ impl Metrics {
             upstream_connects: self.upstream_connects.get(),
             upstream_reuses: self.upstream_reuses.get(),
             upstream_retries: self.upstream_retries.get(),
+            tls_handshake_failures: self.tls_handshake_failures.get(),
         }
     }
 }
@@ -60,5 +65,6 @@ impl std::ops::AddAssign for MetricsTotals {
         self.upstream_connects += o.upstream_connects;
         self.upstream_reuses += o.upstream_reuses;
         self.upstream_retries += o.upstream_retries;
+        self.tls_handshake_failures += o.tls_handshake_failures;
     }
 }

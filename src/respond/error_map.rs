@@ -166,6 +166,20 @@ pub fn map(err: &GatewayError) -> ErrorResponse {
             RequestParametersFailure,
             false,
         ),
+        GatewayError::ProtocolNotAllowed { https_only: true } => resp(
+            400,
+            "APIG.0607",
+            "The following protocol is supported: HTTPS",
+            Default4xx,
+            false,
+        ),
+        GatewayError::ProtocolNotAllowed { https_only: false } => resp(
+            400,
+            "APIG.0607",
+            "The following protocol is supported: HTTP",
+            Default4xx,
+            false,
+        ),
         GatewayError::UpstreamUnresolved => resp(
             500,
             "APIG.0605",

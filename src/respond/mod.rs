@@ -195,6 +195,41 @@ pub fn mock(
     }
 }
 
+/// Renders the §4.6 redirect: `301` with `Location:
+/// https://{host}[:{port}]{path}[?{query}]` (the request's host without
+/// its port, the HTTPS port unless 443, path and query as received) and an
+/// empty body.
+#[allow(clippy::too_many_arguments)] // the response's parts, passed explicitly
+pub fn redirect(
+    out: &mut BytesMut,
+    host: &[u8],
+    https_port: u16,
+    path: &[u8],
+    query: Option<&[u8]>,
+    rid: &RequestId,
+    decor: &Decor,
+    version: Version,
+    keep_alive: bool,
+) {
+    write::status_line(out, version, 301);
+    out.put_slice(b"Location: https://");
+    out.put_slice(crate::route::host::strip_port(host));
+    if https_port != 443 {
+        out.put_u8(b':');
+        write::number(out, u64::from(https_port));
+    }
+    out.put_slice(if path.is_empty() { b"/" } else { path });
+    if let Some(q) = query {
+        out.put_u8(b'?');
+        out.put_slice(q);
+    }
+    out.put_slice(b"\r\n");
+    write::header_number(out, b"Content-Length", 0);
+    gateway_headers(out, rid, version, keep_alive);
+    decor.write(out, |_| false);
+    out.put_slice(b"\r\n");
+}
+
 /// Renders the head of a proxied response: the upstream's end-to-end
 /// headers, then framing and gateway headers.
 #[allow(clippy::too_many_arguments)] // the response's parts, passed explicitly

@@ -16,7 +16,7 @@ use crate::error::GatewayError;
 pub use crate::backend::UpstreamId;
 
 /// A backend address.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Upstream {
     /// Host as configured (IP literal or DNS name).
     pub host: Box<str>,
@@ -24,6 +24,8 @@ pub struct Upstream {
     pub port: u16,
     /// The address, when `host` is an IP literal.
     pub literal: Option<SocketAddr>,
+    /// TLS settings of an https backend (§7.2); `None` for http.
+    pub tls: Option<crate::control::certs::UpstreamTls>,
 }
 
 /// A worker's view of upstream addresses, by [`UpstreamId`].

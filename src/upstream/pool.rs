@@ -23,6 +23,9 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use monoio::net::TcpStream;
+use rustls::ClientConnection;
+
+use crate::io::Stream;
 
 use super::UpstreamId;
 
@@ -32,8 +35,8 @@ pub const UPSTREAM_BUF_BYTES: usize = 16 * 1024;
 /// A connection to an upstream with its read buffer.
 #[derive(Debug)]
 pub struct UpstreamConn {
-    /// The socket.
-    pub stream: TcpStream,
+    /// The socket, plain or TLS.
+    pub stream: Stream<ClientConnection>,
     /// Bytes read but not yet consumed.
     pub buf: BytesMut,
     /// Where it is connected.
@@ -44,7 +47,7 @@ pub struct UpstreamConn {
 
 impl UpstreamConn {
     /// A freshly connected upstream.
-    pub fn new(stream: TcpStream, addr: SocketAddr) -> Self {
+    pub fn new(stream: Stream<ClientConnection>, addr: SocketAddr) -> Self {
         UpstreamConn {
             stream,
             buf: BytesMut::with_capacity(UPSTREAM_BUF_BYTES),
@@ -92,7 +95,7 @@ impl Pool {
         while let Some(idle) = list.pop_back() {
             let fresh = now.saturating_duration_since(idle.since) < self.idle_timeout;
             let usable = fresh && idle.conn.addr == addr && idle.conn.buf.is_empty();
-            if usable && (!probe || is_open(&idle.conn.stream)) {
+            if usable && (!probe || is_open(idle.conn.stream.tcp())) {
                 let mut conn = idle.conn;
                 conn.reused = true;
                 return Some(conn);
@@ -162,7 +165,7 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         let ours = TcpStream::connect_addr(addr).await.unwrap();
         let (theirs, _) = listener.accept().await.unwrap();
-        (UpstreamConn::new(ours, addr), theirs)
+        (UpstreamConn::new(Stream::Plain(ours), addr), theirs)
     }
 
     #[monoio::test_all(timer_enabled = true)]
@@ -190,7 +193,7 @@ mod tests {
         drop(peer);
         // The FIN arrives asynchronously: poll for it, up to a deadline.
         for _ in 0..1000 {
-            if !is_open(&conn.stream) {
+            if !is_open(conn.stream.tcp()) {
                 break;
             }
             monoio::time::sleep(Duration::from_millis(1)).await;
@@ -208,13 +211,13 @@ mod tests {
         let mut addr = None;
         for _ in 0..3 {
             let (conn, peer) = pair().await;
-            ports.push(conn.stream.local_addr().unwrap().port());
+            ports.push(conn.stream.tcp().local_addr().unwrap().port());
             addr = Some(conn.addr);
             peers.push(peer);
             pool.put(0, conn, clock.now());
         }
         assert_eq!(pool.idle_count(0), 2);
         let warmest = pool.take(0, addr.unwrap(), clock.now(), false).unwrap();
-        assert_eq!(warmest.stream.local_addr().unwrap().port(), ports[2]);
+        assert_eq!(warmest.stream.tcp().local_addr().unwrap().port(), ports[2]);
     }
 }

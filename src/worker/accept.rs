@@ -19,6 +19,7 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
 /// listener so the kernel stops queueing connections for this worker.
 pub async fn accept_loop(
     listener: TcpListener,
+    index: usize,
     core: Rc<CoreState>,
     slot: Rc<Slot>,
     drain: Rc<Drain>,
@@ -29,7 +30,7 @@ pub async fn accept_loop(
             _ = &mut stop => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    monoio::spawn(conn::serve(stream, peer, core.clone(), slot.clone()));
+                    monoio::spawn(conn::serve(stream, peer, index, core.clone(), slot.clone()));
                 }
                 Err(e) => {
                     log::warn!("worker {}: accept failed: {e}", core.index);

@@ -14,9 +14,11 @@ use monoio::net::TcpStream;
 use crate::clock::Clock;
 use crate::error::GatewayError;
 use crate::http::{RequestHead, parse_request};
-use crate::io::{self, ClientConn};
+use crate::io::{self, ClientConn, Stream};
 use crate::pipeline::{self, CoreState};
+use crate::record::Metrics;
 use crate::snapshot::Snapshot;
+use crate::tls;
 
 use super::Slot;
 
@@ -39,14 +41,34 @@ impl Drop for InFlight<'_> {
     }
 }
 
-/// Serves a connection until it closes.
-pub async fn serve(stream: TcpStream, peer: SocketAddr, core: Rc<CoreState>, slot: Rc<Slot>) {
+/// Serves a connection accepted by listener `listener` until it closes.
+pub async fn serve(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    listener: usize,
+    core: Rc<CoreState>,
+    slot: Rc<Slot>,
+) {
     // An IPv4 client of a dual-stack listener arrives as ::ffff:a.b.c.d;
     // policies, sourceIp and X-Forwarded-For want a.b.c.d.
     let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
-    let _ = stream.set_nodelay(true);
+    let _ = tcp.set_nodelay(true);
+    let stream = if core.tls.is_tls(listener) {
+        let limit = slot.current().timeouts.header;
+        match tls::accept(tcp, &core.tls, listener, limit).await {
+            Ok(tls) => Stream::Tls(Box::new(tls)),
+            Err(e) => {
+                Metrics::bump(&core.metrics.tls_handshake_failures);
+                log::debug!("TLS handshake with {peer} failed: {e}");
+                return;
+            }
+        }
+    } else {
+        Stream::Plain(tcp)
+    };
     let mut client = ClientConn {
         stream,
+        listener,
         rbuf: BytesMut::with_capacity(CLIENT_READ_BYTES),
         out: BytesMut::with_capacity(CLIENT_READ_BYTES),
         peer,

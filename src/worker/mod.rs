@@ -150,17 +150,20 @@ async fn run(setup: WorkerSetup, ready: Sender<Result<usize, String>>) -> Metric
         metrics: Metrics::default(),
         ids: RequestIdGen::new(setup.index),
         draining: Cell::new(false),
+        tls: snap.tls.for_worker(),
+        upstream_tls: crate::tls::client::for_worker(&snap.upstreams),
     });
     let slot = Rc::new(Slot {
         current: RefCell::new(Rc::new(snap)),
         in_flight: Cell::new(0),
     });
     let drain = Rc::new(Drain::default());
-    for std_listener in setup.listeners {
+    for (index, std_listener) in setup.listeners.into_iter().enumerate() {
         match TcpListener::from_std(std_listener) {
             Ok(l) => {
                 monoio::spawn(accept::accept_loop(
                     l,
+                    index,
                     core.clone(),
                     slot.clone(),
                     drain.clone(),

@@ -43,14 +43,25 @@ impl Response {
     }
 }
 
-/// A client connection.
-pub struct Conn {
+/// A client connection over a plain socket, or any other byte stream (a
+/// TLS session).
+pub struct Conn<S = TcpStream> {
     /// The socket.
-    pub stream: TcpStream,
+    pub stream: S,
     buf: Vec<u8>,
 }
 
-impl Conn {
+impl<S: Read + Write> Conn<S> {
+    /// Wraps an already connected stream (its deadlines set).
+    pub fn wrap(stream: S) -> Conn<S> {
+        Conn {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+}
+
+impl Conn<TcpStream> {
     /// Connects with read/write deadlines.
     pub fn open(addr: SocketAddr) -> Conn {
         let stream = TcpStream::connect(addr).expect("connect to gateway");
@@ -62,7 +73,9 @@ impl Conn {
             buf: Vec::new(),
         }
     }
+}
 
+impl<S: Read + Write> Conn<S> {
     /// Sends raw bytes.
     pub fn send(&mut self, bytes: &[u8]) {
         self.stream.write_all(bytes).expect("write request");

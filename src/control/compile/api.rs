@@ -5,6 +5,7 @@
 //! regular expression that does not compile, an unknown mapping source)
 //! come back as `ConfigError`s with their TOML path.
 
+use crate::policy::protocol::Protocols;
 use std::collections::BTreeMap;
 
 use ipnet::IpNet;
@@ -76,6 +77,7 @@ pub(super) fn api(
         name: api.name.as_str().into(),
         id: api.id.as_deref().unwrap_or(&api.name).into(),
         group: cx.g,
+        protocols: Protocols::parse(&api.protocol).unwrap_or(Protocols::BOTH),
         cors: api.cors,
         responses,
         params,

@@ -6,9 +6,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustls::pki_types::ServerName;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+use super::super::certs::{self, UpstreamTls};
 use super::super::error::ConfigError;
 use super::super::spec::{BackendSpec, HttpBackendSpec, MockBackendSpec};
 use super::super::validate::{parse_location, parse_method};
@@ -22,19 +27,65 @@ use crate::policy::params::{InputParam, Location};
 use crate::route::MethodSpec;
 use crate::upstream::{Upstream, UpstreamId};
 
-/// Interned upstream addresses.
-#[derive(Default)]
+/// Interned upstream addresses: one per host, port and TLS settings.
 pub(super) struct Upstreams {
     pub list: Vec<Upstream>,
-    index: HashMap<(String, u16), UpstreamId>,
+    index: HashMap<UpstreamKey, UpstreamId>,
+    /// Client TLS configurations by (CA bundle, verify): the system roots
+    /// are read once.
+    tls_configs: HashMap<(Option<String>, bool), Arc<rustls::ClientConfig>>,
+    /// Directory relative CA paths are resolved against.
+    base: PathBuf,
+}
+
+/// What makes two backends share a pool: the address, and for https the
+/// CA bundle, server name and verification.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct UpstreamKey {
+    host: String,
+    port: u16,
+    tls: Option<(Option<String>, String, bool)>,
 }
 
 impl Upstreams {
-    fn intern(&mut self, host: &str, port: u16) -> UpstreamId {
-        let key = (host.to_ascii_lowercase(), port);
-        if let Some(id) = self.index.get(&key) {
-            return *id;
+    pub fn new(base: &Path) -> Self {
+        Upstreams {
+            list: Vec::new(),
+            index: HashMap::new(),
+            tls_configs: HashMap::new(),
+            base: base.to_path_buf(),
         }
+    }
+
+    /// The upstream for `host:port`; for https backends (`h.scheme`), with
+    /// its TLS client settings (§7.2).
+    fn intern(
+        &mut self,
+        host: &str,
+        port: u16,
+        h: &HttpBackendSpec,
+        bp: &str,
+    ) -> Result<UpstreamId, ConfigError> {
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        let tls = (h.scheme == "https").then(|| {
+            let name = h
+                .tls_server_name
+                .clone()
+                .unwrap_or_else(|| bare.to_string());
+            (h.tls_ca.clone(), name, h.tls_verify)
+        });
+        let key = UpstreamKey {
+            host: host.to_ascii_lowercase(),
+            port,
+            tls: tls.clone(),
+        };
+        if let Some(id) = self.index.get(&key) {
+            return Ok(*id);
+        }
+        let tls = match tls {
+            None => None,
+            Some((ca, name, verify)) => Some(self.client_tls(ca, name, verify, bp)?),
+        };
         let id = self.list.len() as UpstreamId;
         let literal = host
             .trim_start_matches('[')
@@ -46,9 +97,43 @@ impl Upstreams {
             host: host.into(),
             port,
             literal,
+            tls,
         });
         self.index.insert(key, id);
-        id
+        Ok(id)
+    }
+
+    fn client_tls(
+        &mut self,
+        ca: Option<String>,
+        name: String,
+        verify: bool,
+        bp: &str,
+    ) -> Result<UpstreamTls, ConfigError> {
+        let server_name = ServerName::try_from(name.clone()).map_err(|_| {
+            ConfigError::new(
+                format!("{bp}.tls_server_name"),
+                format!("\"{name}\" is not a DNS name or IP address"),
+                "set tls_server_name to the name the backend's certificate is issued for",
+            )
+        })?;
+        let config = match self.tls_configs.get(&(ca.clone(), verify)) {
+            Some(c) => c.clone(),
+            None => {
+                let c = certs::upstream_config(&self.base, ca.as_deref(), verify, bp)?;
+                self.tls_configs.insert((ca, verify), c.clone());
+                c
+            }
+        };
+        if !verify {
+            log::warn!(
+                "{bp}: tls_verify = false: the certificate of https backend {name} is not verified"
+            );
+        }
+        Ok(UpstreamTls {
+            config,
+            server_name,
+        })
     }
 }
 
@@ -110,7 +195,8 @@ impl BackendCx<'_> {
     ) -> Option<Backend> {
         let at =
             |key: &str, why: String, fix: &str| ConfigError::new(format!("{bp}.{key}"), why, fix);
-        let (host, port) = match split_address(address) {
+        let default_port = if h.scheme == "https" { 443 } else { 80 };
+        let (host, port) = match split_address(address, default_port) {
             Ok(hp) => hp,
             Err(why) => {
                 errs.push(at(
@@ -171,7 +257,13 @@ impl BackendCx<'_> {
             (None, false) => HostHeader::Address,
         };
         Some(Backend::Http(HttpBackend {
-            upstream: self.upstreams.intern(&host, port),
+            upstream: match self.upstreams.intern(&host, port, h, bp) {
+                Ok(id) => id,
+                Err(e) => {
+                    errs.push(e);
+                    return None;
+                }
+            },
             address: address.into(),
             host_header,
             path,
@@ -349,7 +441,9 @@ fn mock_backend(m: &MockBackendSpec) -> Backend {
 }
 
 /// `host[:port]` → (host, port); port 80 when omitted (behaviour.md §7.2).
-pub fn split_address(address: &str) -> Result<(String, u16), String> {
+/// `host[:port]` → host and port (`default_port` when none: 80 for http,
+/// 443 for https, §7.2).
+pub fn split_address(address: &str, default_port: u16) -> Result<(String, u16), String> {
     let (host, port) = if let Some(rest) = address.strip_prefix('[') {
         let (h, tail) = rest
             .split_once(']')
@@ -368,7 +462,7 @@ pub fn split_address(address: &str) -> Result<(String, u16), String> {
         return Err(format!("\"{address}\" is not a host:port address"));
     }
     let port = match port {
-        None => 80,
+        None => default_port,
         Some(p) => match p.parse::<u16>() {
             Ok(n) if n >= 1 => n,
             _ => return Err(format!("port \"{p}\" is not in 1..=65535")),

@@ -1,0 +1,48 @@
+//! Client-side TLS towards https backends (behaviour.md §7.2): each worker
+//! takes its own copy of the compiled client configurations, so the
+//! session-resumption cache rustls keeps behind a lock is touched by one
+//! core only.
+
+use std::sync::Arc;
+
+use ahash::AHashMap;
+use rustls::ClientConfig;
+use rustls::client::Resumption;
+use rustls::pki_types::ServerName;
+
+use crate::upstream::Upstream;
+
+/// Sessions each per-worker client cache remembers.
+const SESSIONS_PER_WORKER: usize = 256;
+
+/// One upstream's TLS settings as a worker holds them.
+#[derive(Debug, Clone)]
+pub struct WorkerClientTls {
+    /// This worker's copy of the client configuration.
+    pub config: Arc<ClientConfig>,
+    /// SNI and the name verified.
+    pub server_name: ServerName<'static>,
+}
+
+/// Per-upstream client settings for one worker (`None` for http backends).
+pub fn for_worker(upstreams: &[Upstream]) -> Vec<Option<WorkerClientTls>> {
+    let mut own: AHashMap<*const ClientConfig, Arc<ClientConfig>> = AHashMap::new();
+    upstreams
+        .iter()
+        .map(|u| {
+            let tls = u.tls.as_ref()?;
+            let config = own
+                .entry(Arc::as_ptr(&tls.config))
+                .or_insert_with(|| {
+                    let mut copy = ClientConfig::clone(&tls.config);
+                    copy.resumption = Resumption::in_memory_sessions(SESSIONS_PER_WORKER);
+                    Arc::new(copy)
+                })
+                .clone();
+            Some(WorkerClientTls {
+                config,
+                server_name: tls.server_name.clone(),
+            })
+        })
+        .collect()
+}

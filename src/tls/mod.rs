@@ -1,0 +1,96 @@
+//! STAGE tls: termination (behaviour.md §4.3–§4.5).
+//!
+//! [`accept`] reads the ClientHello with rustls's `Acceptor`, lets its SNI
+//! pick the domain's configuration ([`sni::SniTable`]), then completes the
+//! handshake. A client below the domain's minimum version, without a
+//! required client certificate or with one its CA did not sign, fails the
+//! handshake (§4.4–§4.5 suggestions); so does an unknown name on a listener
+//! without a default certificate. Failures close only that connection.
+
+pub mod client;
+pub mod sni;
+pub mod stream;
+
+use std::io;
+use std::time::Duration;
+
+use monoio::io::{AsyncReadRent, AsyncWriteRentExt};
+use monoio::net::TcpStream;
+use rustls::ServerConnection;
+use rustls::server::Acceptor;
+
+pub use sni::SniTable;
+pub use stream::TlsStream;
+
+/// A client connection after a completed handshake.
+pub type ServerTls = TlsStream<ServerConnection>;
+
+/// Bytes read per attempt while waiting for a ClientHello.
+const HELLO_READ_BYTES: usize = 4 * 1024;
+
+/// TLS alert `unrecognized_name` (RFC 6066 §3), fatal, in a TLS 1.2 record:
+/// sent when neither SNI nor a default certificate picks a configuration.
+const UNRECOGNIZED_NAME: [u8; 7] = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x70];
+
+/// Runs the server handshake on `tcp` (a connection to listener `listener`)
+/// within `limit`.
+pub async fn accept(
+    tcp: TcpStream,
+    table: &SniTable,
+    listener: usize,
+    limit: Duration,
+) -> io::Result<ServerTls> {
+    match monoio::time::timeout(limit, handshake(tcp, table, listener)).await {
+        Ok(done) => done,
+        Err(_) => Err(io::ErrorKind::TimedOut.into()),
+    }
+}
+
+async fn handshake(mut tcp: TcpStream, table: &SniTable, listener: usize) -> io::Result<ServerTls> {
+    let mut acceptor = Acceptor::default();
+    let mut buf = Vec::with_capacity(HELLO_READ_BYTES);
+    let accepted = loop {
+        buf.clear();
+        let (res, back) = tcp.read(buf).await;
+        buf = back;
+        if res? == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        let mut rest = &buf[..];
+        while !rest.is_empty() {
+            if acceptor.read_tls(&mut rest)? == 0 {
+                break;
+            }
+        }
+        match acceptor.accept() {
+            Ok(Some(accepted)) => break accepted,
+            Ok(None) => {}
+            Err((e, mut alert)) => {
+                let mut out = Vec::new();
+                let _ = alert.write_all(&mut out);
+                let _ = tcp.write_all(out).await;
+                return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+            }
+        }
+    };
+    let Some(config) = table.pick(listener, accepted.client_hello().server_name()) else {
+        let _ = tcp.write_all(UNRECOGNIZED_NAME.to_vec()).await;
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "no certificate for the requested name and no default certificate",
+        ));
+    };
+    let conn = match accepted.into_connection(config) {
+        Ok(conn) => conn,
+        Err((e, mut alert)) => {
+            let mut out = Vec::new();
+            let _ = alert.write_all(&mut out);
+            let _ = tcp.write_all(out).await;
+            return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+        }
+    };
+    buf.clear();
+    let mut stream = TlsStream::new(tcp, conn, buf);
+    stream.handshake().await?;
+    Ok(stream)
+}
