@@ -58,7 +58,7 @@ pub struct CoreState {
     /// caches).
     pub tls: crate::tls::SniTable,
     /// This worker's client TLS settings per upstream (https backends).
-    pub upstream_tls: Vec<Option<crate::tls::client::WorkerClientTls>>,
+    pub upstream_tls: Vec<Option<crate::upstream::tls::WorkerClientTls>>,
 }
 
 /// One request on its way through the stages: what every step after

@@ -14,7 +14,8 @@ use std::path::Path;
 
 /// Request-path order of the stage modules.
 const STAGES: &[&str] = &[
-    "http", "route", "policy", "backend", "rewrite", "upstream", "forward", "respond", "record",
+    "tls", "http", "route", "policy", "backend", "rewrite", "upstream", "forward", "respond",
+    "record",
 ];
 /// Shared infrastructure any module may use.
 /// `record` holds per-core counters that every stage bumps; its access-log

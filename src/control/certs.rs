@@ -19,6 +19,7 @@ use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, S
 
 use super::error::ConfigError;
 use super::spec::{CertificateSpec, DomainSpec};
+pub use crate::upstream::tls::UpstreamTls;
 
 /// ALPN protocols the gateway speaks, both ways.
 const ALPN_HTTP11: &[u8] = b"http/1.1";
@@ -326,15 +327,6 @@ fn build_server(
         .map_err(|e| e.to_string())?;
     config.alpn_protocols = vec![ALPN_HTTP11.to_vec()];
     Ok(Arc::new(config))
-}
-
-/// The TLS settings of an https backend (§7.2).
-#[derive(Debug, Clone)]
-pub struct UpstreamTls {
-    /// Client configuration (roots, ALPN).
-    pub config: Arc<ClientConfig>,
-    /// SNI and the name checked against the certificate.
-    pub server_name: ServerName<'static>,
 }
 
 /// Client configuration for https backends: the system roots, or a CA

@@ -21,9 +21,9 @@ use rustls::pki_types::ServerName;
 use crate::clock::Clock;
 use crate::error::GatewayError;
 use crate::http::{Method, RequestHead, ResponseHead, parse_response, write};
+use crate::io::tls::TlsStream;
 use crate::io::{self, ClientConn, Stream};
 use crate::record::Metrics;
-use crate::tls::TlsStream;
 use crate::upstream::UpstreamId;
 use crate::upstream::pool::{Pool, UPSTREAM_BUF_BYTES, UpstreamConn};
 

@@ -168,6 +168,9 @@ pub struct RequestHead {
     pub keep_alive: bool,
     /// `Expect: 100-continue` was sent.
     pub expect_continue: bool,
+    /// A WebSocket opening handshake (behaviour.md §7.3): an HTTP/1.1 GET
+    /// with `Connection: upgrade` and `Upgrade: websocket` (RFC 6455 §4.1).
+    pub websocket: bool,
 }
 
 impl RequestHead {
@@ -335,6 +338,7 @@ pub fn parse_request(
         framing: parts.framing,
         keep_alive: parts.keep_alive,
         expect_continue: parts.expect_continue,
+        websocket: parts.websocket,
     }))
 }
 
@@ -351,6 +355,7 @@ struct RequestParts {
     framing: BodyFraming,
     keep_alive: bool,
     expect_continue: bool,
+    websocket: bool,
 }
 
 fn request_parts(
@@ -402,6 +407,10 @@ fn request_parts(
         framing,
         keep_alive: facts.keeps_alive(version),
         expect_continue: facts.expect_continue,
+        websocket: facts.upgrade
+            && facts.websocket
+            && version == Version::Http11
+            && method == Method::Get,
     }))
 }
 

@@ -7,9 +7,7 @@
 //! handshake (§4.4–§4.5 suggestions); so does an unknown name on a listener
 //! without a default certificate. Failures close only that connection.
 
-pub mod client;
 pub mod sni;
-pub mod stream;
 
 use std::io;
 use std::time::Duration;
@@ -19,8 +17,8 @@ use monoio::net::TcpStream;
 use rustls::ServerConnection;
 use rustls::server::Acceptor;
 
+use crate::io::tls::TlsStream;
 pub use sni::SniTable;
-pub use stream::TlsStream;
 
 /// A client connection after a completed handshake.
 pub type ServerTls = TlsStream<ServerConnection>;

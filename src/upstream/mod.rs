@@ -8,6 +8,7 @@
 //! from peers": Monolake's blocking resolve on the worker).
 
 pub mod pool;
+pub mod tls;
 
 use std::net::SocketAddr;
 
@@ -25,7 +26,7 @@ pub struct Upstream {
     /// The address, when `host` is an IP literal.
     pub literal: Option<SocketAddr>,
     /// TLS settings of an https backend (§7.2); `None` for http.
-    pub tls: Option<crate::control::certs::UpstreamTls>,
+    pub tls: Option<tls::UpstreamTls>,
 }
 
 /// A worker's view of upstream addresses, by [`UpstreamId`].

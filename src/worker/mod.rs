@@ -151,7 +151,7 @@ async fn run(setup: WorkerSetup, ready: Sender<Result<usize, String>>) -> Metric
         ids: RequestIdGen::new(setup.index),
         draining: Cell::new(false),
         tls: snap.tls.for_worker(),
-        upstream_tls: crate::tls::client::for_worker(&snap.upstreams),
+        upstream_tls: crate::upstream::tls::for_worker(&snap.upstreams),
     });
     let slot = Rc::new(Slot {
         current: RefCell::new(Rc::new(snap)),

@@ -97,6 +97,10 @@ pub(super) struct Facts {
     pub keep_alive: bool,
     /// `Expect: 100-continue`.
     pub expect_continue: bool,
+    /// A `Connection: upgrade` token.
+    pub upgrade: bool,
+    /// An `Upgrade: websocket` token.
+    pub websocket: bool,
     chunked_tokens: u32,
     other_codings: bool,
     connection_options: u32,
@@ -123,6 +127,9 @@ impl Facts {
                 self.expect_continue |= value.eq_ignore_ascii_case(b"100-continue");
             }
             HeaderKind::HopByHop if is_connection(name) => self.note_connection(value),
+            HeaderKind::HopByHop if name.eq_ignore_ascii_case(b"upgrade") => {
+                self.websocket |= tokens(value).any(|t| t.eq_ignore_ascii_case(b"websocket"));
+            }
             _ => {}
         }
     }
@@ -150,6 +157,7 @@ impl Facts {
             } else if token.eq_ignore_ascii_case(b"keep-alive") {
                 self.keep_alive = true;
             } else {
+                self.upgrade |= token.eq_ignore_ascii_case(b"upgrade");
                 self.connection_options += 1;
             }
         }

@@ -6,6 +6,8 @@
 //! (a timeout fired) the buffer stays with the cancelled operation and the
 //! caller's buffer is left empty; callers close the connection then.
 
+pub mod tls;
+
 use std::io;
 
 use bytes::BytesMut;
@@ -100,7 +102,7 @@ pub enum Stream<C> {
     /// Cleartext.
     Plain(monoio::net::TcpStream),
     /// TLS over TCP.
-    Tls(Box<crate::tls::TlsStream<C>>),
+    Tls(Box<tls::TlsStream<C>>),
 }
 
 impl<C, SD> Stream<C>

@@ -1,4 +1,5 @@
-//! Client-side TLS towards https backends (behaviour.md §7.2): each worker
+//! Client-side TLS towards https backends (behaviour.md §7.2). The control
+//! plane compiles an [`UpstreamTls`] per https upstream; each worker
 //! takes its own copy of the compiled client configurations, so the
 //! session-resumption cache rustls keeps behind a lock is touched by one
 //! core only.
@@ -14,6 +15,15 @@ use crate::upstream::Upstream;
 
 /// Sessions each per-worker client cache remembers.
 const SESSIONS_PER_WORKER: usize = 256;
+
+/// The TLS settings of an https backend (§7.2).
+#[derive(Debug, Clone)]
+pub struct UpstreamTls {
+    /// Client configuration (roots, ALPN).
+    pub config: Arc<ClientConfig>,
+    /// SNI and the name checked against the certificate.
+    pub server_name: ServerName<'static>,
+}
 
 /// One upstream's TLS settings as a worker holds them.
 #[derive(Debug, Clone)]
