@@ -159,6 +159,7 @@ fn bench_pipeline(c: &mut Criterion) {
             stage: "RELEASE",
             rid: &rid,
             source_ip: b"127.0.0.1",
+            tls: false,
         };
         out.clear();
         rewrite::request_head(&mut out, &req, http);

@@ -19,7 +19,7 @@ use crate::forward::body::{self, Decoder};
 use crate::forward::{self, Failure, Forwarder, Target};
 use crate::http::parse::HeaderKind;
 use crate::http::{BodyFraming, Method, RequestHead, ResponseHead, Version};
-use crate::io::{self, ClientConn};
+use crate::io::{self, ClientConn, Tunnel};
 use crate::policy::cors::{self, CorsPlan};
 use crate::policy::protocol::{self, Verdict};
 use crate::policy::{Identity, params};
@@ -178,6 +178,7 @@ pub async fn handle(
                 stage: call.stage,
                 rid: &call.rid,
                 source_ip: &source_ip,
+                tls: client.is_tls(),
             };
             proxy(core, client, &call, &req, http).await
         }
@@ -218,12 +219,16 @@ async fn proxy(
             .get(http.upstream as usize)
             .and_then(Option::as_ref)
             .map(|t| (&t.config, &t.server_name)),
+        websocket: call.head.websocket,
     };
     let sent = call.started.map(|_| core.clock.now());
     match forward::forward(&fw, client, call.head, &target).await {
         Ok((conn, resp)) => {
             let upstream_ms = sent.map(|t| millis(core.clock.now().saturating_duration_since(t)));
             let decor = call.decor(core, upstream_ms);
+            if resp.status == 101 {
+                return upgrade(client, call, http, conn, &resp, &decor).await;
+            }
             send_back(core, client, call, http, conn, &resp, &decor).await
         }
         Err(Failure {
@@ -232,6 +237,28 @@ async fn proxy(
         }) => answer_error(core, client, call, &e, call.keep_alive && client_reusable).await,
         Err(Failure { error: None, .. }) => false,
     }
+}
+
+/// Answers a WebSocket handshake the upstream accepted with its `101`
+/// and hands the connection to the tunnel (§7.3); it never returns to the
+/// HTTP loop.
+async fn upgrade(
+    client: &mut ClientConn,
+    call: &Call<'_>,
+    http: &HttpBackend,
+    conn: UpstreamConn,
+    resp: &ResponseHead,
+    decor: &Decor,
+) -> bool {
+    respond::switching_head(&mut client.out, resp, &call.rid, decor);
+    if flush(client).await {
+        client.tunnel = Some(Tunnel {
+            upstream: conn.stream,
+            early: conn.buf,
+            idle: http.timeout,
+        });
+    }
+    false
 }
 
 /// Relays the upstream's response to the client (respond stage).

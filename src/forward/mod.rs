@@ -61,6 +61,9 @@ pub struct Target<'a> {
     /// For an https backend: this worker's client configuration and the
     /// server name (§7.2).
     pub tls: Option<(&'a Arc<ClientConfig>, &'a ServerName<'static>)>,
+    /// A WebSocket opening handshake: `101 Switching Protocols` is the
+    /// final answer (§7.3).
+    pub websocket: bool,
 }
 
 /// An exchange that ended without a complete response to the client.
@@ -163,6 +166,7 @@ async fn send(
             target.method,
             fw.max_response_head,
             target.timeout,
+            target.websocket,
         )
         .await
         {
@@ -283,12 +287,15 @@ async fn read_head(
     method: Method,
     max_head: usize,
     timeout: Duration,
+    websocket: bool,
 ) -> Result<ResponseHead, HeadFailure> {
     let read = async {
         let mut received = false;
         loop {
             match parse_response(&mut conn.buf, max_head, method) {
-                // 101 needs an Upgrade we never forward; other 1xx are interim.
+                // 101 answers a WebSocket handshake (§7.3); unasked for,
+                // it is an error. Other 1xx are interim.
+                Ok(Some(h)) if h.status == 101 && websocket => return Ok(h),
                 Ok(Some(h)) if h.status == 101 => {
                     return Err(HeadFailure::Error(GatewayError::UpstreamBadResponse));
                 }

@@ -87,6 +87,20 @@ pub struct ClientConn {
     pub send_timeout: std::time::Duration,
     /// Index of the listener that accepted it.
     pub listener: usize,
+    /// Set when a WebSocket handshake succeeded: the connection leaves the
+    /// HTTP loop and is relayed to this upstream (behaviour.md §7.3).
+    pub tunnel: Option<Tunnel>,
+}
+
+/// The upstream side of an upgraded connection.
+#[derive(Debug)]
+pub struct Tunnel {
+    /// The upstream connection (never returned to the pool).
+    pub upstream: Stream<rustls::ClientConnection>,
+    /// Upstream bytes read past the `101` head.
+    pub early: BytesMut,
+    /// Idle timeout: the API's backend timeout (§7.3).
+    pub idle: std::time::Duration,
 }
 
 impl ClientConn {
@@ -115,6 +129,84 @@ where
         match self {
             Stream::Plain(s) => s,
             Stream::Tls(s) => s.tcp(),
+        }
+    }
+}
+
+impl<C, SD> Stream<C>
+where
+    C: std::ops::DerefMut + std::ops::Deref<Target = rustls::ConnectionCommon<SD>>,
+    SD: rustls::SideData,
+{
+    /// Splits into halves that read and write concurrently.
+    pub fn into_split(self) -> (ReadHalf<C>, WriteHalf<C>) {
+        use monoio::io::Splitable;
+        match self {
+            Stream::Plain(s) => {
+                let (r, w) = s.into_split();
+                (ReadHalf::Plain(r), WriteHalf::Plain(w))
+            }
+            Stream::Tls(s) => {
+                let (r, w) = s.into_split();
+                (ReadHalf::Tls(r), WriteHalf::Tls(w))
+            }
+        }
+    }
+}
+
+/// The reading half of a split [`Stream`].
+#[derive(Debug)]
+pub enum ReadHalf<C> {
+    /// Cleartext.
+    Plain(monoio::io::OwnedReadHalf<monoio::net::TcpStream>),
+    /// TLS.
+    Tls(tls::TlsReadHalf<C>),
+}
+
+/// The writing half of a split [`Stream`].
+#[derive(Debug)]
+pub enum WriteHalf<C> {
+    /// Cleartext.
+    Plain(monoio::io::OwnedWriteHalf<monoio::net::TcpStream>),
+    /// TLS.
+    Tls(tls::TlsWriteHalf<C>),
+}
+
+impl<C, SD> ReadHalf<C>
+where
+    C: std::ops::DerefMut + std::ops::Deref<Target = rustls::ConnectionCommon<SD>>,
+    SD: rustls::SideData,
+{
+    /// Reads into the start of `buf` (up to its capacity).
+    pub async fn read(&mut self, buf: Vec<u8>) -> monoio::BufResult<usize, Vec<u8>> {
+        match self {
+            ReadHalf::Plain(s) => s.read(buf).await,
+            ReadHalf::Tls(s) => s.read(buf).await,
+        }
+    }
+}
+
+impl<C, SD> WriteHalf<C>
+where
+    C: std::ops::DerefMut + std::ops::Deref<Target = rustls::ConnectionCommon<SD>>,
+    SD: rustls::SideData,
+{
+    /// Writes all of `buf`.
+    pub async fn write_all<B: monoio::buf::IoBuf>(&mut self, buf: B) -> monoio::BufResult<(), B> {
+        match self {
+            WriteHalf::Plain(s) => {
+                let (res, buf) = s.write_all(buf).await;
+                (res.map(|_| ()), buf)
+            }
+            WriteHalf::Tls(s) => s.write_all(buf).await,
+        }
+    }
+
+    /// Closes the write direction (TLS: after close_notify).
+    pub async fn shutdown(&mut self) -> io::Result<()> {
+        match self {
+            WriteHalf::Plain(s) => s.shutdown().await,
+            WriteHalf::Tls(s) => s.shutdown().await,
         }
     }
 }

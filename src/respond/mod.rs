@@ -12,6 +12,7 @@ pub mod error_map;
 pub mod relay;
 pub mod responses;
 pub mod template;
+pub mod tunnel;
 
 use bytes::{BufMut, BytesMut};
 
@@ -243,6 +244,36 @@ pub fn proxied_head(
     framing: ClientFraming,
 ) {
     write::status_line(out, version, resp.status);
+    pass_headers(out, resp, decor, framing == ClientFraming::HeadOnly);
+    match framing {
+        ClientFraming::Length(n) => write::header_number(out, b"Content-Length", n),
+        ClientFraming::Chunked => write::header(out, b"Transfer-Encoding", b"chunked"),
+        ClientFraming::Empty if !matches!(resp.status, 100..=199 | 204 | 304) => {
+            write::header_number(out, b"Content-Length", 0)
+        }
+        ClientFraming::Empty | ClientFraming::HeadOnly | ClientFraming::UntilClose => {}
+    }
+    gateway_headers(out, rid, version, keep_alive);
+    decor.write(out, |name| backend_sent(resp, name));
+    out.put_slice(b"\r\n");
+}
+
+/// Renders the upstream's `101 Switching Protocols` for a WebSocket
+/// handshake (§7.3): its end-to-end headers (`Sec-WebSocket-*`), the
+/// upgrade pair, then the gateway's headers.
+pub fn switching_head(out: &mut BytesMut, resp: &ResponseHead, rid: &RequestId, decor: &Decor) {
+    write::status_line(out, Version::Http11, 101);
+    pass_headers(out, resp, decor, false);
+    out.put_slice(b"Connection: upgrade\r\nUpgrade: websocket\r\n");
+    write::header(out, b"Server", b"api-gateway");
+    write::header(out, b"X-Request-Id", rid.as_bytes());
+    decor.write(out, |name| backend_sent(resp, name));
+    out.put_slice(b"\r\n");
+}
+
+/// Copies the upstream's end-to-end headers; `keep_length` for a HEAD
+/// response (it keeps the upstream's length, RFC 9110 §9.3.2).
+fn pass_headers(out: &mut BytesMut, resp: &ResponseHead, decor: &Decor, keep_length: bool) {
     for h in &resp.headers {
         let pass = match h.kind {
             HeaderKind::Other
@@ -255,8 +286,7 @@ pub fn proxied_head(
             HeaderKind::XForwardedFor
             | HeaderKind::XForwardedProto
             | HeaderKind::XForwardedHost => true,
-            // A HEAD response keeps the upstream's length (RFC 9110 §9.3.2).
-            HeaderKind::ContentLength => framing == ClientFraming::HeadOnly,
+            HeaderKind::ContentLength => keep_length,
             HeaderKind::HopByHop
             | HeaderKind::TransferEncoding
             | HeaderKind::XRequestId
@@ -268,17 +298,6 @@ pub fn proxied_head(
             write::header(out, name, h.value.of(&resp.buf));
         }
     }
-    match framing {
-        ClientFraming::Length(n) => write::header_number(out, b"Content-Length", n),
-        ClientFraming::Chunked => write::header(out, b"Transfer-Encoding", b"chunked"),
-        ClientFraming::Empty if !matches!(resp.status, 100..=199 | 204 | 304) => {
-            write::header_number(out, b"Content-Length", 0)
-        }
-        ClientFraming::Empty | ClientFraming::HeadOnly | ClientFraming::UntilClose => {}
-    }
-    gateway_headers(out, rid, version, keep_alive);
-    decor.write(out, |name| backend_sent(resp, name));
-    out.put_slice(b"\r\n");
 }
 
 fn is_latency_header(name: &[u8]) -> bool {

@@ -37,6 +37,8 @@ pub struct Request<'a> {
     pub rid: &'a RequestId,
     /// The caller's IP address, as text.
     pub source_ip: &'a [u8],
+    /// Whether the client connected over TLS (`X-Forwarded-Proto`).
+    pub tls: bool,
 }
 
 /// Appends the upstream request head for `req` to `backend`; returns the
@@ -65,11 +67,17 @@ pub fn request_head(out: &mut BytesMut, req: &Request<'_>, backend: &HttpBackend
         // Ask to keep the upstream connection for the pool all the same.
         Version::Http10 => out.put_slice(b" HTTP/1.0\r\nConnection: keep-alive\r\n"),
     }
+    if head.websocket {
+        // §7.3: the opening handshake goes upstream as an upgrade; the
+        // Sec-WebSocket-* headers are end-to-end and pass below.
+        out.put_slice(b"Connection: upgrade\r\nUpgrade: websocket\r\n");
+    }
     write::header(out, b"Host", host(head, backend));
     params::client_headers(out, head, &backend.mapping);
     params::headers(out, req, &backend.mapping);
     forwarded_for(out, head, req.source_ip);
-    write::header(out, b"X-Forwarded-Proto", b"http");
+    let proto: &[u8] = if req.tls { b"https" } else { b"http" };
+    write::header(out, b"X-Forwarded-Proto", proto);
     if let Some(host) = head.host {
         write::header(out, b"X-Forwarded-Host", head.slice(host));
     }

@@ -18,6 +18,7 @@ use crate::io::{self, ClientConn, Stream};
 use crate::pipeline::{self, CoreState};
 use crate::record::Metrics;
 use crate::snapshot::Snapshot;
+use crate::respond::tunnel;
 use crate::tls;
 
 use super::Slot;
@@ -69,6 +70,7 @@ pub async fn serve(
     let mut client = ClientConn {
         stream,
         listener,
+        tunnel: None,
         rbuf: BytesMut::with_capacity(CLIENT_READ_BYTES),
         out: BytesMut::with_capacity(CLIENT_READ_BYTES),
         peer,
@@ -87,8 +89,11 @@ pub async fn serve(
         };
         let _guard = InFlight::enter(&slot.in_flight);
         if !pipeline::handle(&core, &snap, &mut client, head).await {
-            return;
+            break;
         }
+    }
+    if let Some(tunnel) = client.tunnel.take() {
+        tunnel::relay(client.stream, client.rbuf, tunnel, &*core.clock).await;
     }
 }
 
