@@ -47,10 +47,12 @@ pub fn resolve(base: &Path, path: &str) -> PathBuf {
     }
 }
 
-/// Reads every `[[certificate]]`; failures go to `errs`.
+/// Reads every `[[certificate]]`; failures go to `errs`, naming the
+/// domains (`bound`: certificate name → domains and listeners using it).
 pub fn load_all(
     specs: &[CertificateSpec],
     base: &Path,
+    bound: &BTreeMap<String, Vec<String>>,
     errs: &mut Vec<ConfigError>,
 ) -> BTreeMap<String, LoadedCert> {
     let mut out = BTreeMap::new();
@@ -68,7 +70,14 @@ pub fn load_all(
             Ok(cert) => {
                 out.insert(spec.name.clone(), cert);
             }
-            Err(e) => errs.push(e),
+            Err(mut e) => {
+                let users = bound.get(&spec.name).map_or_else(
+                    || "not bound to any domain".to_string(),
+                    |d| format!("bound to {}", d.join(", ")),
+                );
+                e.message = format!("{} (certificate \"{}\", {users})", e.message, spec.name);
+                errs.push(e);
+            }
         }
     }
     out

@@ -17,8 +17,8 @@ use crate::http::{RequestHead, parse_request};
 use crate::io::{self, ClientConn, Stream};
 use crate::pipeline::{self, CoreState};
 use crate::record::Metrics;
-use crate::snapshot::Snapshot;
 use crate::respond::tunnel;
+use crate::snapshot::Snapshot;
 use crate::tls;
 
 use super::Slot;

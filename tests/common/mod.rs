@@ -7,6 +7,7 @@
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
 pub mod client;
+pub mod pki;
 pub mod upstream;
 
 use std::net::SocketAddr;
@@ -44,6 +45,8 @@ pub struct TestGateway {
     gw: Option<Gateway>,
     /// First listener's address.
     pub addr: SocketAddr,
+    /// Every listener's address, in config order.
+    pub addrs: Vec<SocketAddr>,
 }
 
 impl TestGateway {
@@ -62,9 +65,26 @@ impl TestGateway {
             Ok(c) => c,
             Err(errs) => panic!("test config rejected: {errs:#?}\n{toml}"),
         };
+        TestGateway::launch(compiled)
+    }
+
+    /// Starts a gateway from a whole TOML file (its own `[[listener]]`s);
+    /// relative paths resolve against the working directory.
+    pub fn from_toml(toml: &str) -> TestGateway {
+        match control::load(toml) {
+            Ok(c) => TestGateway::launch(c),
+            Err(errs) => panic!("test config rejected: {errs:#?}\n{toml}"),
+        }
+    }
+
+    fn launch(compiled: control::Compiled) -> TestGateway {
         let gw = Gateway::start(compiled).expect("gateway starts");
-        let addr = gw.local_addrs()[0];
-        TestGateway { gw: Some(gw), addr }
+        let addrs = gw.local_addrs().to_vec();
+        TestGateway {
+            gw: Some(gw),
+            addr: addrs[0],
+            addrs,
+        }
     }
 
     /// One worker.

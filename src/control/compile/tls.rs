@@ -1,6 +1,7 @@
 //! Domains, certificates and listeners → the SNI table and the redirect
 //! table (behaviour.md §4.2–§4.6).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::super::certs;
@@ -16,7 +17,26 @@ pub(super) struct TlsPlan {
 }
 
 pub(super) fn compile(spec: &GatewaySpec, base: &Path, errs: &mut Vec<ConfigError>) -> TlsPlan {
-    let loaded = certs::load_all(&spec.certificate, base, errs);
+    let mut bound: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for group in &spec.group {
+        for d in &group.domain {
+            if let Some(c) = &d.certificate {
+                bound
+                    .entry(c.clone())
+                    .or_default()
+                    .push(format!("domain {}", d.name));
+            }
+        }
+    }
+    for l in &spec.listener {
+        if let Some(c) = &l.default_certificate {
+            bound
+                .entry(c.clone())
+                .or_default()
+                .push(format!("listener {} (default)", l.address));
+        }
+    }
+    let loaded = certs::load_all(&spec.certificate, base, &bound, errs);
     let known = |name: &str| spec.certificate.iter().any(|c| c.name == name);
     let mut sni = SniTable::new(spec.listener.len());
     let mut redirects = Redirects::default();

@@ -1,0 +1,299 @@
+//! The HTTPS side of the request path: the §4.6 redirect, the §6.2
+//! protocol check (APIG.0607), https backends (§7.2) and WebSocket
+//! tunnels over ws and wss (§7.3).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods
+)] // test code: failing loudly is the point; deadlines read the real clock
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::pki::{ClientOpts, Issued, Pki, certificate_toml, tls_connect, try_exchange};
+use common::*;
+use rustls::pki_types::PrivateKeyDer;
+use rustls::pki_types::pem::PemObject;
+
+/// A gateway with a TLS listener (second) and a plain one (first) for
+/// `a.example.test`, whose GET /secure is HTTPS-only and redirects, and
+/// whose /plain is HTTP-only; `extra` adds APIs to the group.
+fn gateway(driver: &str, extra: &str) -> (TestGateway, Issued) {
+    let pki = Pki::new("https");
+    let cert = pki.server("a", &["a.example.test"]);
+    let toml = format!(
+        "[server]\nworkers = 1\ndriver = \"{driver}\"\n\n{}\
+         [[listener]]\naddress = \"127.0.0.1:0\"\n\
+         [[listener]]\naddress = \"127.0.0.1:0\"\ntls = true\ndefault_certificate = \"a\"\n\n\
+         [[group]]\nname = \"DEFAULT\"\n\
+         [[group.domain]]\nname = \"a.example.test\"\ncertificate = \"a\"\nhttps_redirect = true\nhttps_port = 8443\n\
+         [[group.api]]\nname = \"secure\"\nmethod = \"ANY\"\npath = \"/secure\"\nprotocol = \"HTTPS\"\n\
+         [group.api.backend]\ntype = \"mock\"\nbody = \"secure\"\n\
+         [[group.api]]\nname = \"plain\"\nmethod = \"ANY\"\npath = \"/plain\"\nprotocol = \"HTTP\"\n\
+         [group.api.backend]\ntype = \"mock\"\nbody = \"plain\"\n{extra}",
+        certificate_toml("a", &cert, None)
+    );
+    (TestGateway::from_toml(&toml), cert)
+}
+
+fn over_tls(addr: SocketAddr, raw: &str) -> (u16, String, Vec<u8>) {
+    let opts = ClientOpts {
+        sni: Some("a.example.test"),
+        ..ClientOpts::default()
+    };
+    let mut c = tls_connect(addr, &opts).expect("handshake");
+    try_exchange(&mut c, raw).expect("exchange")
+}
+
+/// A one-connection-at-a-time HTTPS upstream answering every request with
+/// `sni=<name> proto=<X-Forwarded-Proto>`.
+fn https_upstream(cert: &Issued) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let chain = vec![cert.der()];
+    let key = PrivateKeyDer::from_pem_file(&cert.key).unwrap();
+    let config = Arc::new(
+        rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .unwrap(),
+    );
+    std::thread::spawn(move || {
+        for sock in listener.incoming() {
+            let Ok(sock) = sock else { return };
+            let config = config.clone();
+            std::thread::spawn(move || serve_tls(sock, config));
+        }
+    });
+    addr
+}
+
+fn serve_tls(mut sock: TcpStream, config: Arc<rustls::ServerConfig>) {
+    sock.set_read_timeout(Some(DEADLINE)).unwrap();
+    let mut conn = rustls::ServerConnection::new(config).unwrap();
+    while conn.is_handshaking() {
+        if conn.complete_io(&mut sock).is_err() {
+            return;
+        }
+    }
+    let sni = conn.server_name().unwrap_or("-").to_string();
+    let mut tls = rustls::StreamOwned::new(conn, sock);
+    let mut reader = BufReader::new(&mut tls);
+    loop {
+        let mut proto = String::from("-");
+        loop {
+            let mut line = String::new();
+            match reader.read_line(&mut line) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+            if line == "\r\n" {
+                break;
+            }
+            if let Some(v) = line.strip_prefix("X-Forwarded-Proto: ") {
+                proto = v.trim().to_string();
+            }
+        }
+        let body = format!("sni={sni} proto={proto}");
+        let resp = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        if reader.get_mut().write_all(resp.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+/// A WebSocket upstream: answers the handshake with 101, then echoes.
+fn ws_upstream() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for sock in listener.incoming() {
+            let Ok(mut sock) = sock else { return };
+            std::thread::spawn(move || {
+                sock.set_read_timeout(Some(DEADLINE)).unwrap();
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if sock.read(&mut byte).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let text = String::from_utf8_lossy(&head).to_ascii_lowercase();
+                if !(text.contains("upgrade: websocket") && text.contains("connection: upgrade")) {
+                    let _ =
+                        sock.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+                    return;
+                }
+                let _ = sock.write_all(
+                    b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n",
+                );
+                let mut buf = [0u8; 4096];
+                loop {
+                    match sock.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => {
+                            if sock.write_all(&buf[..n]).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+const WS_HANDSHAKE: &str = "GET /ws HTTP/1.1\r\nHost: ws.example.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+
+fn ws_api(upstream: SocketAddr, timeout_ms: u64) -> String {
+    format!(
+        "[[group.api]]\nname = \"ws\"\nmethod = \"GET\"\npath = \"/ws\"\n\
+         [group.api.backend]\ntype = \"http\"\naddress = \"{upstream}\"\ntimeout_ms = {timeout_ms}\n"
+    )
+}
+
+/// Reads a 101 head from `s`, then checks an echo round trip.
+fn check_tunnel<S: Read + Write>(s: &mut S) {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        assert_eq!(s.read(&mut byte).unwrap(), 1, "head so far: {head:?}");
+        head.push(byte[0]);
+    }
+    let text = String::from_utf8_lossy(&head).to_string();
+    assert!(text.starts_with("HTTP/1.1 101 "), "{text}");
+    let lower = text.to_ascii_lowercase();
+    assert!(lower.contains("upgrade: websocket"), "{text}");
+    assert!(lower.contains("connection: upgrade"), "{text}");
+    assert!(
+        text.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
+        "{text}"
+    );
+    for round in 0..3 {
+        let frame = format!("frame {round} \u{1F680}");
+        s.write_all(frame.as_bytes()).unwrap();
+        let mut back = vec![0u8; frame.len()];
+        s.read_exact(&mut back).unwrap();
+        assert_eq!(back, frame.as_bytes());
+    }
+}
+
+driver_tests! {
+    fn plain_get_and_head_are_redirected_other_methods_are_not(driver) {
+        // §4.6: 301 to the same host, path and query over HTTPS.
+        let (gw, _) = gateway(driver, "");
+        let plain = gw.addrs[0];
+        let r = request(plain, "GET /secure?x=1&y=%20 HTTP/1.1\r\nHost: A.example.test:8080\r\n\r\n");
+        assert_eq!(r.status, 301);
+        assert_eq!(r.header("location"), Some("https://A.example.test:8443/secure?x=1&y=%20"));
+        let mut c = Conn::open(plain);
+        c.send(b"HEAD /secure HTTP/1.1\r\nHost: a.example.test\r\n\r\n");
+        let head = c.read_for(true);
+        assert_eq!(head.status, 301);
+        assert_eq!(head.header("location"), Some("https://a.example.test:8443/secure"));
+        // POST is not redirected (§4.6 suggestion): the HTTPS-only API says so.
+        let r = request(plain, "POST /secure HTTP/1.1\r\nHost: a.example.test\r\nContent-Length: 2\r\n\r\nhi");
+        r.assert_apig(400, "APIG.0607", "The following protocol is supported: HTTPS");
+        // Another host (no redirect switch) gets the error for GET too.
+        let r = request(plain, "GET /secure HTTP/1.1\r\nHost: other.test\r\n\r\n");
+        r.assert_apig(400, "APIG.0607", "The following protocol is supported: HTTPS");
+        // Over HTTPS the same API answers.
+        let (status, _, body) = over_tls(gw.addrs[1], "GET /secure HTTP/1.1\r\nHost: a.example.test\r\n\r\n");
+        assert_eq!((status, body.as_slice()), (200, &b"secure"[..]));
+    }
+
+    fn an_http_only_api_refuses_https(driver) {
+        // §6.2: APIG.0607 names the protocol the API accepts.
+        let (gw, _) = gateway(driver, "");
+        let (status, _, body) = over_tls(gw.addrs[1], "GET /plain HTTP/1.1\r\nHost: a.example.test\r\n\r\n");
+        assert_eq!(status, 400);
+        let body = String::from_utf8(body).unwrap();
+        assert!(body.contains("\"error_code\": \"APIG.0607\""), "{body}");
+        assert!(body.contains("The following protocol is supported: HTTP\""), "{body}");
+        assert_eq!(get(gw.addrs[0], "/plain").status, 200);
+    }
+
+    fn https_backends_are_verified_against_their_ca(driver) {
+        let backend_pki = Pki::new("backend");
+        let cert = backend_pki.server("backend", &["backend.internal"]);
+        let up = https_upstream(&cert);
+        let ca = backend_pki.ca_path();
+        let api = |name: &str, path: &str, extra: &str| {
+            format!(
+                "[[group.api]]\nname = \"{name}\"\nmethod = \"GET\"\npath = \"{path}\"\n\
+                 [group.api.backend]\ntype = \"http\"\nscheme = \"https\"\naddress = \"{up}\"\ntimeout_ms = 2000\n{extra}\n"
+            )
+        };
+        let extra = [
+            api("verified", "/verified", &format!("tls_ca = \"{}\"\ntls_server_name = \"backend.internal\"", ca.display())),
+            api("wrong-name", "/wrong-name", &format!("tls_ca = \"{}\"\ntls_server_name = \"other.internal\"", ca.display())),
+            api("unverified", "/unverified", "tls_verify = false"),
+            api("system-roots", "/system-roots", "tls_server_name = \"backend.internal\""),
+        ]
+        .concat();
+        let (gw, _) = gateway(driver, &extra);
+        let plain = gw.addrs[0];
+        let r = get(plain, "/verified");
+        assert_eq!((r.status, r.text().as_str()), (200, "sni=backend.internal proto=http"));
+        // Pooled: a second request reuses the TLS connection.
+        assert_eq!(get(plain, "/verified").status, 200);
+        let (status, _, body) = over_tls(gw.addrs[1], "GET /verified HTTP/1.1\r\nHost: a.example.test\r\n\r\n");
+        assert_eq!((status, String::from_utf8(body).unwrap()), (200, "sni=backend.internal proto=https".into()));
+        // A certificate for another name, or from a CA the system does not
+        // trust, is a failed connection: 502 (§7.6).
+        get(plain, "/wrong-name").assert_apig(502, "APIG.0201", "Backend unavailable.");
+        get(plain, "/system-roots").assert_apig(502, "APIG.0201", "Backend unavailable.");
+        // Verification off: the IP literal is the SNI-less name, anything goes.
+        let r = get(plain, "/unverified");
+        assert_eq!((r.status, r.text().as_str()), (200, "sni=- proto=http"));
+        let totals = gw.shutdown();
+        assert!(totals.upstream_reuses >= 1, "{totals:?}");
+    }
+
+    fn websocket_echoes_over_ws_and_wss(driver) {
+        // §7.3: the handshake is forwarded, 101 comes back, bytes flow.
+        let up = ws_upstream();
+        let (gw, _) = gateway(driver, &ws_api(up, 5000));
+        let mut ws = Conn::open(gw.addrs[0]);
+        ws.send(WS_HANDSHAKE.as_bytes());
+        check_tunnel(&mut ws.stream);
+        let opts = ClientOpts { sni: Some("a.example.test"), ..ClientOpts::default() };
+        let mut wss = tls_connect(gw.addrs[1], &opts).unwrap();
+        wss.write_all(WS_HANDSHAKE.as_bytes()).unwrap();
+        check_tunnel(&mut wss);
+        // A plain GET to the same API is an ordinary request (400 from the
+        // upstream: not an upgrade).
+        assert_eq!(get(gw.addrs[0], "/ws").status, 400);
+    }
+
+    fn an_idle_websocket_closes_after_the_backend_timeout(driver) {
+        let up = ws_upstream();
+        let (gw, _) = gateway(driver, &ws_api(up, 300));
+        let mut ws = Conn::open(gw.addrs[0]);
+        ws.send(WS_HANDSHAKE.as_bytes());
+        check_tunnel(&mut ws.stream);
+        // Traffic keeps it open past the timeout...
+        for _ in 0..4 {
+            std::thread::sleep(Duration::from_millis(150));
+            ws.stream.write_all(b"ping").unwrap();
+            let mut back = [0u8; 4];
+            ws.stream.read_exact(&mut back).unwrap();
+        }
+        // ...silence closes it.
+        let quiet = Instant::now();
+        assert!(ws.is_closed(), "idle tunnel closed");
+        let waited = quiet.elapsed();
+        assert!(waited >= Duration::from_millis(250) && waited < DEADLINE, "{waited:?}");
+    }
+}
