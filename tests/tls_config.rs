@@ -10,7 +10,6 @@
     clippy::disallowed_methods
 )] // test code: failing loudly is the point
 
-#[allow(unused_imports)] // only the certificate helpers are used here
 mod common;
 
 use std::process::Command;

@@ -15,7 +15,9 @@ use std::time::Duration;
 
 use tollgate::control::{self, Gateway};
 
+#[allow(unused_imports)] // each test binary uses a different part
 pub use client::*;
+#[allow(unused_imports)]
 pub use upstream::*;
 
 /// How long any single wait in a test may take before it fails.
