@@ -121,8 +121,7 @@ driver_tests! {
             s.gw.addr,
             &ClientOpts { sni: Some("zzz.example.test"), ..ClientOpts::default() },
         )
-        .err()
-        .expect("no certificate for zzz");
+        .expect_err("no certificate for zzz");
         assert!(err.contains("UnrecognisedName") || err.contains("unrecognized"), "{err}");
         assert!(tls_connect(s.gw.addr, &ClientOpts::default()).is_err(), "no SNI, no default");
         // Known names still work on the same listener.
@@ -142,8 +141,7 @@ driver_tests! {
             s.gw.addr,
             &ClientOpts { sni: Some("b.example.test"), versions: tls12, identity: Some(&client) },
         )
-        .err()
-        .expect("TLS 1.2 refused by b");
+        .expect_err("TLS 1.2 refused by b");
         assert!(err.contains("ProtocolVersion") || err.contains("protocol"), "{err}");
         let mut a12 = tls_connect(
             s.gw.addr,
