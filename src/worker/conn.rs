@@ -9,6 +9,7 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use bytes::BytesMut;
+use monoio::io::AsyncWriteRent;
 use monoio::net::TcpStream;
 
 use crate::clock::Clock;
@@ -77,23 +78,38 @@ pub async fn serve(
         peer_ip: peer.ip().to_string().into_bytes().into(),
         send_timeout: slot.current().timeouts.send,
     };
+    exchange(&mut client, &core, &slot).await;
+    match client.tunnel.take() {
+        Some(tunnel) => tunnel::relay(client.stream, client.rbuf, tunnel, &*core.clock).await,
+        // A TLS client learns the close was deliberate (close_notify), so
+        // a response delimited by the close is not taken for a truncation.
+        None if client.is_tls() => {
+            let _ = monoio::time::timeout(CLOSE_GRACE, client.stream.shutdown()).await;
+        }
+        None => {}
+    }
+}
+
+/// Longest the TLS close_notify at the end of a connection may take.
+const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Requests, one after the other, until the connection may not carry
+/// another one.
+async fn exchange(client: &mut ClientConn, core: &CoreState, slot: &Slot) {
     loop {
         let snap = slot.current();
-        let head = match read_head(&mut client, &snap, &*core.clock).await {
+        let head = match read_head(client, &snap, &*core.clock).await {
             Ok(Some(head)) => head,
             Ok(None) => return,
             Err(e) => {
-                pipeline::refuse(&core, &snap, &mut client, e).await;
+                pipeline::refuse(core, &snap, client, e).await;
                 return;
             }
         };
         let _guard = InFlight::enter(&slot.in_flight);
-        if !pipeline::handle(&core, &snap, &mut client, head).await {
-            break;
+        if !pipeline::handle(core, &snap, client, head).await {
+            return;
         }
-    }
-    if let Some(tunnel) = client.tunnel.take() {
-        tunnel::relay(client.stream, client.rbuf, tunnel, &*core.clock).await;
     }
 }
 
