@@ -17,7 +17,7 @@ use tollgate::backend::{self, Backend};
 use tollgate::control;
 use tollgate::error::GatewayError;
 use tollgate::http::{Method, Version, parse_request, parse_response};
-use tollgate::policy::{Identity, params};
+use tollgate::policy::{Identity, params, protocol};
 use tollgate::request_id::{RequestId, RequestIdGen};
 use tollgate::respond::{self, ClientFraming, Decor, ErrorScene};
 use tollgate::rewrite;
@@ -140,6 +140,9 @@ fn bench_pipeline(c: &mut Criterion) {
         let rid = ids.next_id();
         let route = snap.routes.lookup(&head).unwrap();
         let api = &snap.apis[route.api as usize];
+        let host = head.host.map(|h| head.slice(h));
+        let verdict = protocol::check(api.protocols, false, head.method, host, &snap.redirects);
+        assert_eq!(verdict, Ok(protocol::Verdict::Pass));
         let inputs = params::check(&api.params, &head, &route).unwrap();
         let facts = Facts {
             head: &head,

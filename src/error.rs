@@ -69,6 +69,11 @@ pub enum GatewayError {
         /// The API accepts only HTTPS (else only HTTP).
         https_only: bool,
     },
+    /// A TLS request whose `Host` names a domain with other TLS settings
+    /// than the one its handshake was for (SNI): 421 APIG.0201
+    /// "Misdirected request." (RFC 9110 §15.5.20; not in the catalogue).
+    #[error("Host names another TLS domain than the handshake")]
+    Misdirected,
     /// The backend host name has no address (yet): 500 APIG.0605 (§7.6).
     #[error("backend host name not resolved")]
     UpstreamUnresolved,
@@ -98,7 +103,8 @@ impl GatewayError {
             | GatewayError::RouteNotFound
             | GatewayError::MethodNotAllowed
             | GatewayError::InvalidParameter { .. }
-            | GatewayError::ProtocolNotAllowed { .. } => Side::Client,
+            | GatewayError::ProtocolNotAllowed { .. }
+            | GatewayError::Misdirected => Side::Client,
             GatewayError::UpstreamUnresolved => Side::Internal,
             GatewayError::UpstreamConnectFailed
             | GatewayError::UpstreamConnectTimeout

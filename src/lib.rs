@@ -5,16 +5,20 @@
 //!
 //! ```text
 //! accept (per core, SO_REUSEPORT)                       worker::accept
+//!   -> tls            rustls handshake, SNI picks the domain's config (minimum
+//!                     version, client certificate); a failure closes only it
 //!   -> http::parse    head, framing, limits -> 400/413/414/494
 //!   -> route          host -> group, X-Stage -> stage, radix tree on the path -> API
-//!   -> policy         CORS plan, input parameters (mandatory, length, type, defaults)
+//!   -> policy         protocol (301 to HTTPS, APIG.0607), CORS plan, input
+//!                     parameters (mandatory, length, type, defaults)
 //!   -> backend        backend policies (source IP, parameters) -> http | mock
 //!   -> rewrite        backend path, #variables#, mapped/constant/system params,
 //!                     Host, X-Forwarded-*, X-Request-Id
-//!   -> upstream       resolved address, per-core keep-alive pool
+//!   -> upstream       resolved address, per-core keep-alive pool (plain or TLS)
 //!   -> forward        request out, response head in, body streamed; 502/504
 //!   -> respond        gateway headers, CORS, debug latencies; the only writer
-//!                     of error responses (gateway-response templates)
+//!                     of error responses (gateway-response templates); after
+//!                     a WebSocket 101, the tunnel
 //!   -> record         per-core counters
 //! ```
 //!

@@ -117,6 +117,11 @@ pub async fn handle(
         set: snap.builtin_responses(),
         cors: None,
     };
+    if let (Some(negotiated), Some(host)) = (&client.tls_config, head.host)
+        && core.tls.misdirected(head.slice(host), negotiated)
+    {
+        return reject(core, client, &call, GatewayError::Misdirected).await;
+    }
     let route = match snap.routes.lookup(&head) {
         Ok(route) => route,
         Err(miss) => {

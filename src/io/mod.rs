@@ -87,6 +87,9 @@ pub struct ClientConn {
     pub send_timeout: std::time::Duration,
     /// Index of the listener that accepted it.
     pub listener: usize,
+    /// The TLS configuration the handshake used (SNI's domain), for TLS
+    /// connections.
+    pub tls_config: Option<std::sync::Arc<rustls::ServerConfig>>,
     /// Set when a WebSocket handshake succeeded: the connection leaves the
     /// HTTP loop and is relayed to this upstream (behaviour.md §7.3).
     pub tunnel: Option<Tunnel>,

@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use monoio::io::{AsyncReadRent, AsyncWriteRentExt};
 use monoio::net::TcpStream;
-use rustls::ServerConnection;
+use std::sync::Arc;
+
+use rustls::{ServerConfig, ServerConnection};
 use rustls::server::Acceptor;
 
 use crate::io::tls::TlsStream;
@@ -31,20 +33,26 @@ const HELLO_READ_BYTES: usize = 4 * 1024;
 const UNRECOGNIZED_NAME: [u8; 7] = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x70];
 
 /// Runs the server handshake on `tcp` (a connection to listener `listener`)
-/// within `limit`.
+/// within `limit`; returns the session and the configuration SNI picked
+/// (requests on it must stay within that domain's settings, see
+/// [`SniTable::misdirected`]).
 pub async fn accept(
     tcp: TcpStream,
     table: &SniTable,
     listener: usize,
     limit: Duration,
-) -> io::Result<ServerTls> {
+) -> io::Result<(ServerTls, Arc<ServerConfig>)> {
     match monoio::time::timeout(limit, handshake(tcp, table, listener)).await {
         Ok(done) => done,
         Err(_) => Err(io::ErrorKind::TimedOut.into()),
     }
 }
 
-async fn handshake(mut tcp: TcpStream, table: &SniTable, listener: usize) -> io::Result<ServerTls> {
+async fn handshake(
+    mut tcp: TcpStream,
+    table: &SniTable,
+    listener: usize,
+) -> io::Result<(ServerTls, Arc<ServerConfig>)> {
     let mut acceptor = Acceptor::default();
     let mut buf = Vec::with_capacity(HELLO_READ_BYTES);
     let accepted = loop {
@@ -78,7 +86,7 @@ async fn handshake(mut tcp: TcpStream, table: &SniTable, listener: usize) -> io:
             "no certificate for the requested name and no default certificate",
         ));
     };
-    let conn = match accepted.into_connection(config) {
+    let conn = match accepted.into_connection(config.clone()) {
         Ok(conn) => conn,
         Err((e, mut alert)) => {
             let mut out = Vec::new();
@@ -90,5 +98,5 @@ async fn handshake(mut tcp: TcpStream, table: &SniTable, listener: usize) -> io:
     buf.clear();
     let mut stream = TlsStream::new(tcp, conn, buf);
     stream.handshake().await?;
-    Ok(stream)
+    Ok((stream, config))
 }

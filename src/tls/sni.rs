@@ -77,6 +77,28 @@ impl SniTable {
             .cloned()
     }
 
+    /// Whether a request for `host` (a `Host` value) must be refused on a
+    /// connection whose handshake used `negotiated`: the host is a TLS
+    /// domain with other settings (certificate, minimum version, client
+    /// authentication). Without this, a client could pass b's client
+    /// certificate check by naming a in SNI and b in `Host`. Hosts that
+    /// are no TLS domain pass: they are served by the DEFAULT group.
+    pub fn misdirected(&self, host: &[u8], negotiated: &Arc<ServerConfig>) -> bool {
+        if self.by_name.is_empty() {
+            return false;
+        }
+        let name = crate::route::host::strip_port(host);
+        let Ok(name) = std::str::from_utf8(name) else {
+            return false;
+        };
+        let config = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.by_name.get(name.to_ascii_lowercase().as_str())
+        } else {
+            self.by_name.get(name)
+        };
+        config.is_some_and(|c| !Arc::ptr_eq(c, negotiated))
+    }
+
     /// A copy whose configurations each have their own session cache (one
     /// per worker: no cache is shared across cores).
     pub fn for_worker(&self) -> SniTable {

@@ -55,10 +55,10 @@ pub async fn serve(
     // policies, sourceIp and X-Forwarded-For want a.b.c.d.
     let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
     let _ = tcp.set_nodelay(true);
-    let stream = if core.tls.is_tls(listener) {
+    let (stream, tls_config) = if core.tls.is_tls(listener) {
         let limit = slot.current().timeouts.header;
         match tls::accept(tcp, &core.tls, listener, limit).await {
-            Ok(tls) => Stream::Tls(Box::new(tls)),
+            Ok((tls, config)) => (Stream::Tls(Box::new(tls)), Some(config)),
             Err(e) => {
                 Metrics::bump(&core.metrics.tls_handshake_failures);
                 log::debug!("TLS handshake with {peer} failed: {e}");
@@ -66,12 +66,13 @@ pub async fn serve(
             }
         }
     } else {
-        Stream::Plain(tcp)
+        (Stream::Plain(tcp), None)
     };
     let mut client = ClientConn {
         stream,
         listener,
         tunnel: None,
+        tls_config,
         rbuf: BytesMut::with_capacity(CLIENT_READ_BYTES),
         out: BytesMut::with_capacity(CLIENT_READ_BYTES),
         peer,
