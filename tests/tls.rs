@@ -35,7 +35,8 @@ fn setup(driver: &str, default_certificate: bool) -> Setup {
     let clients = Pki::new("tls-clients");
     let a = pki.server("a", &["a.example.test"]);
     let b = pki.server("b", &["b.example.test"]);
-    let fallback = pki.server("fallback", &["fallback.example.test", "127.0.0.1"]);
+    // RSA here, ECDSA for the domains: both key types are served.
+    let fallback = pki.rsa_server("fallback", &["fallback.example.test", "127.0.0.1"]);
     let default = if default_certificate {
         "default_certificate = \"fallback\"\n"
     } else {
@@ -173,6 +174,26 @@ driver_tests! {
         )
         .unwrap();
         assert_eq!(try_exchange(&mut a, &hello("a.example.test")).unwrap().0, 200);
+    }
+
+    fn host_cannot_reach_another_tls_domain_than_sni(driver) {
+        // b requires a client certificate: a handshake for a (or with the
+        // default certificate) must not carry requests for b.
+        let s = setup(driver, true);
+        let mut a = tls_connect(
+            s.gw.addr,
+            &ClientOpts { sni: Some("a.example.test"), ..ClientOpts::default() },
+        )
+        .unwrap();
+        let (status, _, body) = try_exchange(&mut a, &hello("B.example.test:443")).unwrap();
+        assert_eq!(status, 421, "{}", String::from_utf8_lossy(&body));
+        assert!(String::from_utf8_lossy(&body).contains("Misdirected request."));
+        // The connection stays usable for its own domain.
+        assert_eq!(try_exchange(&mut a, &hello("a.example.test")).unwrap().0, 200);
+        let mut bare = tls_connect(s.gw.addr, &ClientOpts::default()).unwrap();
+        assert_eq!(try_exchange(&mut bare, &hello("b.example.test")).unwrap().0, 421);
+        // A host that is no TLS domain is served by DEFAULT as usual.
+        assert_eq!(try_exchange(&mut bare, &hello("127.0.0.1")).unwrap().0, 200);
     }
 
     fn handshake_garbage_disturbs_no_other_connection(driver) {

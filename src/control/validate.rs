@@ -226,6 +226,14 @@ fn domain_settings(dom: &DomainSpec, dp: &str, errs: &mut Vec<ConfigError>) {
             "set certificate = \"name\" on the domain, with ca = \"...\" on that [[certificate]]",
         ));
     }
+    if dom.https_redirect && dom.certificate.is_none() {
+        // §4.6 precondition 3: the domain is bound with an SSL certificate.
+        errs.push(ConfigError::new(
+            format!("{dp}.https_redirect"),
+            "redirecting to HTTPS needs the domain's certificate",
+            "set certificate = \"name\" on the domain (behaviour.md §4.6), or https_redirect = false",
+        ));
+    }
     if dom.https_port == 0 {
         errs.push(ConfigError::new(
             format!("{dp}.https_port"),

@@ -180,7 +180,9 @@ pub fn map(err: &GatewayError) -> ErrorResponse {
             Default4xx,
             false,
         ),
-        GatewayError::Misdirected => resp(421, "APIG.0201", "Misdirected request.", Default4xx, false),
+        GatewayError::Misdirected => {
+            resp(421, "APIG.0201", "Misdirected request.", Default4xx, false)
+        }
         GatewayError::UpstreamUnresolved => resp(
             500,
             "APIG.0605",

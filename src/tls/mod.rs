@@ -16,8 +16,8 @@ use monoio::io::{AsyncReadRent, AsyncWriteRentExt};
 use monoio::net::TcpStream;
 use std::sync::Arc;
 
-use rustls::{ServerConfig, ServerConnection};
 use rustls::server::Acceptor;
+use rustls::{ServerConfig, ServerConnection};
 
 use crate::io::tls::TlsStream;
 pub use sni::SniTable;

@@ -89,6 +89,16 @@ impl Pki {
         self.issue(stem, params)
     }
 
+    /// A server certificate with an RSA-2048 key.
+    pub fn rsa_server(&self, stem: &str, names: &[&str]) -> Issued {
+        let mut params =
+            CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+                .unwrap();
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let key = KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).unwrap();
+        self.issue_with(stem, params, key)
+    }
+
     /// A server certificate whose validity ended yesterday.
     pub fn expired_server(&self, stem: &str, names: &[&str]) -> Issued {
         let mut params =
@@ -111,7 +121,10 @@ impl Pki {
     }
 
     fn issue(&self, stem: &str, params: CertificateParams) -> Issued {
-        let key = KeyPair::generate().unwrap();
+        self.issue_with(stem, params, KeyPair::generate().unwrap())
+    }
+
+    fn issue_with(&self, stem: &str, params: CertificateParams, key: KeyPair) -> Issued {
         let cert = params.signed_by(&key, &self.ca).unwrap();
         let issued = Issued {
             cert: self.dir.join(format!("{stem}.pem")),
