@@ -166,6 +166,30 @@ fn bench_percent(c: &mut Criterion) {
     group.finish();
 }
 
+/// curl's ClientHello (SNI a.example.test, TLS 1.3), as the fuzz seed
+/// holds it after its one-byte piece-size prefix.
+const CLIENT_HELLO: &[u8] = include_bytes!("../fuzz/corpus/tls_client_hello/curl-sni-tls13");
+
+fn bench_client_hello(c: &mut Criterion) {
+    let hello = &CLIENT_HELLO[1..];
+    let table = tollgate::tls::SniTable::new(1);
+    let mut group = c.benchmark_group("tls");
+    group.throughput(Throughput::Bytes(hello.len() as u64));
+    group.bench_function("client_hello", |b| {
+        b.iter(|| {
+            let mut acceptor = rustls::server::Acceptor::default();
+            match tollgate::tls::offer(&mut acceptor, black_box(hello)) {
+                tollgate::tls::Hello::Ready(accepted) => {
+                    let sni = accepted.client_hello().server_name().map(str::to_owned);
+                    black_box(table.pick(0, sni.as_deref()))
+                }
+                _ => unreachable!("a complete ClientHello"),
+            }
+        })
+    });
+    group.finish();
+}
+
 /// Private, so the `pub fn` the macro writes needs no doc comment.
 mod group {
     criterion::criterion_group!(
@@ -173,7 +197,8 @@ mod group {
         super::bench_heads,
         super::bench_chunked,
         super::bench_query,
-        super::bench_percent
+        super::bench_percent,
+        super::bench_client_hello
     );
 }
 criterion_main!(group::benches);

@@ -16,7 +16,7 @@ use monoio::io::{AsyncReadRent, AsyncWriteRentExt};
 use monoio::net::TcpStream;
 use std::sync::Arc;
 
-use rustls::server::Acceptor;
+use rustls::server::{Accepted, Acceptor};
 use rustls::{ServerConfig, ServerConnection};
 
 use crate::io::tls::TlsStream;
@@ -48,6 +48,51 @@ pub async fn accept(
     }
 }
 
+/// Where reading a ClientHello stands.
+pub enum Hello {
+    /// More bytes are needed.
+    More,
+    /// A complete ClientHello.
+    Ready(Box<Accepted>),
+    /// Not a (usable) ClientHello: send `alert`, then close.
+    Refused {
+        /// TLS alert record(s) to send.
+        alert: Vec<u8>,
+        /// What was wrong.
+        why: io::Error,
+    },
+}
+
+/// Hands client bytes to the acceptor; the untrusted-bytes entry of the
+/// stage (fuzzed by `fuzz_targets/tls_client_hello.rs`).
+pub fn offer(acceptor: &mut Acceptor, bytes: &[u8]) -> Hello {
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        match acceptor.read_tls(&mut rest) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(why) => {
+                return Hello::Refused {
+                    alert: Vec::new(),
+                    why,
+                };
+            }
+        }
+    }
+    match acceptor.accept() {
+        Ok(Some(accepted)) => Hello::Ready(Box::new(accepted)),
+        Ok(None) => Hello::More,
+        Err((e, mut alert)) => {
+            let mut out = Vec::new();
+            let _ = alert.write_all(&mut out);
+            Hello::Refused {
+                alert: out,
+                why: io::Error::new(io::ErrorKind::InvalidData, e),
+            }
+        }
+    }
+}
+
 async fn handshake(
     mut tcp: TcpStream,
     table: &SniTable,
@@ -62,20 +107,12 @@ async fn handshake(
         if res? == 0 {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
-        let mut rest = &buf[..];
-        while !rest.is_empty() {
-            if acceptor.read_tls(&mut rest)? == 0 {
-                break;
-            }
-        }
-        match acceptor.accept() {
-            Ok(Some(accepted)) => break accepted,
-            Ok(None) => {}
-            Err((e, mut alert)) => {
-                let mut out = Vec::new();
-                let _ = alert.write_all(&mut out);
-                let _ = tcp.write_all(out).await;
-                return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+        match offer(&mut acceptor, &buf) {
+            Hello::More => {}
+            Hello::Ready(accepted) => break accepted,
+            Hello::Refused { alert, why } => {
+                let _ = tcp.write_all(alert).await;
+                return Err(why);
             }
         }
     };
