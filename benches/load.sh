@@ -19,6 +19,12 @@
 #                                  every target then gets the same request
 #                                  shape (GET /plain/v1.0/abc?test03=xyz,
 #                                  test02: def) through the plain API
+#                       https      GET / like plain, but wrk speaks TLS 1.3
+#                                  (keep-alive) to Tollgate and nginx, which
+#                                  terminate it with the same certificate
+#                                  (ECDSA P-256, generated with openssl for
+#                                  each run) and proxy plain HTTP to the
+#                                  upstream; `direct` stays plain HTTP
 #   PIN [auto]        `0` disables taskset pinning
 #   SUT_CPUS, UPSTREAM_CPUS, WRK_CPUS   core lists for taskset (see below)
 #   RESULTS_DIR       where raw wrk output goes [target/load/<date>-<mode>]
@@ -26,9 +32,13 @@
 #   TOLLGATE_BIN [target/release/tollgate], TOLLGATE_CONFIG [config/bench.toml]
 #
 # Ports: upstream 127.0.0.1:18080, Tollgate 127.0.0.1:18083 (config/bench.toml),
-# nginx 127.0.0.1:18084 (benches/nginx.conf.template). Nothing else may be
-# listening there: the script refuses to start if a port is already taken,
-# because SO_REUSEPORT would silently share it with a stranger's process.
+# nginx 127.0.0.1:18084 (benches/nginx.conf.template). MODE=https instead:
+# Tollgate 127.0.0.1:18443 (TOLLGATE_CONFIG with its 18083 listener turned
+# into a TLS one and a [[certificate]] added, written next to the generated
+# certificate in the run directory), nginx 127.0.0.1:18444
+# (benches/nginx-https.conf.template). Nothing else may be listening there:
+# the script refuses to start if a port is already taken, because
+# SO_REUSEPORT would silently share it with a stranger's process.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -47,6 +57,13 @@ HOST=127.0.0.1
 UPSTREAM_PORT=18080
 TOLLGATE_PORT=18083
 NGINX_PORT=18084
+TOLLGATE_TLS_PORT=18443
+NGINX_TLS_PORT=18444
+# MODE=https: the name on the generated certificate. wrk's SNI is the URL's
+# host, an IP address, which names no domain: Tollgate serves the
+# certificate as the listener's default_certificate, nginx as its only
+# server's certificate.
+TLS_NAME=bench.example.test
 TOLLGATE_BIN=${TOLLGATE_BIN:-target/release/tollgate}
 TOLLGATE_CONFIG=${TOLLGATE_CONFIG:-config/bench.toml}
 UPSTREAM_BIN=target/release/examples/upstream
@@ -68,7 +85,8 @@ if ((NCPU >= 3)); then WRK_CPUS=${WRK_CPUS:-2}; else WRK_CPUS=${WRK_CPUS:-1}; fi
 RUN_TOLLGATE=1
 BUILD=1
 
-usage() { sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+# The header comment, from line 2 to the first line that is not a comment.
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}"; }
 
 for arg in "$@"; do
     case "$arg" in
@@ -79,11 +97,14 @@ for arg in "$@"; do
     esac
 done
 
-# Per-target request path and extra request header; `model` is the API-model
-# target (same Tollgate process, other API).
+# Per-target port, scheme, request path and extra request header; `model`
+# is the API-model target (same Tollgate process, other API).
 MODEL_PATH='/v1.0/abc?test03=xyz'
+declare -A PORT=([direct]=$UPSTREAM_PORT [tollgate]=$TOLLGATE_PORT [nginx]=$NGINX_PORT)
+declare -A TSCHEME=([direct]=http [upstream]=http)
 declare -A TPATH=() THEADER=()
 REQ_HEADER=''
+NGINX_TEMPLATE=benches/nginx.conf.template
 case "$MODE" in
     plain) SCHEME=http; REQ_PATH=/ ;;
     # Every target gets the model's request shape (same bytes from wrk and
@@ -91,10 +112,17 @@ case "$MODE" in
     # under /plain/, so the ratio measures the gateway's work, not the
     # harness's.
     api-model) SCHEME=http; REQ_PATH="/plain$MODEL_PATH"; REQ_HEADER='test02: def' ;;
+    # The plain request over TLS to the proxies; the upstream side and the
+    # `direct` reference stay plain HTTP.
+    https)
+        SCHEME=https; REQ_PATH=/
+        PORT[tollgate]=$TOLLGATE_TLS_PORT
+        PORT[nginx]=$NGINX_TLS_PORT
+        NGINX_TEMPLATE=benches/nginx-https.conf.template
+        ;;
     # Future modes go here, each setting SCHEME/REQ_PATH (and, if needed, a
-    # wrk -s script): https (TLS termination), ...
-    https) echo "load.sh: MODE=$MODE is not implemented yet" >&2; exit 2 ;;
-    *) echo "load.sh: unknown MODE '$MODE' (known: plain, api-model)" >&2; exit 2 ;;
+    # wrk -s script).
+    *) echo "load.sh: unknown MODE '$MODE' (known: plain, api-model, https)" >&2; exit 2 ;;
 esac
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -110,6 +138,7 @@ install_tools() {
     local missing=()
     command -v wrk >/dev/null 2>&1 || missing+=(wrk)
     [[ -n "$(find_nginx)" ]] || missing+=(nginx)
+    if [[ "$MODE" == https ]] && ! command -v openssl >/dev/null 2>&1; then missing+=(openssl); fi
     ((${#missing[@]} == 0)) && return 0
     command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]} and no apt-get; install them by hand"
     log "installing ${missing[*]} with apt-get"
@@ -204,7 +233,7 @@ wait_port() {
 
 # start NAME PORT CPUS CMD...: start CMD in the background, wait for PORT.
 start() {
-    local name=$1 port=$2 cpus=$3
+    local name=$1 port=$2 cpus=$3 scheme=${TSCHEME[$1]:-$SCHEME}
     shift 3
     port_open "$port" && die "port $port is already in use; stop whatever listens there first"
     pin_prefix "$cpus"
@@ -212,18 +241,74 @@ start() {
     PIDS+=($!)
     wait_port "$port" "$name" "$!" "$RESULTS_DIR/$name.log"
     if command -v curl >/dev/null 2>&1; then
-        curl -fsS -o /dev/null --max-time 5 "$SCHEME://$HOST:$port$REQ_PATH" \
+        # -k: like wrk, which does not verify certificates; tls_check does.
+        curl -fsS -k -o /dev/null --max-time 5 "$scheme://$HOST:$port$REQ_PATH" \
             || die "$name is listening on $port but GET $REQ_PATH failed"
     fi
     log "$name ready on $HOST:$port (pid $!)"
 }
 
+# ---------------------------------------------------------------- MODE=https
+# One self-signed ECDSA P-256 certificate per run, served by both proxies.
+TLS_CERT=$RUN_DIR/bench.pem
+TLS_KEY=$RUN_DIR/bench.key
+declare -A TLS_INFO=() TLS_SUITE=()
+
+make_cert() {
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+        -subj "/CN=$TLS_NAME" -addext "subjectAltName=DNS:$TLS_NAME" \
+        -keyout "$TLS_KEY" -out "$TLS_CERT" >"$RESULTS_DIR/openssl-req.log" 2>&1 \
+        || die "openssl could not generate the certificate ($RESULTS_DIR/openssl-req.log)"
+    cp "$TLS_CERT" "$RESULTS_DIR/bench.pem"
+    log "certificate: $(openssl x509 -in "$TLS_CERT" -noout -subject -fingerprint -sha256)"
+}
+
+# tollgate_https_config BASE OUT: BASE (config/bench.toml) with its plain
+# listener turned into the TLS listener and the run's certificate added.
+# OUT lives next to the certificate: Tollgate resolves relative paths
+# against the config file's directory.
+tollgate_https_config() {
+    local base=$1 out=$2 line="address = \"$HOST:$TOLLGATE_PORT\""
+    [[ $(grep -cxF "$line" "$base") == 1 ]] \
+        || die "$base needs exactly one line '$line' (its listener) for MODE=https"
+    {
+        sed "s|^$line\$|address = \"$HOST:$TOLLGATE_TLS_PORT\"\ntls = true\ndefault_certificate = \"bench\"|" "$base"
+        printf '\n# Added by benches/load.sh for MODE=https: the certificate of this run.\n'
+        printf '[[certificate]]\nname = "bench"\ncert = "%s"\nkey = "%s"\n' "${TLS_CERT##*/}" "${TLS_KEY##*/}"
+    } >"$out"
+    cp "$out" "$RESULTS_DIR/tollgate.toml"
+}
+
+# tls_check NAME PORT: handshake as wrk does (OpenSSL's default offer, the
+# URL's host as SNI), verify that the run's certificate is served, and
+# record the negotiated protocol, cipher suite, key-exchange group and
+# signature type.
+tls_check() {
+    local name=$1 port=$2 out="$RESULTS_DIR/tls-$1.txt"
+    openssl s_client -connect "$HOST:$port" -servername "$HOST" -brief -CAfile "$TLS_CERT" \
+        -verify_hostname "$TLS_NAME" -verify_return_error </dev/null >"$out" 2>&1 \
+        || die "TLS handshake with $name on $port failed ($out)"
+    TLS_SUITE[$name]=$(awk -F': *' '/^Ciphersuite:/ { print $2 }' "$out")
+    TLS_INFO[$name]="$(awk -F': *' '/^Protocol version:/ { print $2 }' "$out") ${TLS_SUITE[$name]}"
+    TLS_INFO[$name]+=" $(awk -F': *' '/^Server Temp Key:/ { sub(/,.*/, "", $2); print $2 }' "$out")"
+    TLS_INFO[$name]+=" $(awk -F': *' '/^Signature type:/ { print $2 }' "$out")"
+    log "$name TLS: ${TLS_INFO[$name]}"
+}
+
+if [[ "$MODE" == https ]]; then
+    make_cert
+    if ((RUN_TOLLGATE)); then
+        tollgate_https_config "$TOLLGATE_CONFIG" "$RUN_DIR/tollgate.toml"
+        TOLLGATE_CONFIG=$RUN_DIR/tollgate.toml
+    fi
+fi
+
 start upstream "$UPSTREAM_PORT" "$UPSTREAM_CPUS" "$UPSTREAM_BIN" --addr "$HOST:$UPSTREAM_PORT" --workers 1
 TARGETS=(direct)
-declare -A PORT=([direct]=$UPSTREAM_PORT [tollgate]=$TOLLGATE_PORT [nginx]=$NGINX_PORT)
 
 if ((RUN_TOLLGATE)); then
-    start tollgate "$TOLLGATE_PORT" "$SUT_CPUS" "$TOLLGATE_BIN" run -c "$TOLLGATE_CONFIG"
+    start tollgate "${PORT[tollgate]}" "$SUT_CPUS" "$TOLLGATE_BIN" run -c "$TOLLGATE_CONFIG"
+    if [[ "$MODE" == https ]]; then tls_check tollgate "${PORT[tollgate]}"; fi
     TARGETS+=(tollgate)
     if [[ "$MODE" == api-model ]]; then
         PORT[model]=$TOLLGATE_PORT
@@ -238,14 +323,20 @@ if ((RUN_TOLLGATE)); then
 fi
 
 sed -e "s|@RUN_DIR@|$RUN_DIR|g" \
-    -e "s|@LISTEN@|$HOST:$NGINX_PORT|g" \
+    -e "s|@LISTEN@|$HOST:${PORT[nginx]}|g" \
     -e "s|@UPSTREAM@|$HOST:$UPSTREAM_PORT|g" \
-    benches/nginx.conf.template >"$RUN_DIR/nginx.conf"
+    -e "s|@CERT@|$TLS_CERT|g" \
+    -e "s|@KEY@|$TLS_KEY|g" \
+    "$NGINX_TEMPLATE" >"$RUN_DIR/nginx.conf"
 cp "$RUN_DIR/nginx.conf" "$RESULTS_DIR/nginx.conf"
 "$NGINX_BIN" -t -q -p "$RUN_DIR" -c "$RUN_DIR/nginx.conf" -e "$RUN_DIR/error.log" \
     || die "nginx rejected the generated config ($RESULTS_DIR/nginx.conf)"
-start nginx "$NGINX_PORT" "$SUT_CPUS" "$NGINX_BIN" -p "$RUN_DIR" -c "$RUN_DIR/nginx.conf" -e "$RUN_DIR/error.log"
+start nginx "${PORT[nginx]}" "$SUT_CPUS" "$NGINX_BIN" -p "$RUN_DIR" -c "$RUN_DIR/nginx.conf" -e "$RUN_DIR/error.log"
+if [[ "$MODE" == https ]]; then tls_check nginx "${PORT[nginx]}"; fi
 TARGETS+=(nginx)
+if [[ "$MODE" == https && -n "${TLS_SUITE[tollgate]:-}" && "${TLS_SUITE[tollgate]}" != "${TLS_SUITE[nginx]}" ]]; then
+    log "WARNING: the proxies negotiate different cipher suites (tollgate ${TLS_SUITE[tollgate]}, nginx ${TLS_SUITE[nginx]})"
+fi
 
 {
     echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -256,12 +347,18 @@ TARGETS+=(nginx)
     echo "wrk: $(wrk -v 2>&1 | head -n1)"
     echo "nginx: $("$NGINX_BIN" -v 2>&1)"
     echo "mode=$MODE rounds=$ROUNDS duration=${DURATION}s conns=$CONNS threads=$THREADS"
+    if [[ "$MODE" == https ]]; then
+        echo "openssl: $(openssl version)"
+        for t in tollgate nginx; do
+            if [[ -n "${TLS_INFO[$t]:-}" ]]; then echo "tls $t: ${TLS_INFO[$t]}"; fi
+        done
+    fi
 } >"$RESULTS_DIR/env.txt"
 
 # ---------------------------------------------------------------- runs
 # run_wrk TARGET SECONDS OUTFILE
 run_wrk() {
-    local url="$SCHEME://$HOST:${PORT[$1]}${TPATH[$1]:-$REQ_PATH}"
+    local url="${TSCHEME[$1]:-$SCHEME}://$HOST:${PORT[$1]}${TPATH[$1]:-$REQ_PATH}"
     local extra=()
     local header=${THEADER[$1]:-$REQ_HEADER}
     [[ -n "$header" ]] && extra=(-H "$header")
@@ -353,6 +450,14 @@ done
             printf "tollgate/nginx req/s: %.2fx (%s)\n", tr / nr, (tr > nr ? "Tollgate faster" : "nginx faster or equal")
             printf "p99: tollgate %.0f us vs nginx %.0f us (tollgate/nginx %.2fx, %s)\n", tp, np, tp / np, (tp < np ? "Tollgate lower" : "nginx lower or equal")
         }'
+        if [[ "$MODE" == https ]]; then
+            # Adjacent runs share the box's state (see api-model below).
+            ROUND_RATIOS=$(paste -d' ' "$RESULTS_DIR/tollgate.parsed" "$RESULTS_DIR/nginx.parsed" | awk '{ printf "%.3f\n", $1 / $4 }')
+            awk -v rr="$(echo "$ROUND_RATIOS" | median)" -v all="${ROUND_RATIOS//$'\n'/ }" 'BEGIN {
+                printf "tollgate/nginx req/s over TLS: median of per-round ratios %.3fx (%s)\n", rr, all
+            }'
+            echo "TLS (OpenSSL client): tollgate ${TLS_INFO[tollgate]}; nginx ${TLS_INFO[nginx]}"
+        fi
     else
         echo "tollgate/nginx: n/a (Tollgate skipped)"
     fi
@@ -360,7 +465,7 @@ done
         # Adjacent runs share the box's state, so the ratio within each
         # round is steadier than the ratio of the two medians.
         ROUND_RATIOS=$(paste -d' ' "$RESULTS_DIR/model.parsed" "$RESULTS_DIR/tollgate.parsed" | awk '{ printf "%.3f\n", $1 / $4 }')
-        awk -v mr="${RPS[model]}" -v tr="${RPS[tollgate]}" -v rr="$(echo "$ROUND_RATIOS" | median)" -v all="$(echo $ROUND_RATIOS)" 'BEGIN {
+        awk -v mr="${RPS[model]}" -v tr="${RPS[tollgate]}" -v rr="$(echo "$ROUND_RATIOS" | median)" -v all="${ROUND_RATIOS//$'\n'/ }" 'BEGIN {
             printf "api-model/plain req/s: %.3fx of the medians; median of per-round ratios %.3fx (%s); target >= 0.950x\n", mr / tr, rr, all
         }'
     fi
