@@ -141,7 +141,7 @@ fn bench_pipeline(c: &mut Criterion) {
         let route = snap.routes.lookup(&head).unwrap();
         let api = &snap.apis[route.api as usize];
         let host = head.host.map(|h| head.slice(h));
-        let verdict = protocol::check(api.protocols, false, head.method, host, &snap.redirects);
+        let verdict = protocol::check(api.protocols, false, head.method, host, &snap.domain_rules);
         assert_eq!(verdict, Ok(protocol::Verdict::Pass));
         let inputs = params::check(&api.params, &head, &route).unwrap();
         let facts = Facts {

@@ -57,8 +57,10 @@ pub struct CoreState {
     /// This worker's own copy of the TLS configurations (its own session
     /// caches).
     pub tls: crate::tls::SniTable,
-    /// This worker's client TLS settings per upstream (https backends).
-    pub upstream_tls: Vec<Option<crate::upstream::tls::WorkerClientTls>>,
+    /// This worker's client TLS settings per upstream (https backends),
+    /// built from the snapshot the worker started with: a reload that
+    /// renumbers upstreams must rebuild it with the snapshot swap.
+    pub upstream_tls: Vec<Option<crate::upstream::tls::UpstreamTls>>,
 }
 
 /// One request on its way through the stages: what every step after
@@ -155,7 +157,7 @@ pub async fn handle(
         client.is_tls(),
         head.method,
         host,
-        &snap.redirects,
+        &snap.domain_rules,
     ) {
         Ok(Verdict::Pass) => {}
         Ok(Verdict::Redirect { port }) => return redirect(core, client, &call, port).await,
@@ -219,11 +221,7 @@ async fn proxy(
         addr,
         timeout: http.timeout,
         method,
-        tls: core
-            .upstream_tls
-            .get(http.upstream as usize)
-            .and_then(Option::as_ref)
-            .map(|t| (&t.config, &t.server_name)),
+        tls: upstream_tls(core, snap, http.upstream).map(|t| (&t.config, &t.server_name)),
         websocket: call.head.websocket,
     };
     let sent = call.started.map(|_| core.clock.now());
@@ -264,6 +262,18 @@ async fn upgrade(
         });
     }
     false
+}
+
+/// The client TLS settings of an https upstream: this worker's copy, or
+/// (should the copy be missing) the snapshot's own, never none: an https
+/// backend is never sent cleartext.
+fn upstream_tls<'a>(
+    core: &'a CoreState,
+    snap: &'a Snapshot,
+    id: crate::upstream::UpstreamId,
+) -> Option<&'a crate::upstream::tls::UpstreamTls> {
+    let own = core.upstream_tls.get(id as usize).and_then(Option::as_ref);
+    own.or_else(|| snap.upstreams.get(id as usize)?.tls.as_ref())
 }
 
 /// Relays the upstream's response to the client (respond stage).

@@ -57,8 +57,9 @@ pub struct Snapshot {
     pub group_sets: Vec<ResponseSetId>,
     /// TLS configurations by domain and listener (§4.3–§4.5).
     pub tls: crate::tls::SniTable,
-    /// Domains that redirect plain-HTTP GET/HEAD to HTTPS (§4.6).
-    pub redirects: crate::policy::protocol::Redirects,
+    /// Domains that redirect plain-HTTP GET/HEAD to HTTPS (§4.6) or refuse
+    /// plain HTTP (client certificates required, §4.5).
+    pub domain_rules: crate::policy::protocol::DomainRules,
 }
 
 impl Snapshot {

@@ -74,6 +74,72 @@ fn https_upstream(cert: &Issued) -> SocketAddr {
     addr
 }
 
+/// An HTTPS upstream that answers its first request with a response plus,
+/// in its own TLS record of the same write, a second response nobody asked
+/// for; later requests get "fresh".
+fn sloppy_https_upstream(cert: &Issued) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let key = PrivateKeyDer::from_pem_file(&cert.key).unwrap();
+    let config = Arc::new(
+        rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.der()], key)
+            .unwrap(),
+    );
+    let answered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    std::thread::spawn(move || {
+        for sock in listener.incoming() {
+            let Ok(mut sock) = sock else { return };
+            let (config, answered) = (config.clone(), answered.clone());
+            std::thread::spawn(move || {
+                sock.set_read_timeout(Some(DEADLINE)).unwrap();
+                let mut conn = rustls::ServerConnection::new(config).unwrap();
+                while conn.is_handshaking() {
+                    if conn.complete_io(&mut sock).is_err() {
+                        return;
+                    }
+                }
+                let mut tls = rustls::StreamOwned::new(conn, sock);
+                loop {
+                    if read_head_or_eof(&mut tls).is_none() {
+                        return;
+                    }
+                    let first = answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0;
+                    let records: &[&[u8]] = if first {
+                        &[
+                            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+                            b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil",
+                        ]
+                    } else {
+                        &[b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh"]
+                    };
+                    for r in records {
+                        tls.conn.writer().write_all(r).unwrap();
+                    }
+                    if tls.flush().is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// A request head, or `None` at end of stream.
+fn read_head_or_eof<S: Read>(s: &mut S) -> Option<String> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if s.read(&mut byte).unwrap_or(0) == 0 {
+            return None;
+        }
+        head.push(byte[0]);
+    }
+    Some(String::from_utf8_lossy(&head).into_owned())
+}
+
 fn serve_tls(mut sock: TcpStream, config: Arc<rustls::ServerConfig>) {
     sock.set_read_timeout(Some(DEADLINE)).unwrap();
     let mut conn = rustls::ServerConnection::new(config).unwrap();
@@ -111,41 +177,49 @@ fn serve_tls(mut sock: TcpStream, config: Arc<rustls::ServerConfig>) {
     }
 }
 
-/// A WebSocket upstream: answers the handshake with 101, then echoes.
-fn ws_upstream() -> SocketAddr {
+/// How the WebSocket test upstream answers a handshake.
+#[derive(Clone, Copy)]
+enum WsReply {
+    /// 101, then `greeting` in the same write, then an echo of every read
+    /// after `delay`.
+    Echo {
+        greeting: &'static [u8],
+        delay: Duration,
+    },
+    /// This head instead of a proper 101.
+    Head(&'static str),
+}
+
+/// A WebSocket upstream, plain (`ws`) or TLS (`wss`, with `cert`). It
+/// insists on the handshake headers of RFC 6455 §4.1 arriving.
+fn ws_upstream(cert: Option<&Issued>, reply: WsReply) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
+    let config = cert.map(|cert| {
+        let key = PrivateKeyDer::from_pem_file(&cert.key).unwrap();
+        Arc::new(
+            rustls::ServerConfig::builder()
+                .with_no_client_auth()
+                .with_single_cert(vec![cert.der()], key)
+                .unwrap(),
+        )
+    });
     std::thread::spawn(move || {
         for sock in listener.incoming() {
             let Ok(mut sock) = sock else { return };
+            let config = config.clone();
             std::thread::spawn(move || {
                 sock.set_read_timeout(Some(DEADLINE)).unwrap();
-                let mut head = Vec::new();
-                let mut byte = [0u8; 1];
-                while !head.ends_with(b"\r\n\r\n") {
-                    if sock.read(&mut byte).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    head.push(byte[0]);
-                }
-                let text = String::from_utf8_lossy(&head).to_ascii_lowercase();
-                if !(text.contains("upgrade: websocket") && text.contains("connection: upgrade")) {
-                    let _ =
-                        sock.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
-                    return;
-                }
-                let _ = sock.write_all(
-                    b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n",
-                );
-                let mut buf = [0u8; 4096];
-                loop {
-                    match sock.read(&mut buf) {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => {
-                            if sock.write_all(&buf[..n]).is_err() {
+                match config {
+                    None => serve_ws(sock, reply),
+                    Some(config) => {
+                        let mut conn = rustls::ServerConnection::new(config).unwrap();
+                        while conn.is_handshaking() {
+                            if conn.complete_io(&mut sock).is_err() {
                                 return;
                             }
                         }
+                        serve_ws(rustls::StreamOwned::new(conn, sock), reply);
                     }
                 }
             });
@@ -153,6 +227,56 @@ fn ws_upstream() -> SocketAddr {
     });
     addr
 }
+
+fn serve_ws<S: Read + Write>(mut s: S, reply: WsReply) {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if s.read(&mut byte).unwrap_or(0) == 0 {
+            return;
+        }
+        head.push(byte[0]);
+    }
+    let text = String::from_utf8_lossy(&head).to_ascii_lowercase();
+    let handshake = text.starts_with("get ")
+        && text.contains("\r\nupgrade: websocket\r\n")
+        && text.contains("\r\nconnection: upgrade\r\n")
+        && text.contains("\r\nsec-websocket-key: dghlihnhbxbszsbub25jzq==\r\n")
+        && text.contains("\r\nsec-websocket-version: 13\r\n");
+    if !handshake {
+        let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+        return;
+    }
+    let (greeting, delay) = match reply {
+        WsReply::Head(head) => {
+            let _ = s.write_all(head.as_bytes());
+            return;
+        }
+        WsReply::Echo { greeting, delay } => (greeting, delay),
+    };
+    let mut first = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n".to_vec();
+    first.extend_from_slice(greeting);
+    if s.write_all(&first).is_err() {
+        return;
+    }
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                std::thread::sleep(delay);
+                if s.write_all(&buf[..n]).and_then(|()| s.flush()).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+const ECHO: WsReply = WsReply::Echo {
+    greeting: b"",
+    delay: Duration::ZERO,
+};
 
 const WS_HANDSHAKE: &str = "GET /ws HTTP/1.1\r\nHost: ws.example.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
 
@@ -163,15 +287,30 @@ fn ws_api(upstream: SocketAddr, timeout_ms: u64) -> String {
     )
 }
 
-/// Reads a 101 head from `s`, then checks an echo round trip.
-fn check_tunnel<S: Read + Write>(s: &mut S) {
+/// A second WebSocket API, `/wss`, whose backend speaks TLS.
+fn wss_api(upstream: SocketAddr, ca: &std::path::Path) -> String {
+    format!(
+        "[[group.api]]\nname = \"wss\"\nmethod = \"GET\"\npath = \"/wss\"\n\
+         [group.api.backend]\ntype = \"http\"\nscheme = \"https\"\naddress = \"{upstream}\"\n\
+         path = \"/ws\"\ntls_ca = \"{}\"\ntls_server_name = \"ws.internal\"\ntimeout_ms = 5000\n",
+        ca.display()
+    )
+}
+
+/// Reads a head (up to the blank line) byte by byte.
+fn read_head<S: Read>(s: &mut S) -> String {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
         assert_eq!(s.read(&mut byte).unwrap(), 1, "head so far: {head:?}");
         head.push(byte[0]);
     }
-    let text = String::from_utf8_lossy(&head).to_string();
+    String::from_utf8_lossy(&head).into_owned()
+}
+
+/// Reads a 101 head from `s`, then checks an echo round trip.
+fn check_tunnel<S: Read + Write>(s: &mut S) {
+    let text = read_head(s);
     assert!(text.starts_with("HTTP/1.1 101 "), "{text}");
     let lower = text.to_ascii_lowercase();
     assert!(lower.contains("upgrade: websocket"), "{text}");
@@ -261,9 +400,28 @@ driver_tests! {
         assert!(totals.upstream_reuses >= 1, "{totals:?}");
     }
 
+    fn unread_bytes_inside_tls_keep_a_backend_connection_out_of_the_pool(driver) {
+        // Review C2: an unsolicited response on a TLS backend connection
+        // (in the read buffer, in rustls, or in ciphertext not yet handed
+        // to it) must keep the connection out of the pool, never answer the
+        // next client.
+        let backend_pki = Pki::new("sloppy");
+        let cert = backend_pki.server("backend", &["backend.internal"]);
+        let up = sloppy_https_upstream(&cert);
+        let extra = format!(
+            "[[group.api]]\nname = \"x\"\nmethod = \"GET\"\npath = \"/x\"\n\
+             [group.api.backend]\ntype = \"http\"\nscheme = \"https\"\naddress = \"{up}\"\n\
+             tls_ca = \"{}\"\ntls_server_name = \"backend.internal\"\ntimeout_ms = 2000\n",
+            backend_pki.ca_path().display()
+        );
+        let (gw, _) = gateway(driver, &extra);
+        assert_eq!(get(gw.addrs[0], "/x").text(), "ok");
+        assert_eq!(get(gw.addrs[0], "/x").text(), "fresh");
+    }
+
     fn websocket_echoes_over_ws_and_wss(driver) {
         // §7.3: the handshake is forwarded, 101 comes back, bytes flow.
-        let up = ws_upstream();
+        let up = ws_upstream(None, ECHO);
         let (gw, _) = gateway(driver, &ws_api(up, 5000));
         let mut ws = Conn::open(gw.addrs[0]);
         ws.send(WS_HANDSHAKE.as_bytes());
@@ -277,8 +435,49 @@ driver_tests! {
         assert_eq!(get(gw.addrs[0], "/ws").status, 400);
     }
 
+    fn websocket_to_a_tls_backend_and_early_bytes_both_ways(driver) {
+        // wss towards the backend; the backend greets in the same write as
+        // its 101, and the client sends a frame with its handshake.
+        let pki = Pki::new("wss-backend");
+        let cert = pki.server("ws", &["ws.internal"]);
+        let greet = WsReply::Echo { greeting: b"HELLO", delay: Duration::ZERO };
+        let up = ws_upstream(Some(&cert), greet);
+        let (gw, _) = gateway(driver, &wss_api(up, &pki.ca_path()));
+        let mut c = Conn::open(gw.addrs[0]);
+        c.send(format!("{}EARLY", WS_HANDSHAKE.replace("GET /ws ", "GET /wss ")).as_bytes());
+        let head = read_head(&mut c.stream);
+        assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+        let mut got = [0u8; 10];
+        c.stream.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"HELLOEARLY");
+    }
+
+    fn a_half_closed_websocket_still_gets_its_reply(driver) {
+        // Review m2: the client sends its last frame and half-closes; the
+        // backend's reply, still in flight, must arrive before the close.
+        let slow = WsReply::Echo { greeting: b"", delay: Duration::from_millis(200) };
+        let (gw, _) = gateway(driver, &ws_api(ws_upstream(None, slow), 5000));
+        let mut c = Conn::open(gw.addrs[0]);
+        c.send(WS_HANDSHAKE.as_bytes());
+        assert!(read_head(&mut c.stream).starts_with("HTTP/1.1 101 "));
+        c.send(b"bye");
+        c.stream.shutdown(std::net::Shutdown::Write).unwrap();
+        assert_eq!(c.read_to_end(), b"bye");
+    }
+
+    fn a_backend_refusing_the_upgrade_is_relayed_and_a_bare_101_is_an_error(driver) {
+        let refuse = WsReply::Head("HTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\n\r\nno");
+        let (gw, _) = gateway(driver, &ws_api(ws_upstream(None, refuse), 5000));
+        let r = request(gw.addrs[0], WS_HANDSHAKE);
+        assert_eq!((r.status, r.text().as_str()), (403, "no"));
+        // A 101 that does not name websocket is not the protocol asked for.
+        let bare = WsReply::Head("HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n");
+        let (gw, _) = gateway(driver, &ws_api(ws_upstream(None, bare), 5000));
+        request(gw.addrs[0], WS_HANDSHAKE).assert_apig(502, "APIG.0201", "Backend unavailable.");
+    }
+
     fn an_idle_websocket_closes_after_the_backend_timeout(driver) {
-        let up = ws_upstream();
+        let up = ws_upstream(None, ECHO);
         let (gw, _) = gateway(driver, &ws_api(up, 300));
         let mut ws = Conn::open(gw.addrs[0]);
         ws.send(WS_HANDSHAKE.as_bytes());

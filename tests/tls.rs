@@ -30,21 +30,22 @@ struct Setup {
     clients: Pki,
 }
 
-fn setup(driver: &str, default_certificate: bool) -> Setup {
+/// `default_certificate`: the listener's default ("fallback", "a") or none.
+fn setup(driver: &str, default_certificate: Option<&str>) -> Setup {
     let pki = Pki::new("tls-server");
     let clients = Pki::new("tls-clients");
     let a = pki.server("a", &["a.example.test"]);
     let b = pki.server("b", &["b.example.test"]);
     // RSA here, ECDSA for the domains: both key types are served.
     let fallback = pki.rsa_server("fallback", &["fallback.example.test", "127.0.0.1"]);
-    let default = if default_certificate {
-        "default_certificate = \"fallback\"\n"
-    } else {
-        ""
-    };
+    let default = default_certificate.map_or(String::new(), |name| {
+        format!("default_certificate = \"{name}\"\n")
+    });
     let toml = format!(
         "[server]\nworkers = 1\ndriver = \"{driver}\"\n\n{}{}{}\
+         [settings]\nheader_timeout_ms = 500\n\n\
          [[listener]]\naddress = \"127.0.0.1:0\"\ntls = true\n{default}\n\
+         [[listener]]\naddress = \"127.0.0.1:0\"\n\n\
          [[group]]\nname = \"a\"\n[[group.domain]]\nname = \"a.example.test\"\ncertificate = \"a\"\n\
          [[group.api]]\nname = \"hello\"\nmethod = \"GET\"\npath = \"/hello\"\n\
          [group.api.backend]\ntype = \"mock\"\nbody = \"a\"\n\n\
@@ -74,7 +75,7 @@ fn hello(host: &str) -> String {
 
 driver_tests! {
     fn sni_picks_each_domains_certificate(driver) {
-        let s = setup(driver, true);
+        let s = setup(driver, Some("fallback"));
         let client = s.clients.client("ok");
         let mut a = tls_connect(
             s.gw.addr,
@@ -103,7 +104,7 @@ driver_tests! {
     }
 
     fn default_certificate_answers_no_sni_and_unknown_names(driver) {
-        let s = setup(driver, true);
+        let s = setup(driver, Some("fallback"));
         let mut bare = tls_connect(s.gw.addr, &ClientOpts::default()).expect("no-SNI handshake");
         assert_eq!(presented(&bare), s.fallback.der());
         let (status, _, body) = try_exchange(&mut bare, &hello("127.0.0.1")).unwrap();
@@ -117,7 +118,7 @@ driver_tests! {
     }
 
     fn without_a_default_unknown_names_fail_the_handshake(driver) {
-        let s = setup(driver, false);
+        let s = setup(driver, None);
         let err = tls_connect(
             s.gw.addr,
             &ClientOpts { sni: Some("zzz.example.test"), ..ClientOpts::default() },
@@ -135,7 +136,7 @@ driver_tests! {
 
     fn a_client_below_the_domains_minimum_version_is_refused(driver) {
         // §4.4: b's minimum is 1.3; a (default 1.2) still takes 1.2.
-        let s = setup(driver, true);
+        let s = setup(driver, Some("fallback"));
         let client = s.clients.client("ok");
         let tls12 = &[&rustls::version::TLS12];
         let err = tls_connect(
@@ -156,7 +157,7 @@ driver_tests! {
 
     fn mutual_tls_accepts_only_certificates_of_the_domains_ca(driver) {
         // §4.5: b requires a client certificate signed by its CA; a does not.
-        let s = setup(driver, true);
+        let s = setup(driver, Some("fallback"));
         let good = s.clients.client("good");
         let stranger = Pki::new("tls-stranger").client("stranger");
         let b = |identity: Option<&Issued>| {
@@ -165,8 +166,13 @@ driver_tests! {
         };
         let (status, _, body) = b(Some(&good)).expect("signed by the CA");
         assert_eq!((status, body.as_slice()), (200, &b"b"[..]));
-        assert!(b(None).is_err(), "no client certificate");
-        assert!(b(Some(&stranger)).is_err(), "certificate of another CA");
+        let missing = b(None).expect_err("no client certificate");
+        assert!(missing.contains("CertificateRequired") || missing.contains("alert"), "{missing}");
+        let foreign = b(Some(&stranger)).expect_err("certificate of another CA");
+        assert!(foreign.contains("alert") || foreign.contains("UnknownCA"), "{foreign}");
+        // Nor can plain HTTP reach b's APIs (review I2a): 0607, HTTPS only.
+        let plain = request(s.gw.addrs[1], &hello("b.example.test"));
+        plain.assert_apig(400, "APIG.0607", "The following protocol is supported: HTTPS");
         // The other domain on the same listener asks for none.
         let mut a = tls_connect(
             s.gw.addr,
@@ -179,7 +185,7 @@ driver_tests! {
     fn host_cannot_reach_another_tls_domain_than_sni(driver) {
         // b requires a client certificate: a handshake for a (or with the
         // default certificate) must not carry requests for b.
-        let s = setup(driver, true);
+        let s = setup(driver, Some("fallback"));
         let mut a = tls_connect(
             s.gw.addr,
             &ClientOpts { sni: Some("a.example.test"), ..ClientOpts::default() },
@@ -196,8 +202,31 @@ driver_tests! {
         assert_eq!(try_exchange(&mut bare, &hello("127.0.0.1")).unwrap().0, 200);
     }
 
+    fn the_default_certificates_own_domain_is_not_misdirected(driver) {
+        // Review I3: without SNI the default certificate "a" is used, whose
+        // settings equal a.example.test's: a Host of a is not misdirected.
+        let s = setup(driver, Some("a"));
+        let mut bare = tls_connect(s.gw.addr, &ClientOpts::default()).unwrap();
+        assert_eq!(presented(&bare), s.a.der());
+        assert_eq!(try_exchange(&mut bare, &hello("a.example.test")).unwrap().0, 200);
+        assert_eq!(try_exchange(&mut bare, &hello("b.example.test")).unwrap().0, 421);
+    }
+
+    fn a_silent_or_partial_client_hello_is_closed_after_the_header_timeout(driver) {
+        let s = setup(driver, Some("fallback"));
+        let started = std::time::Instant::now();
+        let mut silent = Conn::open(s.gw.addr);
+        let mut partial = Conn::open(s.gw.addr);
+        partial.send(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01]);
+        assert!(silent.is_closed());
+        assert!(partial.read_to_end().is_empty());
+        let waited = started.elapsed();
+        assert!(waited >= std::time::Duration::from_millis(400), "{waited:?}");
+        assert!(waited < DEADLINE, "{waited:?}");
+    }
+
     fn handshake_garbage_disturbs_no_other_connection(driver) {
-        let s = setup(driver, true);
+        let s = setup(driver, Some("fallback"));
         let mut good = tls_connect(
             s.gw.addr,
             &ClientOpts { sni: Some("a.example.test"), ..ClientOpts::default() },

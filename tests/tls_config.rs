@@ -67,6 +67,7 @@ fn an_unreadable_certificate_names_the_key_and_the_file() {
     assert!(!ok);
     assert!(text.contains("certificate[0].cert"), "{text}");
     assert!(text.contains("nowhere.pem"), "{text}");
+    assert!(text.contains("bound to domain a.example.test"), "{text}");
 }
 
 #[test]
@@ -86,6 +87,7 @@ fn a_key_of_another_certificate_is_an_error() {
     assert!(text.contains("certificate[0].key"), "{text}");
     assert!(text.contains("does not match the certificate"), "{text}");
     assert!(text.contains("a.pem") && text.contains("b.key"), "{text}");
+    assert!(text.contains("bound to domain a.example.test"), "{text}");
 }
 
 #[test]
@@ -140,6 +142,27 @@ fn client_auth_needs_a_ca_and_versions_are_checked() {
     assert!(
         text.contains("rustls"),
         "the fix explains why 1.1 is missing: {text}"
+    );
+}
+
+#[test]
+fn the_default_group_cannot_hold_strict_domains() {
+    // Review I2b: DEFAULT answers every unknown Host, so a client_auth or
+    // TLS 1.3 domain there would be reachable without its handshake.
+    let pki = Pki::new("cfg-default");
+    let clients = Pki::new("cfg-default-clients");
+    let a = pki.server("a", &["a.example.test"]);
+    let toml = config(
+        &certificate_toml("c", &a, Some(&clients.ca_path())),
+        "a.example.test",
+        "client_auth = true\n",
+    )
+    .replace("name = \"g\"", "name = \"DEFAULT\"");
+    let (ok, text) = check_in(&pki.dir, &toml);
+    assert!(!ok);
+    assert!(
+        text.contains("group[0].domain[0]") && text.contains("DEFAULT"),
+        "{text}"
     );
 }
 

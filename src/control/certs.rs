@@ -7,7 +7,8 @@
 //! of the SSL certificate is different" is an error). Each failure is a
 //! `ConfigError` naming the TOML key, the file and the domain.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -35,6 +36,30 @@ pub struct LoadedCert {
     names: Vec<String>,
     /// The certificate file, for messages.
     file: String,
+    /// Configurations built from it, by (minimum version, client auth):
+    /// domains with equal settings share one, so the 421 rule
+    /// (`SniTable::misdirected`) sees them as one.
+    built: RefCell<HashMap<(MinTls, bool), Arc<ServerConfig>>>,
+}
+
+impl LoadedCert {
+    /// The configuration for `min` and `client_auth` (needs a CA), built
+    /// once.
+    fn config(&self, min: MinTls, client_auth: bool) -> Result<Arc<ServerConfig>, String> {
+        if let Some(c) = self.built.borrow().get(&(min, client_auth)) {
+            return Ok(c.clone());
+        }
+        let roots = match (client_auth, &self.client_roots) {
+            (false, _) => None,
+            (true, Some(roots)) => Some(roots.clone()),
+            (true, None) => return Err("client authentication needs a CA".into()),
+        };
+        let config = build_server(self, min, roots)?;
+        self.built
+            .borrow_mut()
+            .insert((min, client_auth), config.clone());
+        Ok(config)
+    }
 }
 
 /// Resolves `path` against the configuration file's directory.
@@ -138,6 +163,7 @@ fn load_one(spec: &CertificateSpec, base: &Path, at: &str) -> Result<LoadedCert,
         client_roots,
         names,
         file,
+        built: RefCell::default(),
     })
 }
 
@@ -231,7 +257,7 @@ fn name_matches(pattern: &str, name: &str) -> bool {
 }
 
 /// Minimum TLS version of a domain (§4.4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MinTls {
     /// TLS 1.2 and 1.3 offered.
     Tls12,
@@ -280,22 +306,17 @@ pub fn domain_config(
         ));
     }
     let min = parse_min_tls(&domain.min_tls_version).unwrap_or(MinTls::Tls12);
-    let verifier = if domain.client_auth {
-        let Some(roots) = &cert.client_roots else {
-            return Err(ConfigError::new(
-                format!("{dp}.client_auth"),
-                format!(
-                    "client authentication on domain \"{}\" needs a CA, and certificate \"{cert_name}\" has none",
-                    domain.name
-                ),
-                "set ca = \"client-ca.pem\" on the [[certificate]], or client_auth = false (behaviour.md §27 C14)",
-            ));
-        };
-        Some(roots.clone())
-    } else {
-        None
-    };
-    build_server(cert, min, verifier).map_err(|why| {
+    if domain.client_auth && cert.client_roots.is_none() {
+        return Err(ConfigError::new(
+            format!("{dp}.client_auth"),
+            format!(
+                "client authentication on domain \"{}\" needs a CA, and certificate \"{cert_name}\" has none",
+                domain.name
+            ),
+            "set ca = \"client-ca.pem\" on the [[certificate]], or client_auth = false (behaviour.md §27 C14)",
+        ));
+    }
+    cert.config(min, domain.client_auth).map_err(|why| {
         ConfigError::new(
             format!("{dp}.certificate"),
             format!("domain \"{}\": {why}", domain.name),
@@ -306,7 +327,7 @@ pub fn domain_config(
 
 /// A listener's default configuration: `cert`, TLS 1.2+, no client auth.
 pub fn default_config(cert: &LoadedCert) -> Result<Arc<ServerConfig>, String> {
-    build_server(cert, MinTls::Tls12, None)
+    cert.config(MinTls::Tls12, false)
 }
 
 fn build_server(

@@ -130,7 +130,7 @@ pub fn compile(spec: &GatewaySpec, base: &std::path::Path) -> Result<Compiled, V
             response_sets: out.response_sets,
             group_sets: out.group_sets,
             tls: tls.sni,
-            redirects: tls.redirects,
+            domain_rules: tls.domain_rules,
         },
     })
 }

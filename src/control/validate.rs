@@ -192,7 +192,24 @@ fn groups(spec: &GatewaySpec, errs: &mut Vec<ConfigError>) {
             }
         }
         for (d, dom) in group.domain.iter().enumerate() {
-            domain_settings(dom, &format!("{gp}.domain[{d}]"), errs);
+            let dp = format!("{gp}.domain[{d}]");
+            domain_settings(dom, &dp, errs);
+            let strict = dom.client_auth
+                || super::certs::parse_min_tls(&dom.min_tls_version)
+                    == Some(super::certs::MinTls::Tls13);
+            if group.name == super::compile::DEFAULT_GROUP && strict {
+                // The DEFAULT group also answers every Host no domain claims
+                // (§4.1), so its APIs are reachable without this domain's
+                // handshake: the requirement would be a false promise.
+                errs.push(ConfigError::new(
+                    dp,
+                    format!(
+                        "domain \"{}\" of the DEFAULT group cannot require client certificates or TLS 1.3",
+                        dom.name
+                    ),
+                    "bind the domain to a group of its own: DEFAULT also serves every unknown Host",
+                ));
+            }
         }
         model::group(spec, group, &gp, errs);
         let mut api_names = HashSet::new();

@@ -197,6 +197,8 @@ async fn acquire(
         Metrics::bump(&fw.metrics.upstream_reuses);
         return Ok(conn);
     }
+    // One budget for the TCP connect and the TLS handshake together.
+    let started = fw.clock.now();
     let connect = TcpStream::connect_addr(target.addr);
     match monoio::time::timeout(fw.connect_timeout, connect).await {
         Err(_) => Err(GatewayError::UpstreamConnectTimeout),
@@ -207,9 +209,17 @@ async fn acquire(
             Metrics::bump(&fw.metrics.upstream_connects);
             let stream = match target.tls {
                 None => Stream::Plain(stream),
-                Some((config, name)) => Stream::Tls(Box::new(
-                    tls_connect(stream, config, name, fw.connect_timeout).await?,
-                )),
+                Some((config, name)) => {
+                    let spent = fw.clock.now().saturating_duration_since(started);
+                    let left = fw.connect_timeout.saturating_sub(spent);
+                    match tls_connect(stream, config, name, left).await {
+                        Ok(tls) => Stream::Tls(Box::new(tls)),
+                        Err(e) => {
+                            Metrics::bump(&fw.metrics.upstream_tls_failures);
+                            return Err(e);
+                        }
+                    }
+                }
             };
             Ok(UpstreamConn::new(stream, target.addr))
         }
@@ -230,7 +240,8 @@ async fn tls_connect(
     match monoio::time::timeout(limit, stream.handshake()).await {
         Err(_) => Err(GatewayError::UpstreamConnectTimeout),
         Ok(Err(e)) => {
-            log::warn!("TLS handshake with backend {name:?} failed: {e}");
+            // Counted by the caller; a log line per request could flood.
+            log::debug!("TLS handshake with backend {name:?} failed: {e}");
             Err(GatewayError::UpstreamConnectFailed)
         }
         Ok(Ok(())) => Ok(stream),
@@ -295,7 +306,9 @@ async fn read_head(
             match parse_response(&mut conn.buf, max_head, method) {
                 // 101 answers a WebSocket handshake (§7.3); unasked for,
                 // it is an error. Other 1xx are interim.
-                Ok(Some(h)) if h.status == 101 && websocket => return Ok(h),
+                Ok(Some(h)) if h.status == 101 && websocket && upgrades_to_websocket(&h) => {
+                    return Ok(h);
+                }
                 Ok(Some(h)) if h.status == 101 => {
                     return Err(HeadFailure::Error(GatewayError::UpstreamBadResponse));
                 }
@@ -315,6 +328,18 @@ async fn read_head(
         Ok(r) => r,
         Err(_) => Err(HeadFailure::Error(GatewayError::UpstreamTimeout)),
     }
+}
+
+/// Whether a `101` says `Upgrade: websocket` (RFC 6455 §4.2.2): anything
+/// else is not the protocol the client asked for.
+fn upgrades_to_websocket(head: &ResponseHead) -> bool {
+    head.headers.iter().any(|h| {
+        h.name.of(&head.buf).eq_ignore_ascii_case(b"upgrade")
+            && h.value
+                .of(&head.buf)
+                .split(|&b| b == b',')
+                .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"websocket"))
+    })
 }
 
 /// Runs an upstream write with the backend timeout.

@@ -6,6 +6,7 @@
 //! upstreams; later stages read its output types.
 
 pub mod framing;
+pub mod host;
 pub mod parse;
 pub mod percent;
 pub mod query;

@@ -134,6 +134,15 @@ where
             Stream::Tls(s) => s.tcp(),
         }
     }
+
+    /// Whether peer bytes wait inside the TLS layer, unread (always false
+    /// for plain streams: their unread bytes are in the caller's buffer).
+    pub fn has_pending_input(&mut self) -> bool {
+        match self {
+            Stream::Plain(_) => false,
+            Stream::Tls(s) => s.has_pending_input(),
+        }
+    }
 }
 
 impl<C, SD> Stream<C>

@@ -14,8 +14,10 @@
 //! Cancellation. monoio owns a buffer while its operation is in flight; if
 //! the future is dropped (a timeout fired), the buffer goes with it and the
 //! TLS record stream is broken. The slot is left `None` and every later
-//! call answers `ErrorKind::Interrupted`; callers close the connection then
-//! (they already do after a timeout).
+//! call answers `ErrorKind::NotConnected` (not `Interrupted`, which
+//! monoio's `write_all` and `read_exact` retry: they would spin without
+//! ever yielding); callers close the connection then (they already do
+//! after a timeout).
 
 use std::cell::RefCell;
 use std::io::{self, BufRead, Write};
@@ -64,9 +66,9 @@ impl Ciphertext {
     }
 }
 
-fn interrupted() -> io::Error {
+fn broken() -> io::Error {
     io::Error::new(
-        io::ErrorKind::Interrupted,
+        io::ErrorKind::NotConnected,
         "TLS stream broken by an earlier cancelled operation",
     )
 }
@@ -97,6 +99,24 @@ where
         &self.io
     }
 
+    /// Whether anything from the peer waits here unread: ciphertext not yet
+    /// handed to rustls, plaintext rustls holds, a close_notify, or a
+    /// stream broken by a cancelled read. Such a connection must not be
+    /// reused: the bytes would answer the next request.
+    pub fn has_pending_input(&mut self) -> bool {
+        let (Some(buf), Some(_)) = (&self.rx.buf, &self.tx) else {
+            return true;
+        };
+        if self.rx.pos < buf.len() {
+            return true;
+        }
+        match self.conn.reader().fill_buf() {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => false,
+            // Plaintext, a clean close, or an error.
+            Ok(_) | Err(_) => true,
+        }
+    }
+
     /// Completes the handshake: exchanges flights until rustls is done, then
     /// sends whatever it still has queued (TLS 1.3 session tickets).
     pub async fn handshake(&mut self) -> io::Result<()> {
@@ -123,14 +143,13 @@ where
     /// Reads ciphertext (unless some is pending) and hands it to rustls.
     /// `Ok(false)`: the socket reached end of stream.
     async fn fill(&mut self) -> io::Result<bool> {
-        match receive(&mut self.conn, &mut self.io, &mut self.rx).await {
-            Ok(open) => Ok(open),
-            Err(e) => {
-                // Tell the peer why (a queued alert), then fail.
-                let _ = self.flush_tls().await;
-                Err(e)
-            }
+        let open = read_socket(&mut self.io, &mut self.rx).await?;
+        if let Err(e) = feed(&mut self.conn, &mut self.rx, open) {
+            // Tell the peer why (a queued alert), then fail.
+            let _ = self.flush_tls().await;
+            return Err(e);
         }
+        Ok(open)
     }
 
     /// Splits into halves that read and write concurrently (the WebSocket
@@ -154,7 +173,29 @@ where
     }
 }
 
-/// Writes queued ciphertext from `conn` to `io` through the reusable `tx`.
+/// Moves queued ciphertext out of rustls into `buf` (at most
+/// [`CIPHERTEXT_WRITE_BYTES`] at once).
+fn drain_tls<SD>(conn: &mut ConnectionCommon<SD>, buf: &mut Vec<u8>) -> io::Result<()> {
+    buf.clear();
+    while conn.wants_write() && buf.len() < CIPHERTEXT_WRITE_BYTES {
+        conn.write_tls(buf)?;
+    }
+    Ok(())
+}
+
+/// Writes `tx`'s ciphertext to the socket; the buffer comes back to `tx`
+/// unless the write is cancelled.
+async fn write_socket<S: AsyncWriteRent>(
+    io: &mut S,
+    tx: &mut Option<Vec<u8>>,
+    buf: Vec<u8>,
+) -> io::Result<()> {
+    let (res, buf) = io.write_all(buf).await;
+    *tx = Some(buf);
+    res.map(|_| ())
+}
+
+/// Sends every TLS byte `conn` has queued.
 async fn send_queued<S, SD>(
     conn: &mut ConnectionCommon<SD>,
     io: &mut S,
@@ -164,68 +205,48 @@ where
     S: AsyncWriteRent,
 {
     while conn.wants_write() {
-        let mut buf = tx.take().ok_or_else(interrupted)?;
-        buf.clear();
-        while conn.wants_write() && buf.len() < CIPHERTEXT_WRITE_BYTES {
-            conn.write_tls(&mut buf)?;
+        let mut buf = tx.take().ok_or_else(broken)?;
+        if let Err(e) = drain_tls(conn, &mut buf) {
+            *tx = Some(buf);
+            return Err(e);
         }
-        let (res, buf) = io.write_all(buf).await;
-        *tx = Some(buf);
-        res?;
+        write_socket(io, tx, buf).await?;
     }
     Ok(())
 }
 
-/// Hands pending ciphertext to rustls, reading the socket first when none
-/// is pending. Stops as soon as plaintext is available, so rustls's
-/// plaintext buffer never overflows. `Ok(false)` at end of stream.
-async fn receive<S, SD>(
-    conn: &mut ConnectionCommon<SD>,
-    io: &mut S,
-    rx: &mut Ciphertext,
-) -> io::Result<bool>
-where
-    S: AsyncReadRent,
-{
-    let mut buf = rx.buf.take().ok_or_else(interrupted)?;
-    let mut open = true;
-    if rx.pos >= buf.len() {
-        buf.clear();
-        buf.reserve(CIPHERTEXT_READ_BYTES);
-        rx.pos = 0;
-        let (res, back) = io.read(buf).await;
-        buf = back;
-        match res {
-            Ok(0) => open = false,
-            Ok(_) => {}
-            Err(e) => {
-                rx.buf = Some(buf);
-                return Err(e);
-            }
-        }
+/// Makes ciphertext available in `rx`: what is pending, else one socket
+/// read. `Ok(false)` at end of stream.
+async fn read_socket<S: AsyncReadRent>(io: &mut S, rx: &mut Ciphertext) -> io::Result<bool> {
+    let mut buf = rx.buf.take().ok_or_else(broken)?;
+    if rx.pos < buf.len() {
+        rx.buf = Some(buf);
+        return Ok(true);
     }
-    let fed = feed(conn, &buf, &mut rx.pos, open);
-    rx.buf = Some(buf);
-    fed.map(|()| open)
+    buf.clear();
+    buf.reserve(CIPHERTEXT_READ_BYTES);
+    rx.pos = 0;
+    let (res, back) = io.read(buf).await;
+    rx.buf = Some(back);
+    res.map(|n| n > 0)
 }
 
-/// rustls reads ciphertext from `buf[*pos..]` (or learns of end of stream)
-/// and processes it.
-fn feed<SD>(
-    conn: &mut ConnectionCommon<SD>,
-    buf: &[u8],
-    pos: &mut usize,
-    open: bool,
-) -> io::Result<()> {
+/// rustls takes the pending ciphertext of `rx` (or learns of end of
+/// stream) and processes it. Stops as soon as plaintext is available, so
+/// rustls's plaintext buffer never overflows.
+fn feed<SD>(conn: &mut ConnectionCommon<SD>, rx: &mut Ciphertext, open: bool) -> io::Result<()> {
     if !open {
         conn.read_tls(&mut &[][..])?;
         process(conn)?;
         return Ok(());
     }
-    while *pos < buf.len() {
-        let mut rest = buf.get(*pos..).unwrap_or_default();
+    let Some(buf) = &rx.buf else {
+        return Err(broken());
+    };
+    while rx.pos < buf.len() {
+        let mut rest = buf.get(rx.pos..).unwrap_or_default();
         let n = conn.read_tls(&mut rest)?;
-        *pos += n;
+        rx.pos += n;
         let state = process(conn)?;
         if n == 0 || state.plaintext_bytes_to_read() > 0 {
             break;
@@ -239,35 +260,55 @@ fn process<SD>(conn: &mut ConnectionCommon<SD>) -> io::Result<rustls::IoState> {
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
-/// Copies plaintext rustls holds into `buf`. `Ok(None)`: none yet.
+/// Copies as much plaintext as rustls holds (and `buf` takes) into `buf`.
+/// `Ok(None)`: none yet; `Ok(Some(0))`: the peer closed cleanly.
 fn take_plaintext<SD, T: IoBufMut>(
     conn: &mut ConnectionCommon<SD>,
     buf: &mut T,
 ) -> io::Result<Option<usize>> {
+    let room = buf.bytes_total();
     let mut reader = conn.reader();
-    let chunk = match reader.fill_buf() {
-        Ok(chunk) => chunk,
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    let n = chunk.len().min(buf.bytes_total());
-    // SAFETY: `write_ptr` is valid for `bytes_total` bytes while we own
-    // `buf` (the IoBufMut contract); `n` is within both it and `chunk`, and
-    // rustls's buffer cannot overlap a buffer the caller owns.
-    unsafe {
-        std::ptr::copy_nonoverlapping(chunk.as_ptr(), buf.write_ptr(), n);
-        buf.set_init(n);
+    let mut n = 0;
+    while n < room {
+        let chunk = match reader.fill_buf() {
+            Ok(chunk) => chunk,
+            Err(e) if n > 0 || e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            break;
+        }
+        let k = chunk.len().min(room - n);
+        // SAFETY: `write_ptr` is valid for `bytes_total` (= room) bytes
+        // while we own `buf` (the IoBufMut contract); `n + k <= room` and
+        // `k <= chunk.len()`; rustls's buffer cannot overlap one the caller
+        // owns.
+        unsafe { std::ptr::copy_nonoverlapping(chunk.as_ptr(), buf.write_ptr().add(n), k) };
+        reader.consume(k);
+        n += k;
     }
-    reader.consume(n);
+    if n == 0 {
+        return match reader.fill_buf() {
+            Ok(_) => Ok(Some(0)),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+            Err(e) => Err(e),
+        };
+    }
+    // SAFETY: the first `n` bytes at `write_ptr` were just written.
+    unsafe { buf.set_init(n) };
     Ok(Some(n))
 }
 
 /// Queues as much of `buf` as rustls accepts as plaintext.
-fn put_plaintext<SD, T: IoBuf>(conn: &mut ConnectionCommon<SD>, buf: &T) -> io::Result<usize> {
+fn put_plaintext<SD, T: IoBuf>(
+    conn: &mut ConnectionCommon<SD>,
+    buf: &T,
+    from: usize,
+) -> io::Result<usize> {
     // SAFETY: `read_ptr` is valid for `bytes_init` initialised bytes while
     // we hold `buf` (the IoBuf contract).
     let slice = unsafe { std::slice::from_raw_parts(buf.read_ptr(), buf.bytes_init()) };
-    conn.writer().write(slice)
+    conn.writer().write(slice.get(from..).unwrap_or_default())
 }
 
 impl<C, SD> AsyncReadRent for TlsStream<C>
@@ -316,7 +357,7 @@ where
     SD: SideData,
 {
     async fn write<T: IoBuf>(&mut self, buf: T) -> BufResult<usize, T> {
-        let n = match put_plaintext(&mut self.conn, &buf) {
+        let n = match put_plaintext(&mut self.conn, &buf, 0) {
             Ok(n) => n,
             Err(e) => return (Err(e), buf),
         };
@@ -367,7 +408,7 @@ where
     SD: SideData,
 {
     /// Reads plaintext. Messages rustls queues meanwhile (a key update
-    /// reply) leave with the write half's next write.
+    /// reply, an alert) leave with the write half's next write.
     pub async fn read<T: IoBufMut>(&mut self, mut buf: T) -> BufResult<usize, T> {
         loop {
             let taken = take_plaintext(&mut self.conn.borrow_mut(), &mut buf);
@@ -376,27 +417,11 @@ where
                 Ok(None) => {}
                 Err(e) => return (Err(e), buf),
             }
-            let Some(mut cipher) = self.rx.buf.take() else {
-                return (Err(interrupted()), buf);
+            let open = match read_socket(&mut self.io, &mut self.rx).await {
+                Ok(open) => open,
+                Err(e) => return (Err(e), buf),
             };
-            let mut open = true;
-            if self.rx.pos >= cipher.len() {
-                cipher.clear();
-                cipher.reserve(CIPHERTEXT_READ_BYTES);
-                self.rx.pos = 0;
-                let (res, back) = self.io.read(cipher).await;
-                cipher = back;
-                match res {
-                    Ok(0) => open = false,
-                    Ok(_) => {}
-                    Err(e) => {
-                        self.rx.buf = Some(cipher);
-                        return (Err(e), buf);
-                    }
-                }
-            }
-            let fed = feed(&mut self.conn.borrow_mut(), &cipher, &mut self.rx.pos, open);
-            self.rx.buf = Some(cipher);
+            let fed = feed(&mut self.conn.borrow_mut(), &mut self.rx, open);
             if let Err(e) = fed {
                 return (Err(e), buf);
             }
@@ -412,12 +437,9 @@ where
     /// Writes all of `buf` as plaintext.
     pub async fn write_all<T: IoBuf>(&mut self, buf: T) -> BufResult<(), T> {
         let mut done = 0;
-        let total = buf.bytes_init();
-        while done < total {
-            // SAFETY: as in `put_plaintext`.
-            let slice = unsafe { std::slice::from_raw_parts(buf.read_ptr(), total) };
-            let rest = slice.get(done..).unwrap_or_default();
-            match self.conn.borrow_mut().writer().write(rest) {
+        while done < buf.bytes_init() {
+            let put = put_plaintext(&mut self.conn.borrow_mut(), &buf, done);
+            match put {
                 Ok(n) => done += n,
                 Err(e) => return (Err(e), buf),
             }
@@ -428,26 +450,21 @@ where
         (Ok(()), buf)
     }
 
+    /// Sends every TLS byte rustls has queued (the session is borrowed only
+    /// while ciphertext is taken out, never across the socket write).
     async fn flush_tls(&mut self) -> io::Result<()> {
         loop {
-            let mut out = self.tx.take().ok_or_else(interrupted)?;
-            out.clear();
-            {
-                let mut conn = self.conn.borrow_mut();
-                while conn.wants_write() && out.len() < CIPHERTEXT_WRITE_BYTES {
-                    if let Err(e) = conn.write_tls(&mut out) {
-                        self.tx = Some(out);
-                        return Err(e);
-                    }
-                }
+            let mut out = self.tx.take().ok_or_else(broken)?;
+            let drained = drain_tls(&mut self.conn.borrow_mut(), &mut out);
+            if let Err(e) = drained {
+                self.tx = Some(out);
+                return Err(e);
             }
             if out.is_empty() {
                 self.tx = Some(out);
                 return Ok(());
             }
-            let (res, back) = self.io.write_all(out).await;
-            self.tx = Some(back);
-            res?;
+            write_socket(&mut self.io, &mut self.tx, out).await?;
         }
     }
 
@@ -456,5 +473,179 @@ where
         self.conn.borrow_mut().send_close_notify();
         self.flush_tls().await?;
         self.io.shutdown().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use monoio::io::{AsyncReadRentExt, AsyncWriteRentExt};
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    use rustls::{ClientConnection, ServerConnection};
+
+    use super::*;
+
+    type Pair = (TlsStream<ClientConnection>, TlsStream<ServerConnection>);
+
+    /// A handshaken client/server pair over loopback.
+    async fn pair() -> Pair {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(vec!["s.test".to_string()]).unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        let der: CertificateDer<'static> = cert.der().clone();
+        let pkcs8 = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+        let server_cfg = Arc::new(
+            rustls::ServerConfig::builder()
+                .with_no_client_auth()
+                .with_single_cert(vec![der.clone()], pkcs8)
+                .unwrap(),
+        );
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(der).unwrap();
+        let client_cfg = Arc::new(
+            rustls::ClientConfig::builder()
+                .with_root_certificates(roots)
+                .with_no_client_auth(),
+        );
+        let listener = monoio::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let name = rustls::pki_types::ServerName::try_from("s.test").unwrap();
+        let client = async {
+            let tcp = TcpStream::connect_addr(addr).await.unwrap();
+            let conn = ClientConnection::new(client_cfg, name).unwrap();
+            let mut s = TlsStream::new(tcp, conn, Vec::new());
+            s.handshake().await.unwrap();
+            s
+        };
+        let server = async {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let mut s = TlsStream::new(tcp, ServerConnection::new(server_cfg).unwrap(), Vec::new());
+            s.handshake().await.unwrap();
+            s
+        };
+        monoio::join!(client, server)
+    }
+
+    #[monoio::test_all(timer_enabled = true)]
+    async fn large_writes_arrive_whole_across_many_records() {
+        let (mut c, mut s) = pair().await;
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        let expect = data.clone();
+        // Both ends live until both futures are done: closing a socket with
+        // unread bytes (session tickets) would reset the connection.
+        let send = async {
+            let (res, _) = c.write_all(data).await;
+            res.unwrap();
+            c.shutdown().await.unwrap();
+        };
+        let recv = async {
+            let mut got = Vec::new();
+            loop {
+                let (res, buf) = s.read(Vec::with_capacity(64 * 1024)).await;
+                match res.unwrap() {
+                    0 => break,
+                    _ => got.extend_from_slice(&buf),
+                }
+            }
+            got
+        };
+        let ((), got) = monoio::join!(send, recv);
+        assert_eq!(got, expect, "close_notify ends the stream with Ok(0)");
+    }
+
+    #[monoio::test_all(timer_enabled = true)]
+    async fn eof_without_close_notify_is_an_error_not_an_end() {
+        let (c, mut s) = pair().await;
+        let (tcp, _) = c.into_split();
+        drop(tcp);
+        let (res, _) = s.read(Vec::with_capacity(1024)).await;
+        assert_eq!(res.unwrap_err().kind(), io::ErrorKind::UnexpectedEof);
+    }
+
+    #[monoio::test_all(timer_enabled = true)]
+    async fn a_write_after_a_cancelled_write_fails_at_once() {
+        let (mut c, _s) = pair().await;
+        // The server never reads: writes back up until one is cancelled.
+        let mut cancelled = false;
+        for _ in 0..1000 {
+            let w = c.write_all(vec![0u8; 256 * 1024]);
+            if monoio::time::timeout(Duration::from_millis(50), w)
+                .await
+                .is_err()
+            {
+                cancelled = true;
+                break;
+            }
+        }
+        assert!(cancelled, "the socket never filled");
+        let later = monoio::time::timeout(Duration::from_secs(2), c.write_all(b"x".to_vec())).await;
+        let (res, _) = later.expect("no spin: the write returns");
+        assert_eq!(res.unwrap_err().kind(), io::ErrorKind::NotConnected);
+        assert!(c.has_pending_input(), "a broken stream is never pooled");
+    }
+
+    #[monoio::test_all(timer_enabled = true)]
+    async fn unread_plaintext_is_pending_input() {
+        let (mut c, mut s) = pair().await;
+        let (res, _) = s.write_all(b"first".to_vec()).await;
+        res.unwrap();
+        let (res, _) = s.write_all(b"second".to_vec()).await;
+        res.unwrap();
+        let (res, first) = c.read_exact(vec![0u8; 5]).await;
+        res.unwrap();
+        assert_eq!(first, b"first");
+        // "second" came in the same read or is about to: wait for it.
+        let (res, rest) = c.read_exact(vec![0u8; 3]).await;
+        res.unwrap();
+        assert_eq!(rest, b"sec");
+        assert!(c.has_pending_input(), "\"ond\" is still inside rustls");
+        let (res, _) = c.read_exact(vec![0u8; 3]).await;
+        res.unwrap();
+        assert!(!c.has_pending_input());
+    }
+
+    #[monoio::test_all(timer_enabled = true)]
+    async fn split_halves_carry_both_directions_at_once() {
+        let (c, s) = pair().await;
+        let (mut cr, mut cw) = c.into_split();
+        let (mut sr, mut sw) = s.into_split();
+        let echo = async move {
+            loop {
+                let (res, buf) = sr.read(Vec::with_capacity(4096)).await;
+                if res.unwrap() == 0 {
+                    break;
+                }
+                let (res, _) = sw.write_all(buf).await;
+                res.unwrap();
+            }
+            // The client may be gone already: a failed shutdown is fine.
+            let _ = sw.shutdown().await;
+        };
+        let talk = async move {
+            let mut got = Vec::new();
+            for round in 0..50u8 {
+                let (res, _) = cw.write_all(vec![round; 1000]).await;
+                res.unwrap();
+                while got.len() < (usize::from(round) + 1) * 1000 {
+                    let (res, buf) = cr.read(Vec::with_capacity(4096)).await;
+                    assert!(res.unwrap() > 0);
+                    got.extend_from_slice(&buf);
+                }
+            }
+            cw.shutdown().await.unwrap();
+            // Until the echo side has seen the close_notify and closed.
+            let (res, _) = cr.read(Vec::with_capacity(16)).await;
+            assert_eq!(res.unwrap(), 0);
+            got
+        };
+        let ((), got) = monoio::join!(echo, talk);
+        assert_eq!(got.len(), 50_000);
+        assert!(
+            got.chunks(1000)
+                .enumerate()
+                .all(|(i, c)| c.iter().all(|&b| usize::from(b) == i))
+        );
     }
 }

@@ -6,12 +6,15 @@
 //! `301` to the same host, path and query over HTTPS (§4.6). Any other
 //! request over a scheme the API does not accept gets 400 APIG.0607
 //! (§4.6 suggestion for non-GET/HEAD: no redirect, since browsers may drop
-//! the body).
+//! the body). A domain that requires client certificates (§4.5) is
+//! HTTPS-only whatever its APIs' `protocol`: plain HTTP cannot carry a
+//! certificate, so it would be a way round the requirement.
 
 use ahash::AHashMap;
 
 use crate::error::GatewayError;
 use crate::http::Method;
+use crate::http::host::{MAX_HOST, name_key};
 
 /// The schemes an API accepts (§6.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,31 +49,41 @@ impl Protocols {
     }
 }
 
-/// Domains with `https_redirect` on, with the HTTPS port to send clients
-/// to.
-#[derive(Debug, Clone, Default)]
-pub struct Redirects {
-    /// Lower-case host name → HTTPS port.
-    ports: AHashMap<Box<[u8]>, u16>,
+/// What a domain asks of plain-HTTP requests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DomainRule {
+    /// `https_redirect`: the HTTPS port to send GET and HEAD to (§4.6).
+    pub redirect_port: Option<u16>,
+    /// The domain requires client certificates (§4.5), which plain HTTP
+    /// cannot carry: its APIs are HTTPS-only whatever their `protocol`.
+    pub https_only: bool,
 }
 
-impl Redirects {
-    /// Turns the redirect on for `domain`.
-    pub fn insert(&mut self, domain: &str, https_port: u16) {
-        self.ports
-            .insert(domain.to_ascii_lowercase().into_bytes().into(), https_port);
+/// Domains whose plain-HTTP requests are redirected or refused.
+#[derive(Debug, Clone, Default)]
+pub struct DomainRules {
+    /// Lower-case host name → its rule.
+    rules: AHashMap<Box<[u8]>, DomainRule>,
+}
+
+impl DomainRules {
+    /// Sets `domain`'s rule (a default rule is not stored).
+    pub fn insert(&mut self, domain: &str, rule: DomainRule) {
+        if rule != DomainRule::default() {
+            self.rules
+                .insert(domain.to_ascii_lowercase().into_bytes().into(), rule);
+        }
     }
 
-    /// The HTTPS port for `host` (a `Host` value, port ignored), when its
-    /// domain redirects.
-    pub fn port_for(&self, host: &[u8]) -> Option<u16> {
-        if self.ports.is_empty() {
-            return None;
+    /// The rule of the domain `host` (a `Host` value) names.
+    pub fn rule_for(&self, host: &[u8]) -> DomainRule {
+        if self.rules.is_empty() {
+            return DomainRule::default();
         }
-        let name = crate::route::host::strip_port(host);
-        self.ports
-            .get(name.to_ascii_lowercase().as_slice())
-            .copied()
+        let mut buf = [0u8; MAX_HOST];
+        name_key(host, &mut buf)
+            .and_then(|name| self.rules.get(name).copied())
+            .unwrap_or_default()
     }
 }
 
@@ -92,7 +105,7 @@ pub fn check(
     tls: bool,
     method: Method,
     host: Option<&[u8]>,
-    redirects: &Redirects,
+    domains: &DomainRules,
 ) -> Result<Verdict, GatewayError> {
     if tls {
         return match accepts.https {
@@ -100,13 +113,14 @@ pub fn check(
             false => Err(GatewayError::ProtocolNotAllowed { https_only: false }),
         };
     }
+    let rule = host.map(|h| domains.rule_for(h)).unwrap_or_default();
     if accepts.https
         && matches!(method, Method::Get | Method::Head)
-        && let Some(port) = host.and_then(|h| redirects.port_for(h))
+        && let Some(port) = rule.redirect_port
     {
         return Ok(Verdict::Redirect { port });
     }
-    match accepts.http {
+    match accepts.http && !rule.https_only {
         true => Ok(Verdict::Pass),
         false => Err(GatewayError::ProtocolNotAllowed { https_only: true }),
     }
@@ -116,9 +130,22 @@ pub fn check(
 mod tests {
     use super::*;
 
-    fn redirects() -> Redirects {
-        let mut r = Redirects::default();
-        r.insert("A.example.test", 8443);
+    fn redirects() -> DomainRules {
+        let mut r = DomainRules::default();
+        r.insert(
+            "A.example.test",
+            DomainRule {
+                redirect_port: Some(8443),
+                https_only: false,
+            },
+        );
+        r.insert(
+            "mtls.example.test",
+            DomainRule {
+                redirect_port: None,
+                https_only: true,
+            },
+        );
         r
     }
 
@@ -155,13 +182,19 @@ mod tests {
         // An HTTP-only API is not redirected.
         let http = Protocols::parse("http").unwrap();
         assert_eq!(check(http, false, Method::Get, host, &r), Ok(Verdict::Pass));
+        // A domain requiring client certificates is never served in clear.
+        let mtls = Some(&b"MTLS.example.test."[..]);
+        assert_eq!(
+            check(both, false, Method::Post, mtls, &r),
+            Err(GatewayError::ProtocolNotAllowed { https_only: true })
+        );
     }
 
     #[test]
     fn https_requests_to_http_only_apis_are_refused() {
         let http = Protocols::parse("HTTP").unwrap();
         assert_eq!(
-            check(http, true, Method::Get, None, &Redirects::default()),
+            check(http, true, Method::Get, None, &DomainRules::default()),
             Err(GatewayError::ProtocolNotAllowed { https_only: false })
         );
         assert_eq!(
@@ -170,7 +203,7 @@ mod tests {
                 true,
                 Method::Get,
                 None,
-                &Redirects::default()
+                &DomainRules::default()
             ),
             Ok(Verdict::Pass)
         );

@@ -19,6 +19,8 @@ pub struct Metrics {
     pub upstream_retries: Cell<u64>,
     /// Client TLS handshakes that failed (bad version, certificate, name).
     pub tls_handshake_failures: Cell<u64>,
+    /// Handshakes with https backends that failed (certificate, timeout).
+    pub upstream_tls_failures: Cell<u64>,
 }
 
 /// A plain copy of the counters.
@@ -36,6 +38,8 @@ pub struct MetricsTotals {
     pub upstream_retries: u64,
     /// See [`Metrics::tls_handshake_failures`].
     pub tls_handshake_failures: u64,
+    /// See [`Metrics::upstream_tls_failures`].
+    pub upstream_tls_failures: u64,
 }
 
 impl Metrics {
@@ -54,6 +58,7 @@ impl Metrics {
             upstream_reuses: self.upstream_reuses.get(),
             upstream_retries: self.upstream_retries.get(),
             tls_handshake_failures: self.tls_handshake_failures.get(),
+            upstream_tls_failures: self.upstream_tls_failures.get(),
         }
     }
 }
@@ -66,5 +71,6 @@ impl std::ops::AddAssign for MetricsTotals {
         self.upstream_reuses += o.upstream_reuses;
         self.upstream_retries += o.upstream_retries;
         self.tls_handshake_failures += o.tls_handshake_failures;
+        self.upstream_tls_failures += o.upstream_tls_failures;
     }
 }

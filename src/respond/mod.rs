@@ -214,7 +214,7 @@ pub fn redirect(
 ) {
     write::status_line(out, version, 301);
     out.put_slice(b"Location: https://");
-    out.put_slice(crate::route::host::strip_port(host));
+    out.put_slice(crate::http::host::strip_port(host));
     if https_port != 443 {
         out.put_u8(b':');
         write::number(out, u64::from(https_port));

@@ -94,7 +94,8 @@ pub async fn relay(
     }
     // A body left unread on the connection would become the next
     // request's response: such a connection is closed, never pooled.
-    let drained = relayed == resp.framing && conn.buf.is_empty();
+    let drained =
+        relayed == resp.framing && conn.buf.is_empty() && !conn.stream.has_pending_input();
     if resp.keep_alive && drained {
         back.pool
             .borrow_mut()

@@ -47,7 +47,10 @@ pub struct Request<'a> {
 pub fn request_head(out: &mut BytesMut, req: &Request<'_>, backend: &HttpBackend) -> Method {
     let head = req.head;
     let start = out.len();
-    let method = match backend.method.and_then(|m| m.token().map(|t| (m, t))) {
+    // A WebSocket handshake stays a GET whatever the backend's method
+    // (RFC 6455 §4.1).
+    let fixed = backend.method.filter(|_| !head.websocket);
+    let method = match fixed.and_then(|m| m.token().map(|t| (m, t))) {
         Some((m, token)) => {
             out.put_slice(token);
             m

@@ -3,6 +3,8 @@
 
 use ahash::AHashMap;
 
+use crate::http::host::{MAX_HOST, name_key};
+
 use super::GroupId;
 
 /// Compiled host table.
@@ -11,10 +13,6 @@ pub struct HostTable {
     exact: AHashMap<Box<[u8]>, GroupId>,
     default: Option<GroupId>,
 }
-
-/// Longest host name we lower-case on the stack; longer names cannot be
-/// configured domains (DNS names are at most 253 bytes).
-const MAX_HOST: usize = 255;
 
 impl HostTable {
     /// An empty table with an optional catch-all group.
@@ -37,29 +35,11 @@ impl HostTable {
         if self.exact.is_empty() {
             return self.default;
         }
-        let name = strip_port(host);
-        if name.len() > MAX_HOST {
-            return self.default;
+        let mut buf = [0u8; MAX_HOST];
+        match name_key(host, &mut buf) {
+            Some(name) => self.exact.get(name).copied().or(self.default),
+            None => self.default,
         }
-        let mut lower = [0u8; MAX_HOST];
-        let lower = &mut lower[..name.len()];
-        lower.copy_from_slice(name);
-        lower.make_ascii_lowercase();
-        self.exact.get(&*lower).copied().or(self.default)
-    }
-}
-
-/// `example.com:8080` → `example.com`; `[::1]:80` → `[::1]`.
-pub fn strip_port(host: &[u8]) -> &[u8] {
-    if host.first() == Some(&b'[') {
-        return match host.iter().position(|&b| b == b']') {
-            Some(end) => &host[..=end],
-            None => host,
-        };
-    }
-    match host.iter().rposition(|&b| b == b':') {
-        Some(colon) => &host[..colon],
-        None => host,
     }
 }
 

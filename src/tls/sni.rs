@@ -16,6 +16,8 @@ use ahash::AHashMap;
 use rustls::ServerConfig;
 use rustls::server::ServerSessionMemoryCache;
 
+use crate::http::host::{MAX_HOST, name_key};
+
 /// Sessions each domain's per-worker resumption cache remembers.
 const SESSIONS_PER_WORKER: usize = 1024;
 
@@ -65,16 +67,21 @@ impl SniTable {
     /// The configuration for a ClientHello on listener `index`: the SNI
     /// name's, else the listener's default.
     pub fn pick(&self, index: usize, sni: Option<&str>) -> Option<Arc<ServerConfig>> {
-        let by_name = sni.and_then(|name| {
-            if name.bytes().any(|b| b.is_ascii_uppercase()) {
-                self.by_name.get(name.to_ascii_lowercase().as_str())
-            } else {
-                self.by_name.get(name)
-            }
-        });
-        by_name
+        sni.and_then(|name| self.domain(name.as_bytes()))
             .or_else(|| self.defaults.get(index).and_then(Option::as_ref))
             .cloned()
+    }
+
+    /// The configuration of the TLS domain `host` names (a `Host` value or
+    /// an SNI name, compared as routing compares them).
+    fn domain(&self, host: &[u8]) -> Option<&Arc<ServerConfig>> {
+        if self.by_name.is_empty() {
+            return None;
+        }
+        let mut buf = [0u8; MAX_HOST];
+        let name = name_key(host, &mut buf)?;
+        let name = std::str::from_utf8(name).ok()?;
+        self.by_name.get(name)
     }
 
     /// Whether a request for `host` (a `Host` value) must be refused on a
@@ -83,20 +90,13 @@ impl SniTable {
     /// authentication). Without this, a client could pass b's client
     /// certificate check by naming a in SNI and b in `Host`. Hosts that
     /// are no TLS domain pass: they are served by the DEFAULT group.
+    ///
+    /// Domains with equal settings share one configuration (the compiler
+    /// builds one per certificate, minimum version and client CA), so a
+    /// client is never refused for a domain its handshake already fits.
     pub fn misdirected(&self, host: &[u8], negotiated: &Arc<ServerConfig>) -> bool {
-        if self.by_name.is_empty() {
-            return false;
-        }
-        let name = crate::route::host::strip_port(host);
-        let Ok(name) = std::str::from_utf8(name) else {
-            return false;
-        };
-        let config = if name.bytes().any(|b| b.is_ascii_uppercase()) {
-            self.by_name.get(name.to_ascii_lowercase().as_str())
-        } else {
-            self.by_name.get(name)
-        };
-        config.is_some_and(|c| !Arc::ptr_eq(c, negotiated))
+        self.domain(host)
+            .is_some_and(|c| !Arc::ptr_eq(c, negotiated))
     }
 
     /// A copy whose configurations each have their own session cache (one

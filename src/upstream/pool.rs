@@ -92,9 +92,12 @@ impl Pool {
         probe: bool,
     ) -> Option<UpstreamConn> {
         let list = self.idle.get_mut(id as usize)?;
-        while let Some(idle) = list.pop_back() {
+        while let Some(mut idle) = list.pop_back() {
             let fresh = now.saturating_duration_since(idle.since) < self.idle_timeout;
-            let usable = fresh && idle.conn.addr == addr && idle.conn.buf.is_empty();
+            let usable = fresh
+                && idle.conn.addr == addr
+                && idle.conn.buf.is_empty()
+                && !idle.conn.stream.has_pending_input();
             if usable && (!probe || is_open(idle.conn.stream.tcp())) {
                 let mut conn = idle.conn;
                 conn.reused = true;

@@ -25,17 +25,8 @@ pub struct UpstreamTls {
     pub server_name: ServerName<'static>,
 }
 
-/// One upstream's TLS settings as a worker holds them.
-#[derive(Debug, Clone)]
-pub struct WorkerClientTls {
-    /// This worker's copy of the client configuration.
-    pub config: Arc<ClientConfig>,
-    /// SNI and the name verified.
-    pub server_name: ServerName<'static>,
-}
-
 /// Per-upstream client settings for one worker (`None` for http backends).
-pub fn for_worker(upstreams: &[Upstream]) -> Vec<Option<WorkerClientTls>> {
+pub fn for_worker(upstreams: &[Upstream]) -> Vec<Option<UpstreamTls>> {
     let mut own: AHashMap<*const ClientConfig, Arc<ClientConfig>> = AHashMap::new();
     upstreams
         .iter()
@@ -49,7 +40,7 @@ pub fn for_worker(upstreams: &[Upstream]) -> Vec<Option<WorkerClientTls>> {
                     Arc::new(copy)
                 })
                 .clone();
-            Some(WorkerClientTls {
+            Some(UpstreamTls {
                 config,
                 server_name: tls.server_name.clone(),
             })

@@ -7,13 +7,13 @@ use std::path::Path;
 use super::super::certs;
 use super::super::error::ConfigError;
 use super::super::spec::GatewaySpec;
-use crate::policy::protocol::Redirects;
+use crate::policy::protocol::{DomainRule, DomainRules};
 use crate::tls::SniTable;
 
 /// What TLS compiles to.
 pub(super) struct TlsPlan {
     pub sni: SniTable,
-    pub redirects: Redirects,
+    pub domain_rules: DomainRules,
 }
 
 pub(super) fn compile(spec: &GatewaySpec, base: &Path, errs: &mut Vec<ConfigError>) -> TlsPlan {
@@ -39,14 +39,16 @@ pub(super) fn compile(spec: &GatewaySpec, base: &Path, errs: &mut Vec<ConfigErro
     let loaded = certs::load_all(&spec.certificate, base, &bound, errs);
     let known = |name: &str| spec.certificate.iter().any(|c| c.name == name);
     let mut sni = SniTable::new(spec.listener.len());
-    let mut redirects = Redirects::default();
+    let mut domain_rules = DomainRules::default();
     let mut served = 0;
     for (g, group) in spec.group.iter().enumerate() {
         for (d, domain) in group.domain.iter().enumerate() {
             let dp = format!("group[{g}].domain[{d}]");
-            if domain.https_redirect {
-                redirects.insert(&domain.name, domain.https_port);
-            }
+            let rule = DomainRule {
+                redirect_port: domain.https_redirect.then_some(domain.https_port),
+                https_only: domain.client_auth,
+            };
+            domain_rules.insert(&domain.name, rule);
             let Some(name) = &domain.certificate else {
                 continue;
             };
@@ -114,5 +116,5 @@ pub(super) fn compile(spec: &GatewaySpec, base: &Path, errs: &mut Vec<ConfigErro
         }
         sni.set_listener(i, default);
     }
-    TlsPlan { sni, redirects }
+    TlsPlan { sni, domain_rules }
 }
