@@ -181,6 +181,17 @@ fn unknown_certificate_names_and_bare_tls_listeners_are_errors() {
 }
 
 #[test]
+fn certificates_without_a_tls_listener_are_an_error() {
+    let pki = Pki::new("cfg-nolistener");
+    let a = pki.server("a", &["a.example.test"]);
+    let toml =
+        config(&certificate_toml("c", &a, None), "a.example.test", "").replace("tls = true\n", "");
+    let (ok, text) = check_in(&pki.dir, &toml);
+    assert!(!ok);
+    assert!(text.contains("no listener terminates TLS"), "{text}");
+}
+
+#[test]
 fn tls_settings_need_an_https_backend() {
     let pki = Pki::new("cfg-backend");
     let toml = "[[listener]]\naddress = \"127.0.0.1:0\"\n\

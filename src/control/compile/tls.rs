@@ -70,6 +70,13 @@ pub(super) fn compile(spec: &GatewaySpec, base: &Path, errs: &mut Vec<ConfigErro
             }
         }
     }
+    if served > 0 && !spec.listener.iter().any(|l| l.tls) {
+        errs.push(ConfigError::new(
+            "listener",
+            "domains have certificates, but no listener terminates TLS: they would never be served",
+            "add a [[listener]] with tls = true (e.g. address = \"0.0.0.0:443\")",
+        ));
+    }
     for (i, l) in spec.listener.iter().enumerate() {
         let lp = format!("listener[{i}]");
         if !l.tls {
