@@ -13,10 +13,10 @@ use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
     KeyPair, KeyUsagePurpose,
 };
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore, StreamOwned};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
+use tollgate::control::certs::NoVerification;
 
 use super::DEADLINE;
 
@@ -170,14 +170,14 @@ impl Default for ClientOpts<'_> {
 pub type TlsConn = StreamOwned<ClientConnection, TcpStream>;
 
 /// Connects and completes the handshake; any certificate is accepted (the
-/// test compares the one presented). `Err`: the handshake failed.
+/// test compares the one presented), as with a backend's `tls_verify = false`. `Err`: the handshake failed.
 pub fn tls_connect(addr: SocketAddr, opts: &ClientOpts<'_>) -> Result<TlsConn, String> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(opts.versions)
         .unwrap()
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(AcceptAny(provider)));
+        .with_custom_certificate_verifier(Arc::new(NoVerification(provider)));
     let mut config = match opts.identity {
         Some(id) => {
             let chain = vec![id.der()];
@@ -251,54 +251,5 @@ pub fn try_exchange(conn: &mut TlsConn, raw: &str) -> Result<(u16, String, Vec<u
             return Err("closed before a response".into());
         }
         buf.extend_from_slice(&chunk[..n]);
-    }
-}
-
-/// Verifies nothing: the tests look at the presented certificate instead.
-#[derive(Debug)]
-struct AcceptAny(Arc<rustls::crypto::CryptoProvider>);
-
-impl ServerCertVerifier for AcceptAny {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
     }
 }
