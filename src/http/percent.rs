@@ -21,6 +21,10 @@ pub enum EncodeSet {
     Path,
     /// QUERY: ASCII 0–31, space, 127–255, and `> = < + & % # [ \ ] ^ { }`.
     Query,
+    /// Everything but RFC 3986's unreserved `A–Z a–z 0–9 - _ . ~`: the
+    /// canonical form of app signing (app-signing.md §2.2, Python
+    /// `quote(s, safe='~')`).
+    Unreserved,
 }
 
 impl EncodeSet {
@@ -30,6 +34,7 @@ impl EncodeSet {
         match self {
             EncodeSet::Path => &PATH_TABLE,
             EncodeSet::Query => &QUERY_TABLE,
+            EncodeSet::Unreserved => &UNRESERVED_TABLE,
         }
     }
 }
@@ -44,6 +49,20 @@ const QUERY_SPECIALS: &[u8] = b">=<+&%#[\\]^{}";
 
 static PATH_TABLE: [bool; 256] = escape_table(PATH_SPECIALS);
 static QUERY_TABLE: [bool; 256] = escape_table(QUERY_SPECIALS);
+
+static UNRESERVED_TABLE: [bool; 256] = reserved_table();
+
+/// Escapes every byte but `A–Z a–z 0–9 - _ . ~`.
+const fn reserved_table() -> [bool; 256] {
+    let mut table = [true; 256];
+    let mut b = 0;
+    while b < table.len() {
+        let c = b as u8;
+        table[b] = !(c.is_ascii_alphanumeric() || c == b'-' || c == b'_' || c == b'.' || c == b'~');
+        b += 1;
+    }
+    table
+}
 
 /// Escapes 0–31, space (32), 127–255 and every byte of `specials`.
 const fn escape_table(specials: &[u8]) -> [bool; 256] {

@@ -1,0 +1,374 @@
+//! SDK-HMAC-SHA256 request signatures (app-signing.md, behaviour.md §11.4):
+//! the `Authorization` header parser, the canonical request, the string to
+//! sign and the HMAC, checked in constant time.
+//!
+//! Everything works on the request exactly as received: the raw path and
+//! query (not the router's decoded view), raw header bytes, and the body's
+//! hash (app-signing.md §8 step 7). The same code signs backend requests
+//! (behaviour.md §12), so a backend verifies with the official SDKs.
+//!
+//! Allocation: one reused `Vec` holds the canonical request; its hash, the
+//! string to sign and the MAC live on the stack.
+
+use std::fmt;
+
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+
+use crate::http::percent::{self, EncodeSet};
+
+/// The algorithm token that starts the `Authorization` value.
+pub const ALGORITHM: &[u8] = b"SDK-HMAC-SHA256";
+
+/// `X-Sdk-Content-Sha256` value that leaves the body unsigned (§2.6).
+pub const UNSIGNED_PAYLOAD: &[u8] = b"UNSIGNED-PAYLOAD";
+
+/// Lower-case hex SHA-256 of the empty body.
+pub const EMPTY_BODY_SHA256: &[u8; 64] =
+    b"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+/// The clock-skew window either way (§6: 15 minutes).
+pub const WINDOW_SECS: i64 = 15 * 60;
+
+/// Why a signature was not accepted. The `Display` text follows APIG's
+/// `Incorrect app authentication information: …` suffixes (§6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignatureError {
+    /// `Authorization` is not `SDK-HMAC-SHA256 Access=…, SignedHeaders=…, Signature=…`.
+    Malformed(&'static str),
+    /// `SignedHeaders` lacks `x-sdk-date` (§7), or `host` where required.
+    MissingSignedHeader(&'static str),
+    /// A signed header is absent from the request, or appears twice.
+    SignedHeaderNotSingle(String),
+    /// `X-Sdk-Date` is not `YYYYMMDDTHHMMSSZ`.
+    BadDate,
+    /// `X-Sdk-Date` is more than 15 minutes from the gateway's clock.
+    Expired {
+        /// The request's `X-Sdk-Date`.
+        signed: String,
+        /// The gateway's time in the same format.
+        server: String,
+    },
+    /// `X-Sdk-Content-Sha256` is neither `UNSIGNED-PAYLOAD` nor the body's
+    /// hash (the project's hardening, §2.6).
+    PayloadHashMismatch,
+    /// The MAC does not match; the canonical request with `\n` → `|`.
+    Mismatch(String),
+}
+
+impl fmt::Display for SignatureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SignatureError::Malformed(why) => write!(f, "invalid authorization header: {why}"),
+            SignatureError::MissingSignedHeader(name) => {
+                write!(f, "{name} must be signed")
+            }
+            SignatureError::SignedHeaderNotSingle(name) => {
+                write!(f, "signed header {name} must appear exactly once")
+            }
+            SignatureError::BadDate => write!(f, "invalid x-sdk-date"),
+            SignatureError::Expired { signed, server } => write!(
+                f,
+                "signature expired, signature time:{signed},server time:{server}"
+            ),
+            SignatureError::PayloadHashMismatch => {
+                write!(f, "x-sdk-content-sha256 does not match the body")
+            }
+            SignatureError::Mismatch(cr) => {
+                write!(f, "verify signature fail, canonicalRequest:{cr}")
+            }
+        }
+    }
+}
+
+/// A parsed `Authorization: SDK-HMAC-SHA256 …` value (§5), borrowing it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Authorization<'a> {
+    /// The AppKey (`Access`).
+    pub access: &'a [u8],
+    /// `SignedHeaders`: lower-case names joined by `;`.
+    pub signed_headers: &'a [u8],
+    /// `Signature`: 64 lower-case hex digits (case is not enforced).
+    pub signature: &'a [u8],
+}
+
+impl<'a> Authorization<'a> {
+    /// The signed header names, in the order given.
+    pub fn header_names(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.signed_headers.split(|&b| b == b';')
+    }
+}
+
+/// Parses an `Authorization` value: the algorithm, one or more spaces, then
+/// items split on `,`, each trimmed and split on its first `=`; `Access`,
+/// `SignedHeaders` and `Signature` are required once each (§5).
+pub fn parse_authorization(value: &[u8]) -> Result<Authorization<'_>, SignatureError> {
+    let rest = value
+        .strip_prefix(ALGORITHM)
+        .filter(|r| r.first() == Some(&b' '))
+        .ok_or(SignatureError::Malformed("not SDK-HMAC-SHA256"))?;
+    let (mut access, mut signed, mut signature) = (None, None, None);
+    for item in rest.split(|&b| b == b',') {
+        let item = item.trim_ascii();
+        let Some(eq) = item.iter().position(|&b| b == b'=') else {
+            return Err(SignatureError::Malformed("an item without ="));
+        };
+        let (key, val) = (&item[..eq], &item[eq + 1..]);
+        let slot = match key {
+            b"Access" => &mut access,
+            b"SignedHeaders" => &mut signed,
+            b"Signature" => &mut signature,
+            _ => return Err(SignatureError::Malformed("unknown item")),
+        };
+        if slot.replace(val).is_some() {
+            return Err(SignatureError::Malformed("a repeated item"));
+        }
+    }
+    let (Some(access), Some(signed_headers), Some(signature)) = (access, signed, signature) else {
+        return Err(SignatureError::Malformed(
+            "Access, SignedHeaders and Signature are required",
+        ));
+    };
+    if access.is_empty() {
+        return Err(SignatureError::Malformed("empty Access"));
+    }
+    let names_ok = signed_headers
+        .split(|&b| b == b';')
+        .all(|n| !n.is_empty() && !n.iter().any(u8::is_ascii_uppercase));
+    if !names_ok {
+        return Err(SignatureError::Malformed(
+            "SignedHeaders must be non-empty lower-case names",
+        ));
+    }
+    Ok(Authorization {
+        access,
+        signed_headers,
+        signature,
+    })
+}
+
+/// The parts of a request a canonical request is built from, as received.
+pub struct RequestParts<'a, H> {
+    /// The method token.
+    pub method: &'a [u8],
+    /// The raw path (before `?`).
+    pub path: &'a [u8],
+    /// The raw query (after the first `?`), if any.
+    pub query: Option<&'a [u8]>,
+    /// Values of a header by lower-case name, in order received.
+    pub headers: H,
+}
+
+/// Appends the canonical request (§2) to `out`; `payload` is the hashed
+/// payload line (64 hex digits or the literal `X-Sdk-Content-Sha256`).
+/// Fails when a signed header is absent or repeated.
+pub fn canonical_request<'a, H, I>(
+    out: &mut Vec<u8>,
+    req: &RequestParts<'a, H>,
+    auth: &Authorization<'_>,
+    payload: &[u8],
+) -> Result<(), SignatureError>
+where
+    H: Fn(&[u8]) -> I,
+    I: Iterator<Item = &'a [u8]>,
+{
+    out.extend_from_slice(req.method);
+    out.push(b'\n');
+    canonical_uri(out, req.path);
+    out.push(b'\n');
+    canonical_query(out, req.query.unwrap_or_default());
+    out.push(b'\n');
+    for name in auth.header_names() {
+        let mut values = (req.headers)(name);
+        let (Some(value), None) = (values.next(), values.next()) else {
+            return Err(SignatureError::SignedHeaderNotSingle(
+                String::from_utf8_lossy(name).into_owned(),
+            ));
+        };
+        out.extend_from_slice(name);
+        out.push(b':');
+        out.extend_from_slice(value.trim_ascii());
+        out.push(b'\n');
+    }
+    out.push(b'\n');
+    out.extend_from_slice(auth.signed_headers);
+    out.push(b'\n');
+    out.extend_from_slice(payload);
+    Ok(())
+}
+
+/// §2.2: decode the whole path, split on `/`, encode each segment with the
+/// unreserved set, join, and end with `/`.
+fn canonical_uri(out: &mut Vec<u8>, path: &[u8]) {
+    let decoded = utf8_lossy_decoded(path);
+    let start = out.len();
+    let mut first = true;
+    for segment in decoded.split(|&b| b == b'/') {
+        if !first {
+            out.push(b'/');
+        }
+        first = false;
+        encode_into(segment, out);
+    }
+    if out.len() == start || out.last() != Some(&b'/') {
+        out.push(b'/');
+    }
+}
+
+/// §2.3: pairs split on `&` and the first `=`, decoded, sorted by decoded
+/// key then value (code-point order = UTF-8 byte order), re-encoded.
+fn canonical_query(out: &mut Vec<u8>, query: &[u8]) {
+    if query.is_empty() {
+        return;
+    }
+    let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = query
+        .split(|&b| b == b'&')
+        .filter_map(|item| {
+            let (key, value) = match item.iter().position(|&b| b == b'=') {
+                Some(eq) => (&item[..eq], &item[eq + 1..]),
+                None => (item, &b""[..]),
+            };
+            (!key.is_empty()).then(|| (utf8_lossy_decoded(key), utf8_lossy_decoded(value)))
+        })
+        .collect();
+    pairs.sort_unstable();
+    for (i, (key, value)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push(b'&');
+        }
+        encode_into(key, out);
+        out.push(b'=');
+        encode_into(value, out);
+    }
+}
+
+/// Python `unquote`: valid `%XX` decoded, the rest kept, then invalid
+/// UTF-8 replaced by U+FFFD.
+fn utf8_lossy_decoded(raw: &[u8]) -> Vec<u8> {
+    let decoded = percent::decode(raw);
+    match String::from_utf8_lossy(&decoded) {
+        std::borrow::Cow::Borrowed(_) => decoded.into_owned(),
+        std::borrow::Cow::Owned(fixed) => fixed.into_bytes(),
+    }
+}
+
+fn encode_into(src: &[u8], out: &mut Vec<u8>) {
+    let mut buf = bytes::BytesMut::with_capacity(percent::encoded_len(src, EncodeSet::Unreserved));
+    percent::encode(src, EncodeSet::Unreserved, &mut buf);
+    out.extend_from_slice(&buf);
+}
+
+/// Lower-case hex SHA-256 of `data`.
+pub fn sha256_hex(data: &[u8]) -> [u8; 64] {
+    hex_of(&Sha256::digest(data).into())
+}
+
+/// An incremental body hash (the body is hashed as it streams, §2.6).
+#[derive(Clone, Default)]
+pub struct BodyHash(Sha256);
+
+impl BodyHash {
+    /// Adds body bytes.
+    pub fn update(&mut self, piece: &[u8]) {
+        self.0.update(piece);
+    }
+
+    /// Lower-case hex of the hash.
+    pub fn finish(self) -> [u8; 64] {
+        hex_of(&self.0.finalize().into())
+    }
+}
+
+fn hex_of(bytes: &[u8; 32]) -> [u8; 64] {
+    let mut out = [0u8; 64];
+    // Cannot fail: the output is exactly twice the input.
+    let _ = hex::encode_to_slice(bytes, &mut out);
+    out
+}
+
+/// §3–§4: HMAC-SHA256 keyed by the secret over
+/// `SDK-HMAC-SHA256\n<date>\n<hex sha256(canonical)>`, as lower-case hex.
+/// `None` only if the HMAC refused the key, which RFC 2104 HMAC never does
+/// (backend signing maps it to APIG.0705).
+pub fn signature_hex(secret: &[u8], date: &[u8], canonical: &[u8]) -> Option<[u8; 64]> {
+    let mac = mac(secret, date, canonical)?;
+    Some(hex_of(&mac.finalize().into_bytes().into()))
+}
+
+fn mac(secret: &[u8], date: &[u8], canonical: &[u8]) -> Option<Hmac<Sha256>> {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).ok()?;
+    mac.update(ALGORITHM);
+    mac.update(b"\n");
+    mac.update(date);
+    mac.update(b"\n");
+    mac.update(&sha256_hex(canonical));
+    Some(mac)
+}
+
+/// Whether `claimed` (hex, as sent) is the signature of `canonical`;
+/// compared in constant time.
+pub fn matches(secret: &[u8], date: &[u8], canonical: &[u8], claimed: &[u8]) -> bool {
+    let mut raw = [0u8; 32];
+    if hex::decode_to_slice(claimed, &mut raw).is_err() {
+        return false;
+    }
+    mac(secret, date, canonical).is_some_and(|m| m.verify_slice(&raw).is_ok())
+}
+
+/// Seconds since the Unix epoch of an `X-Sdk-Date` (`YYYYMMDDTHHMMSSZ`).
+pub fn parse_sdk_date(value: &[u8]) -> Option<i64> {
+    if value.len() != 16 || value[8] != b'T' || value[15] != b'Z' {
+        return None;
+    }
+    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
+        let s = value.get(r)?;
+        s.iter()
+            .all(u8::is_ascii_digit)
+            .then(|| s.iter().fold(0u32, |n, &d| n * 10 + u32::from(d - b'0')))
+    };
+    let (y, mo, d) = (digits(0..4)?, digits(4..6)?, digits(6..8)?);
+    let (h, mi, s) = (digits(9..11)?, digits(11..13)?, digits(13..15)?);
+    let month = time::Month::try_from(u8::try_from(mo).ok()?).ok()?;
+    let date = time::Date::from_calendar_date(i32::try_from(y).ok()?, month, u8::try_from(d).ok()?)
+        .ok()?;
+    let at = date
+        .with_hms(
+            u8::try_from(h).ok()?,
+            u8::try_from(mi).ok()?,
+            u8::try_from(s).ok()?,
+        )
+        .ok()?;
+    Some(at.assume_utc().unix_timestamp())
+}
+
+/// `X-Sdk-Date` text for Unix seconds (for messages and for signing).
+pub fn format_sdk_date(unix: i64) -> String {
+    match time::OffsetDateTime::from_unix_timestamp(unix) {
+        Ok(t) => format!(
+            "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        ),
+        Err(_) => String::from("-"),
+    }
+}
+
+/// Checks `X-Sdk-Date` against the gateway's time, `now` in Unix seconds:
+/// at most [`WINDOW_SECS`] either way (§6).
+pub fn check_date(value: &[u8], now: i64) -> Result<(), SignatureError> {
+    let signed = parse_sdk_date(value).ok_or(SignatureError::BadDate)?;
+    if (now - signed).abs() > WINDOW_SECS {
+        return Err(SignatureError::Expired {
+            signed: String::from_utf8_lossy(value).into_owned(),
+            server: format_sdk_date(now),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
