@@ -198,7 +198,10 @@ impl RequestHead {
     }
 
     /// Values of every header named `name` (ASCII case-insensitive), in order.
-    pub fn values<'a>(&'a self, name: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
+    pub fn values<'s, 'n>(
+        &'s self,
+        name: &'n [u8],
+    ) -> impl Iterator<Item = &'s [u8]> + use<'s, 'n> {
         self.headers
             .iter()
             .filter(move |h| {

@@ -10,7 +10,10 @@
 //! Allocation: one reused `Vec` holds the canonical request; its hash, the
 //! string to sign and the MAC live on the stack.
 
+use std::borrow::Cow;
 use std::fmt;
+
+use bytes::{BufMut, BytesMut};
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
@@ -155,73 +158,96 @@ pub struct RequestParts<'a, H> {
     pub path: &'a [u8],
     /// The raw query (after the first `?`), if any.
     pub query: Option<&'a [u8]>,
-    /// Values of a header by lower-case name, in order received.
+    /// What the request has for a (lower-case) header name.
     pub headers: H,
+}
+
+/// What a request has for one header name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeaderValue<'a> {
+    /// No such header.
+    Missing,
+    /// Exactly one, with this value.
+    One(&'a [u8]),
+    /// More than one line.
+    Repeated,
+}
+
+impl<'a> HeaderValue<'a> {
+    /// Classifies the values of one header, in order received.
+    pub fn of(mut values: impl Iterator<Item = &'a [u8]>) -> Self {
+        match (values.next(), values.next()) {
+            (None, _) => HeaderValue::Missing,
+            (Some(v), None) => HeaderValue::One(v),
+            (Some(_), Some(_)) => HeaderValue::Repeated,
+        }
+    }
 }
 
 /// Appends the canonical request (§2) to `out`; `payload` is the hashed
 /// payload line (64 hex digits or the literal `X-Sdk-Content-Sha256`).
 /// Fails when a signed header is absent or repeated.
-pub fn canonical_request<'a, H, I>(
-    out: &mut Vec<u8>,
+pub fn canonical_request<'a, H>(
+    out: &mut BytesMut,
     req: &RequestParts<'a, H>,
     auth: &Authorization<'_>,
     payload: &[u8],
 ) -> Result<(), SignatureError>
 where
-    H: Fn(&[u8]) -> I,
-    I: Iterator<Item = &'a [u8]>,
+    H: Fn(&[u8]) -> HeaderValue<'a>,
 {
     out.extend_from_slice(req.method);
-    out.push(b'\n');
+    out.put_u8(b'\n');
     canonical_uri(out, req.path);
-    out.push(b'\n');
+    out.put_u8(b'\n');
     canonical_query(out, req.query.unwrap_or_default());
-    out.push(b'\n');
+    out.put_u8(b'\n');
     for name in auth.header_names() {
-        let mut values = (req.headers)(name);
-        let (Some(value), None) = (values.next(), values.next()) else {
+        let HeaderValue::One(value) = (req.headers)(name) else {
             return Err(SignatureError::SignedHeaderNotSingle(
                 String::from_utf8_lossy(name).into_owned(),
             ));
         };
         out.extend_from_slice(name);
-        out.push(b':');
+        out.put_u8(b':');
         out.extend_from_slice(value.trim_ascii());
-        out.push(b'\n');
+        out.put_u8(b'\n');
     }
-    out.push(b'\n');
+    out.put_u8(b'\n');
     out.extend_from_slice(auth.signed_headers);
-    out.push(b'\n');
+    out.put_u8(b'\n');
     out.extend_from_slice(payload);
     Ok(())
 }
 
 /// §2.2: decode the whole path, split on `/`, encode each segment with the
 /// unreserved set, join, and end with `/`.
-fn canonical_uri(out: &mut Vec<u8>, path: &[u8]) {
+fn canonical_uri(out: &mut BytesMut, path: &[u8]) {
     let decoded = utf8_lossy_decoded(path);
     let start = out.len();
     let mut first = true;
     for segment in decoded.split(|&b| b == b'/') {
         if !first {
-            out.push(b'/');
+            out.put_u8(b'/');
         }
         first = false;
         encode_into(segment, out);
     }
     if out.len() == start || out.last() != Some(&b'/') {
-        out.push(b'/');
+        out.put_u8(b'/');
     }
 }
 
+/// A decoded query key and value.
+type DecodedPair<'a> = (Cow<'a, [u8]>, Cow<'a, [u8]>);
+
 /// §2.3: pairs split on `&` and the first `=`, decoded, sorted by decoded
 /// key then value (code-point order = UTF-8 byte order), re-encoded.
-fn canonical_query(out: &mut Vec<u8>, query: &[u8]) {
+fn canonical_query(out: &mut BytesMut, query: &[u8]) {
     if query.is_empty() {
         return;
     }
-    let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = query
+    let mut pairs: Vec<DecodedPair<'_>> = query
         .split(|&b| b == b'&')
         .filter_map(|item| {
             let (key, value) = match item.iter().position(|&b| b == b'=') {
@@ -234,28 +260,26 @@ fn canonical_query(out: &mut Vec<u8>, query: &[u8]) {
     pairs.sort_unstable();
     for (i, (key, value)) in pairs.iter().enumerate() {
         if i > 0 {
-            out.push(b'&');
+            out.put_u8(b'&');
         }
         encode_into(key, out);
-        out.push(b'=');
+        out.put_u8(b'=');
         encode_into(value, out);
     }
 }
 
 /// Python `unquote`: valid `%XX` decoded, the rest kept, then invalid
-/// UTF-8 replaced by U+FFFD.
-fn utf8_lossy_decoded(raw: &[u8]) -> Vec<u8> {
+/// UTF-8 replaced by U+FFFD. Borrows when nothing changes.
+fn utf8_lossy_decoded(raw: &[u8]) -> Cow<'_, [u8]> {
     let decoded = percent::decode(raw);
-    match String::from_utf8_lossy(&decoded) {
-        std::borrow::Cow::Borrowed(_) => decoded.into_owned(),
-        std::borrow::Cow::Owned(fixed) => fixed.into_bytes(),
+    if std::str::from_utf8(&decoded).is_ok() {
+        return decoded;
     }
+    Cow::Owned(String::from_utf8_lossy(&decoded).into_owned().into_bytes())
 }
 
-fn encode_into(src: &[u8], out: &mut Vec<u8>) {
-    let mut buf = bytes::BytesMut::with_capacity(percent::encoded_len(src, EncodeSet::Unreserved));
-    percent::encode(src, EncodeSet::Unreserved, &mut buf);
-    out.extend_from_slice(&buf);
+fn encode_into(src: &[u8], out: &mut BytesMut) {
+    percent::encode(src, EncodeSet::Unreserved, out);
 }
 
 /// Lower-case hex SHA-256 of `data`.

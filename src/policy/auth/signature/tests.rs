@@ -4,16 +4,14 @@
 use super::*;
 
 /// Headers as a test request carries them (name as sent, value).
-fn lookup<'a>(
-    headers: &'a [(&'a str, &'a str)],
-) -> impl Fn(&[u8]) -> std::vec::IntoIter<&'a [u8]> + 'a {
+fn lookup<'a>(headers: &'a [(&'a str, &'a str)]) -> impl Fn(&[u8]) -> HeaderValue<'a> + 'a {
     move |name: &[u8]| {
-        headers
-            .iter()
-            .filter(|(n, _)| n.as_bytes().eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_bytes())
-            .collect::<Vec<_>>()
-            .into_iter()
+        HeaderValue::of(
+            headers
+                .iter()
+                .filter(|(n, _)| n.as_bytes().eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_bytes()),
+        )
     }
 }
 
@@ -36,9 +34,9 @@ fn check(v: &Vector) {
         query: v.query.map(str::as_bytes),
         headers: lookup(v.headers),
     };
-    let mut cr = Vec::new();
+    let mut cr = bytes::BytesMut::new();
     canonical_request(&mut cr, &req, &auth, &sha256_hex(v.body)).unwrap();
-    assert_eq!(String::from_utf8(cr.clone()).unwrap(), v.canonical);
+    assert_eq!(String::from_utf8(cr.to_vec()).unwrap(), v.canonical);
     let date = v
         .headers
         .iter()
@@ -149,15 +147,15 @@ fn v2_body_hash_matches_the_vector_when_streamed() {
 }
 
 fn uri(path: &str) -> String {
-    let mut out = Vec::new();
+    let mut out = bytes::BytesMut::new();
     canonical_uri(&mut out, path.as_bytes());
-    String::from_utf8(out).unwrap()
+    String::from_utf8(out.to_vec()).unwrap()
 }
 
 fn query(q: &str) -> String {
-    let mut out = Vec::new();
+    let mut out = bytes::BytesMut::new();
     canonical_query(&mut out, q.as_bytes());
-    String::from_utf8(out).unwrap()
+    String::from_utf8(out.to_vec()).unwrap()
 }
 
 #[test]
@@ -239,7 +237,8 @@ fn a_missing_or_repeated_signed_header_fails() {
         query: None,
         headers: lookup(&twice),
     };
-    let err = canonical_request(&mut Vec::new(), &req, &auth, EMPTY_BODY_SHA256).unwrap_err();
+    let err =
+        canonical_request(&mut bytes::BytesMut::new(), &req, &auth, EMPTY_BODY_SHA256).unwrap_err();
     assert_eq!(err, SignatureError::SignedHeaderNotSingle("host".into()));
     let none = [("X-Sdk-Date", "20240315T083000Z")];
     let req = RequestParts {
@@ -248,7 +247,9 @@ fn a_missing_or_repeated_signed_header_fails() {
         query: None,
         headers: lookup(&none),
     };
-    assert!(canonical_request(&mut Vec::new(), &req, &auth, EMPTY_BODY_SHA256).is_err());
+    assert!(
+        canonical_request(&mut bytes::BytesMut::new(), &req, &auth, EMPTY_BODY_SHA256).is_err()
+    );
 }
 
 #[test]
