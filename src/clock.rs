@@ -9,10 +9,21 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-/// A source of monotonic time.
+/// A source of monotonic time, and of wall-clock time where a protocol
+/// needs it (the app-signature window, behaviour.md §11.4).
 pub trait Clock: Send + Sync {
     /// The current instant.
     fn now(&self) -> Instant;
+
+    /// Seconds since the Unix epoch.
+    fn unix_now(&self) -> i64;
+}
+
+/// The operating system's wall clock, in Unix seconds.
+fn system_unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// The operating system's monotonic clock.
@@ -25,20 +36,31 @@ impl Clock for MonotonicClock {
     fn now(&self) -> Instant {
         Instant::now()
     }
+
+    fn unix_now(&self) -> i64 {
+        system_unix_now()
+    }
 }
 
 /// A clock that only moves when told to; for tests.
 #[derive(Debug)]
 pub struct ManualClock {
     base: Instant,
+    base_unix: i64,
     offset_nanos: AtomicU64,
 }
 
 impl ManualClock {
     /// A manual clock starting at the current real instant.
     pub fn new() -> Self {
+        ManualClock::at_unix(system_unix_now())
+    }
+
+    /// A manual clock whose wall time starts at `unix` seconds.
+    pub fn at_unix(unix: i64) -> Self {
         ManualClock {
             base: MonotonicClock.now(),
+            base_unix: unix,
             offset_nanos: AtomicU64::new(0),
         }
     }
@@ -60,6 +82,12 @@ impl Clock for ManualClock {
     fn now(&self) -> Instant {
         self.base + Duration::from_nanos(self.offset_nanos.load(Ordering::Relaxed))
     }
+
+    fn unix_now(&self) -> i64 {
+        let secs = self.offset_nanos.load(Ordering::Relaxed) / 1_000_000_000;
+        self.base_unix
+            .saturating_add(i64::try_from(secs).unwrap_or(i64::MAX))
+    }
 }
 
 #[cfg(test)]
@@ -73,5 +101,8 @@ mod tests {
         assert_eq!(clock.now(), t0);
         clock.advance(Duration::from_millis(1500));
         assert_eq!(clock.now() - t0, Duration::from_millis(1500));
+        let wall = ManualClock::at_unix(1_710_491_400);
+        wall.advance(Duration::from_secs(901));
+        assert_eq!(wall.unix_now(), 1_710_492_301);
     }
 }

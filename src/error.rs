@@ -38,6 +38,32 @@ pub enum ParamFault {
     DotSegment,
 }
 
+/// Why app authentication failed (behaviour.md §11.4–§11.5); each is 401
+/// APIG.0303 with its own `error_msg` suffix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFault {
+    /// Neither a signature nor (where accepted) an AppCode.
+    NoCredentials,
+    /// The `Authorization` value, `SignedHeaders` or `X-Sdk-Date` is unusable.
+    Malformed,
+    /// No app has that AppKey.
+    AppNotFound,
+    /// `host` is not among the signed headers (app-signing.md §7).
+    HostNotSigned,
+    /// `X-Sdk-Date` is more than 15 minutes away.
+    Expired,
+    /// The signature does not match.
+    Mismatch,
+    /// `X-Sdk-Content-Sha256` is neither UNSIGNED-PAYLOAD nor the body's hash.
+    PayloadMismatch,
+    /// A signed payload whose body the gateway has not read.
+    BodyNotRead,
+    /// No app has that AppCode (or it was sent twice).
+    BadAppCode,
+    /// An AppCode over plain HTTP (§11.5: HTTPS only).
+    AppCodeNeedsHttps,
+}
+
 /// Every failure on the request path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum GatewayError {
@@ -74,6 +100,17 @@ pub enum GatewayError {
     /// "Misdirected request." (RFC 9110 §15.5.20; not in the catalogue).
     #[error("Host names another TLS domain than the handshake")]
     Misdirected,
+    /// App authentication failed: 401 APIG.0303 "Incorrect app
+    /// authentication information…" rendered as `AUTH_FAILURE` (§11.10).
+    #[error("app authentication failed: {0:?}")]
+    AppAuth(AuthFault),
+    /// The app is frozen (`enabled = false`): 405 APIG.0502 (§11.2).
+    #[error("the app is frozen")]
+    AppFrozen,
+    /// The app is not granted the API in this stage: 403 APIG.0304 as
+    /// `UNAUTHORIZED` (§11.3, §27 C3).
+    #[error("the app is not authorized for the API")]
+    AppNotAuthorized,
     /// The backend host name has no address (yet): 500 APIG.0605 (§7.6).
     #[error("backend host name not resolved")]
     UpstreamUnresolved,
@@ -104,7 +141,10 @@ impl GatewayError {
             | GatewayError::MethodNotAllowed
             | GatewayError::InvalidParameter { .. }
             | GatewayError::ProtocolNotAllowed { .. }
-            | GatewayError::Misdirected => Side::Client,
+            | GatewayError::Misdirected
+            | GatewayError::AppAuth(_)
+            | GatewayError::AppFrozen
+            | GatewayError::AppNotAuthorized => Side::Client,
             GatewayError::UpstreamUnresolved => Side::Internal,
             GatewayError::UpstreamConnectFailed
             | GatewayError::UpstreamConnectTimeout

@@ -11,6 +11,8 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::BytesMut;
+
 use crate::backend::select::Facts;
 use crate::backend::{self, Api, Backend, HttpBackend, MockBackend};
 use crate::clock::Clock;
@@ -18,8 +20,10 @@ use crate::error::GatewayError;
 use crate::forward::body::{self, Decoder};
 use crate::forward::{self, Failure, Forwarder, Target};
 use crate::http::parse::HeaderKind;
-use crate::http::{BodyFraming, Method, RequestHead, ResponseHead, Version};
+use crate::http::{BodyFraming, Method, RequestHead, ResponseHead, Version, write};
 use crate::io::{self, ClientConn, Tunnel};
+use crate::policy::auth::app::{self, App, AppAuth};
+use crate::policy::auth::signature;
 use crate::policy::cors::{self, CorsPlan};
 use crate::policy::protocol::{self, Verdict};
 use crate::policy::{Identity, params};
@@ -80,6 +84,8 @@ struct Call<'a> {
     set: &'a ResponseSet,
     /// CORS headers of a CORS-enabled API (§17).
     cors: Option<CorsPlan>,
+    /// Who is calling, once authenticated (anonymous until then).
+    identity: Identity,
 }
 
 impl Call<'_> {
@@ -118,6 +124,7 @@ pub async fn handle(
         stage: snap.routes.stages.name(RELEASE_ID),
         set: snap.builtin_responses(),
         cors: None,
+        identity: Identity::default(),
     };
     if let (Some(negotiated), Some(host)) = (&client.tls_config, head.host)
         && core.tls.misdirected(head.slice(host), negotiated)
@@ -164,6 +171,12 @@ pub async fn handle(
         Err(e) => return reject(core, client, &call, e).await,
     }
     call.cors = cors::check(api.cors, &head);
+    if let Some(auth) = &api.app_auth {
+        match authenticate_app(core, snap, client, &head, auth, route.stage).await {
+            Ok(app) => call.identity.app_id = Some(app.id.clone()),
+            Err(e) => return reject(core, client, &call, e).await,
+        }
+    }
     let inputs = match params::check(&api.params, &head, &route) {
         Ok(inputs) => inputs,
         Err(e) => return reject(core, client, &call, e).await,
@@ -181,7 +194,7 @@ pub async fn handle(
                 route: &route,
                 api,
                 inputs: &inputs,
-                identity: &Identity::ANONYMOUS,
+                identity: &call.identity,
                 stage: call.stage,
                 rid: &call.rid,
                 source_ip: &source_ip,
@@ -333,6 +346,75 @@ async fn serve_mock(
     flush(client).await && keep
 }
 
+/// App authentication (§11.4–§11.5). A signed body with a length is read
+/// into the client buffer first (hashed once there, then forwarded from
+/// it: buffered once, §2.6); the app on success.
+async fn authenticate_app<'s>(
+    core: &CoreState,
+    snap: &'s Snapshot,
+    client: &mut ClientConn,
+    head: &RequestHead,
+    auth: &AppAuth,
+    stage: crate::route::StageId,
+) -> Result<&'s App, GatewayError> {
+    let body_sha256 = match head.framing {
+        BodyFraming::Length(n) if n > 0 && payload_is_signed(head) => {
+            let expect = head.wants_continue();
+            Some(hash_length_body(client, n, expect, snap.timeouts.body).await?)
+        }
+        _ => None,
+    };
+    let mut scratch = BytesMut::with_capacity(512);
+    let mut scene = app::Scene {
+        tls: client.is_tls(),
+        stage,
+        now_unix: core.clock.unix_now(),
+        body_sha256: body_sha256.as_ref(),
+        scratch: &mut scratch,
+    };
+    app::authenticate(auth, &snap.apps, head, &mut scene).map(|(_, app)| app)
+}
+
+/// Whether a signature covers the body: signed, and not `UNSIGNED-PAYLOAD`.
+fn payload_is_signed(head: &RequestHead) -> bool {
+    let signed = head
+        .values(b"authorization")
+        .next()
+        .is_some_and(|v| v.starts_with(signature::ALGORITHM));
+    let unsigned = head
+        .values(b"x-sdk-content-sha256")
+        .any(|v| v.trim_ascii() == signature::UNSIGNED_PAYLOAD);
+    signed && !unsigned
+}
+
+/// Reads a `Content-Length` body whole into the client buffer (the parser
+/// capped it at `max_body_bytes`) and hashes it.
+async fn hash_length_body(
+    client: &mut ClientConn,
+    len: u64,
+    wants_continue: bool,
+    timeout: Duration,
+) -> Result<[u8; 64], GatewayError> {
+    let unread = GatewayError::AppAuth(crate::error::AuthFault::BodyNotRead);
+    let len = usize::try_from(len).map_err(|_| unread)?;
+    if wants_continue && client.rbuf.len() < len {
+        let sent =
+            io::write_owned_within(&mut client.stream, write::CONTINUE_100, client.send_timeout);
+        sent.await.map_err(|_| unread)?;
+    }
+    while client.rbuf.len() < len {
+        let want = len - client.rbuf.len();
+        let read = io::read_into(&mut client.stream, &mut client.rbuf, want.min(64 * 1024));
+        match monoio::time::timeout(timeout, read).await {
+            Ok(Ok(n)) if n > 0 => {}
+            _ => return Err(unread),
+        }
+    }
+    let mut hash = signature::BodyHash::default();
+    hash.update(client.rbuf.get(..len).unwrap_or_default());
+    Ok(hash.finish())
+}
+
 /// Answers a plain-HTTP GET or HEAD with 301 to HTTPS (§4.6).
 async fn redirect(core: &CoreState, client: &mut ClientConn, call: &Call<'_>, port: u16) -> bool {
     let head = call.head;
@@ -398,7 +480,7 @@ async fn answer_error(
         api_id: call.api.map_or("", |a| &a.id),
         stage: call.stage,
         source_ip: &peer_ip,
-        identity: &Identity::ANONYMOUS,
+        identity: &call.identity,
         decor: call.decor(core, None),
     };
     let head_request = head.method == Method::Head;

@@ -55,6 +55,8 @@ pub struct Snapshot {
     pub response_sets: Vec<ResponseSet>,
     /// Each group's `default` set, by [`GroupId`].
     pub group_sets: Vec<ResponseSetId>,
+    /// Apps (credentials) for app authentication (§11.2).
+    pub apps: crate::policy::auth::app::Apps,
     /// TLS configurations by domain and listener (§4.3–§4.5).
     pub tls: crate::tls::SniTable,
     /// Domains that redirect plain-HTTP GET/HEAD to HTTPS (§4.6) or refuse

@@ -122,6 +122,8 @@ pub struct Api {
     pub group: GroupId,
     /// Schemes it accepts (§6.2).
     pub protocols: crate::policy::protocol::Protocols,
+    /// App authentication (§11.2–§11.5); `None`: no authentication.
+    pub app_auth: Option<crate::policy::auth::app::AppAuth>,
     /// CORS on (§17).
     pub cors: bool,
     /// Gateway-response set rendering its errors (§18).

@@ -3,6 +3,7 @@
 //! come back as `ConfigError`s too.
 
 mod api;
+mod apps;
 mod backends;
 mod tls;
 
@@ -74,7 +75,9 @@ pub struct Compiled {
 /// Compiles a validated spec.
 pub fn compile(spec: &GatewaySpec, base: &std::path::Path) -> Result<Compiled, Vec<ConfigError>> {
     let stages = StageTable::new(spec.stage.iter().map(|s| s.name.clone()).collect());
+    let (apps, app_names) = apps::apps(&spec.app);
     let mut out = Builder {
+        app_names,
         stages: stages.clone(),
         apis: Vec::new(),
         upstreams: Upstreams::new(base),
@@ -129,6 +132,7 @@ pub fn compile(spec: &GatewaySpec, base: &std::path::Path) -> Result<Compiled, V
             upstreams: out.upstreams.list,
             response_sets: out.response_sets,
             group_sets: out.group_sets,
+            apps,
             tls: tls.sni,
             domain_rules: tls.domain_rules,
         },
@@ -137,6 +141,7 @@ pub fn compile(spec: &GatewaySpec, base: &std::path::Path) -> Result<Compiled, V
 
 /// What compiling the groups accumulates.
 struct Builder {
+    app_names: BTreeMap<String, crate::policy::auth::app::AppId>,
     stages: StageTable,
     apis: Vec<Api>,
     upstreams: Upstreams,
@@ -157,6 +162,7 @@ impl Builder {
             g: g as GroupId,
             stages: &self.stages,
             sets: &sets,
+            apps: &self.app_names,
         };
         let mut backends = BackendCx {
             upstreams: &mut self.upstreams,

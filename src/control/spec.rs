@@ -67,6 +67,57 @@ pub struct GatewaySpec {
     /// `[[certificate]]`: PEM certificates bound to domains (§4.3).
     #[serde(default)]
     pub certificate: Vec<CertificateSpec>,
+    /// `[[app]]`: apps (credentials) for app authentication (§11.2).
+    #[serde(default)]
+    pub app: Vec<AppSpec>,
+}
+
+/// `[[app]]`: an app, the credentials of app authentication (behaviour.md
+/// §11.2, app-signing.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppSpec {
+    /// Unique name; APIs grant access by it.
+    pub name: String,
+    /// App ID: `$context.appId` and the `appId` system parameter (default:
+    /// the name).
+    pub id: Option<String>,
+    /// AppKey, the `Access` of signatures.
+    pub key: String,
+    /// AppSecret, the HMAC key.
+    pub secret: String,
+    /// AppCodes for simple authentication (§11.5), at most 5.
+    #[serde(default)]
+    pub app_codes: Vec<String>,
+    /// `false` freezes the app: 405 APIG.0502 (§11.2).
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+}
+
+/// `[group.api.auth]`: how callers of an API authenticate (§11.1).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSpec {
+    /// `"none"` (default) or `"app"`.
+    #[serde(rename = "type", default = "default_auth")]
+    pub kind: String,
+    /// App authentication also accepts `X-Apig-AppCode` (§11.5).
+    #[serde(default)]
+    pub simple: bool,
+    /// Accept AppCodes over plain HTTP too (§11.5 allows HTTPS only).
+    #[serde(default)]
+    pub app_code_over_http: bool,
+    /// `x-sdk-date` and `host` must both be signed (app-signing.md §7;
+    /// `false` requires only `x-sdk-date`).
+    #[serde(default = "default_true")]
+    pub require_signed_host: bool,
+    /// Apps granted access, by stage (§11.3): `{ RELEASE = ["demo"] }`.
+    #[serde(default)]
+    pub grants: BTreeMap<String, Vec<String>>,
+}
+
+fn default_auth() -> String {
+    "none".into()
 }
 
 /// `[[certificate]]`: an SSL certificate (behaviour.md §4.3). Paths are
@@ -311,6 +362,9 @@ pub struct ApiSpec {
     /// The group's gateway-response set used for errors (§6.1, §18).
     #[serde(default = "default_response_set")]
     pub gateway_response: String,
+    /// `[group.api.auth]`: authentication (§11; default none).
+    #[serde(default)]
+    pub auth: AuthSpec,
     /// `[[group.api.param]]`: input parameters (§6.5).
     #[serde(default)]
     pub param: Vec<ParamSpec>,

@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 
+mod apps;
 mod mapping;
 mod model;
 mod policies;
@@ -26,6 +27,7 @@ pub fn validate(spec: &GatewaySpec) -> Vec<ConfigError> {
     listeners(spec, &mut errs);
     settings(spec, &mut errs);
     model::stages(spec, &mut errs);
+    apps::apps(spec, &mut errs);
     groups(spec, &mut errs);
     errs
 }
@@ -311,6 +313,7 @@ fn api(
         }
     };
     model::api(spec, group, api, ap, &params, errs);
+    apps::api_auth(spec, api, ap, errs);
     backend(spec, &api.backend, &format!("{ap}.backend"), errs);
     for (p, pol) in api.policy.iter().enumerate() {
         backend(

@@ -1,7 +1,7 @@
 //! `GatewayError` → status, `APIG.xxxx` code, message and gateway-response
 //! type: the one `match` (behaviour.md §18.2, §20; style.md §4.5).
 
-use crate::error::GatewayError;
+use crate::error::{AuthFault, GatewayError};
 use crate::http::ParseError;
 use crate::http::parse::Malformed;
 
@@ -180,6 +180,23 @@ pub fn map(err: &GatewayError) -> ErrorResponse {
             Default4xx,
             false,
         ),
+        GatewayError::AppAuth(fault) => {
+            resp(401, "APIG.0303", auth_message(*fault), AuthFailure, false)
+        }
+        GatewayError::AppFrozen => resp(
+            405,
+            "APIG.0502",
+            "The app has been frozen.",
+            Default4xx,
+            false,
+        ),
+        GatewayError::AppNotAuthorized => resp(
+            403,
+            "APIG.0304",
+            "The app is not authorized to access the API.",
+            Unauthorized,
+            false,
+        ),
         GatewayError::Misdirected => {
             resp(421, "APIG.0201", "Misdirected request.", Default4xx, false)
         }
@@ -201,6 +218,29 @@ pub fn map(err: &GatewayError) -> ErrorResponse {
         ),
         GatewayError::UpstreamConnectTimeout | GatewayError::UpstreamTimeout => {
             resp(504, "APIG.0201", "Backend timeout.", BackendTimeout, false)
+        }
+    }
+}
+
+/// APIG's `Incorrect app authentication information: …` texts (app-signing.md
+/// §6), without the per-request details (key, times, canonical request).
+fn auth_message(fault: AuthFault) -> &'static str {
+    match fault {
+        AuthFault::NoCredentials => "Incorrect app authentication information.",
+        AuthFault::Malformed => "Incorrect app authentication information: invalid authorization",
+        AuthFault::AppNotFound => "Incorrect app authentication information: app not found",
+        AuthFault::HostNotSigned => "Incorrect app authentication information: host must be signed",
+        AuthFault::Expired => "Incorrect app authentication information: signature expired",
+        AuthFault::Mismatch => "Incorrect app authentication information: verify signature fail",
+        AuthFault::PayloadMismatch => {
+            "Incorrect app authentication information: x-sdk-content-sha256 does not match the body"
+        }
+        AuthFault::BodyNotRead => {
+            "Incorrect app authentication information: sign this body with X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD"
+        }
+        AuthFault::BadAppCode => "Incorrect app authentication information: app code not found",
+        AuthFault::AppCodeNeedsHttps => {
+            "Incorrect app authentication information: AppCodes are accepted over HTTPS only"
         }
     }
 }

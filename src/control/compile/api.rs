@@ -27,6 +27,8 @@ pub(super) struct ApiCx<'a> {
     pub stages: &'a StageTable,
     /// The group's response sets by name.
     pub sets: &'a BTreeMap<String, ResponseSetId>,
+    /// App ids by `[[app]]` name.
+    pub apps: &'a BTreeMap<String, crate::policy::auth::app::AppId>,
 }
 
 /// Compiles an API; `None` (with errors recorded) when it has problems.
@@ -78,6 +80,7 @@ pub(super) fn api(
         id: api.id.as_deref().unwrap_or(&api.name).into(),
         group: cx.g,
         protocols: Protocols::parse(&api.protocol).unwrap_or(Protocols::BOTH),
+        app_auth: super::apps::auth(&api.auth, cx.apps, cx.stages, ap, errs),
         cors: api.cors,
         responses,
         params,

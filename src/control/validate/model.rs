@@ -90,7 +90,7 @@ fn is_stage_name(s: &str) -> bool {
         && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
-fn known_stage(spec: &GatewaySpec, name: &str) -> bool {
+pub(super) fn known_stage(spec: &GatewaySpec, name: &str) -> bool {
     name == RELEASE || spec.stage.iter().any(|s| s.name == name)
 }
 

@@ -2,4 +2,5 @@
 //! signature algorithm ([`signature`]), which app authentication and
 //! backend signing (§12) share.
 
+pub mod app;
 pub mod signature;

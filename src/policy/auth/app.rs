@@ -1,0 +1,237 @@
+//! App authentication (behaviour.md §11.2–§11.5): who signed the request,
+//! or whose AppCode it carries, and whether that app is granted the API in
+//! this stage.
+//!
+//! Compiled once ([`Apps`], [`AppAuth`]); per request the work is one hash
+//! lookup by AppKey or AppCode, the signature check
+//! ([`super::signature`]) and a binary search in the API's grant list.
+
+use ahash::AHashMap;
+use bytes::BytesMut;
+
+use super::signature::{
+    self, Authorization, EMPTY_BODY_SHA256, HeaderValue, RequestParts, SignatureError,
+    UNSIGNED_PAYLOAD,
+};
+use crate::error::{AuthFault, GatewayError};
+use crate::http::RequestHead;
+use crate::route::StageId;
+
+/// Index of an app in [`Apps`].
+pub type AppId = u32;
+
+/// One app (credential).
+#[derive(Debug, Clone)]
+pub struct App {
+    /// App ID (`$context.appId`, the `appId` system parameter).
+    pub id: Box<str>,
+    /// AppKey.
+    pub key: Box<[u8]>,
+    /// AppSecret.
+    pub secret: Box<[u8]>,
+    /// `false`: frozen (405 APIG.0502).
+    pub enabled: bool,
+}
+
+/// Every app, by AppKey and by AppCode.
+#[derive(Debug, Clone, Default)]
+pub struct Apps {
+    /// Apps by [`AppId`].
+    pub list: Vec<App>,
+    by_key: AHashMap<Box<[u8]>, AppId>,
+    by_code: AHashMap<Box<[u8]>, AppId>,
+}
+
+impl Apps {
+    /// Adds an app with its AppCodes; returns its id.
+    pub fn insert(&mut self, app: App, codes: &[String]) -> AppId {
+        let id = self.list.len() as AppId;
+        self.by_key.insert(app.key.clone(), id);
+        for code in codes {
+            self.by_code.insert(code.as_bytes().into(), id);
+        }
+        self.list.push(app);
+        id
+    }
+
+    /// The app with AppKey `key`.
+    pub fn by_key(&self, key: &[u8]) -> Option<(AppId, &App)> {
+        let id = *self.by_key.get(key)?;
+        Some((id, self.list.get(id as usize)?))
+    }
+
+    /// The app owning AppCode `code`.
+    pub fn by_code(&self, code: &[u8]) -> Option<(AppId, &App)> {
+        let id = *self.by_code.get(code)?;
+        Some((id, self.list.get(id as usize)?))
+    }
+}
+
+/// An API's app authentication.
+#[derive(Debug, Clone, Default)]
+pub struct AppAuth {
+    /// `X-Apig-AppCode` accepted too (§11.5).
+    pub simple: bool,
+    /// AppCodes accepted over plain HTTP (a config switch; §11.5: HTTPS).
+    pub code_over_http: bool,
+    /// `host` must be signed as well as `x-sdk-date`.
+    pub require_signed_host: bool,
+    /// Granted apps by [`StageId`], sorted (§11.3).
+    pub grants: Vec<Vec<AppId>>,
+}
+
+impl AppAuth {
+    fn granted(&self, stage: StageId, app: AppId) -> bool {
+        self.grants
+            .get(stage as usize)
+            .is_some_and(|g| g.binary_search(&app).is_ok())
+    }
+}
+
+/// What authentication needs to know about the request beyond its head.
+pub struct Scene<'a> {
+    /// Over TLS.
+    pub tls: bool,
+    /// The stage routed to.
+    pub stage: StageId,
+    /// Wall-clock time, Unix seconds (the signature window).
+    pub now_unix: i64,
+    /// Lower-case hex SHA-256 of the body when it was read (`None`: not
+    /// read; only bodiless requests and unsigned payloads verify then).
+    pub body_sha256: Option<&'a [u8; 64]>,
+    /// Reused buffer for the canonical request.
+    pub scratch: &'a mut BytesMut,
+}
+
+/// Header carrying an AppCode (§11.5; any case).
+const APP_CODE: &[u8] = b"x-apig-appcode";
+
+/// Authenticates `head` for an API with app authentication; the app on
+/// success.
+pub fn authenticate<'a>(
+    auth: &AppAuth,
+    apps: &'a Apps,
+    head: &RequestHead,
+    scene: &mut Scene<'_>,
+) -> Result<(AppId, &'a App), GatewayError> {
+    let authorization = head.values(b"authorization").next();
+    let signed = authorization.filter(|v| v.starts_with(signature::ALGORITHM));
+    let (id, app) = match signed {
+        Some(value) => verify_signature(auth, apps, head, value, scene)?,
+        None => app_code(auth, apps, head, scene.tls)?,
+    };
+    if !app.enabled {
+        return Err(GatewayError::AppFrozen);
+    }
+    if !auth.granted(scene.stage, id) {
+        return Err(GatewayError::AppNotAuthorized);
+    }
+    Ok((id, app))
+}
+
+fn app_code<'a>(
+    auth: &AppAuth,
+    apps: &'a Apps,
+    head: &RequestHead,
+    tls: bool,
+) -> Result<(AppId, &'a App), GatewayError> {
+    let fail = |why| Err(GatewayError::AppAuth(why));
+    let code = match HeaderValue::of(head.values(APP_CODE)) {
+        HeaderValue::One(code) if auth.simple => code,
+        HeaderValue::Missing | HeaderValue::One(_) => return fail(AuthFault::NoCredentials),
+        HeaderValue::Repeated => return fail(AuthFault::BadAppCode),
+    };
+    // §11.5 suggestion: an AppCode over plain HTTP is ignored.
+    if !tls && !auth.code_over_http {
+        return fail(AuthFault::AppCodeNeedsHttps);
+    }
+    apps.by_code(code.trim_ascii())
+        .map_or(fail(AuthFault::BadAppCode), Ok)
+}
+
+fn verify_signature<'a>(
+    auth: &AppAuth,
+    apps: &'a Apps,
+    head: &RequestHead,
+    value: &[u8],
+    scene: &mut Scene<'_>,
+) -> Result<(AppId, &'a App), GatewayError> {
+    let fail = |why| GatewayError::AppAuth(why);
+    let parsed = signature::parse_authorization(value).map_err(|_| fail(AuthFault::Malformed))?;
+    let (id, app) = apps
+        .by_key(parsed.access)
+        .ok_or(fail(AuthFault::AppNotFound))?;
+    let names = || parsed.header_names();
+    if !names().any(|n| n == b"x-sdk-date") {
+        return Err(fail(AuthFault::Malformed));
+    }
+    if auth.require_signed_host && !names().any(|n| n == b"host") {
+        return Err(fail(AuthFault::HostNotSigned));
+    }
+    let HeaderValue::One(date) = HeaderValue::of(head.values(b"x-sdk-date")) else {
+        return Err(fail(AuthFault::Malformed));
+    };
+    signature::check_date(date.trim_ascii(), scene.now_unix).map_err(|e| match e {
+        SignatureError::Expired { .. } => fail(AuthFault::Expired),
+        _ => fail(AuthFault::Malformed),
+    })?;
+    let date = date.trim_ascii();
+    for payload in payload_candidates(head, &parsed, scene.body_sha256)? {
+        scene.scratch.clear();
+        let parts = RequestParts {
+            method: head.slice(head.method_span),
+            path: head.slice(head.path),
+            query: head.query.map(|q| head.slice(q)),
+            headers: |name: &[u8]| HeaderValue::of(head.values(name)),
+        };
+        signature::canonical_request(scene.scratch, &parts, &parsed, payload)
+            .map_err(|_| fail(AuthFault::Malformed))?;
+        if signature::matches(&app.secret, date, scene.scratch, parsed.signature) {
+            return Ok((id, app));
+        }
+    }
+    Err(fail(AuthFault::Mismatch))
+}
+
+/// The hashed-payload lines a correct signature may use (§2.6): the body's
+/// hash, or a signed `X-Sdk-Content-Sha256` (`UNSIGNED-PAYLOAD`, or equal
+/// to the body's hash); for an empty body both the header and the empty
+/// hash (the two official signers differ).
+fn payload_candidates<'h>(
+    head: &'h RequestHead,
+    auth: &Authorization<'_>,
+    body: Option<&'h [u8; 64]>,
+) -> Result<Vec<&'h [u8]>, GatewayError> {
+    let fail = |why| Err(GatewayError::AppAuth(why));
+    let empty = head.framing == crate::http::BodyFraming::None
+        || head.framing == crate::http::BodyFraming::Length(0);
+    let body: Option<&[u8]> = match (empty, body) {
+        (true, _) => Some(EMPTY_BODY_SHA256),
+        (false, Some(hash)) => Some(hash),
+        (false, None) => None,
+    };
+    let declared = auth
+        .header_names()
+        .any(|n| n == b"x-sdk-content-sha256")
+        .then(|| HeaderValue::of(head.values(b"x-sdk-content-sha256")));
+    match declared {
+        None => match body {
+            Some(hash) => Ok(vec![hash]),
+            None => fail(AuthFault::BodyNotRead),
+        },
+        Some(HeaderValue::One(v)) => {
+            let v = v.trim_ascii();
+            match body {
+                _ if v == UNSIGNED_PAYLOAD && !empty => Ok(vec![v]),
+                Some(hash) if empty => Ok(vec![v, hash]),
+                Some(hash) if v.eq_ignore_ascii_case(hash) => Ok(vec![v]),
+                Some(_) => fail(AuthFault::PayloadMismatch),
+                None => fail(AuthFault::BodyNotRead),
+            }
+        }
+        Some(_) => fail(AuthFault::Malformed),
+    }
+}
+
+#[cfg(test)]
+mod tests;
