@@ -57,6 +57,7 @@ fn every_example_file_loads() {
         "cors.toml",
         "gateway-responses.toml",
         "tls.toml",
+        "app-auth.toml",
     ] {
         assert!(
             files.iter().any(|p| p.ends_with(name)),

@@ -95,7 +95,7 @@ pub struct AppSpec {
 }
 
 /// `[group.api.auth]`: how callers of an API authenticate (§11.1).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthSpec {
     /// `"none"` (default) or `"app"`.
@@ -118,6 +118,19 @@ pub struct AuthSpec {
 
 fn default_auth() -> String {
     "none".into()
+}
+
+impl Default for AuthSpec {
+    /// No `[group.api.auth]`: no authentication, with the field defaults.
+    fn default() -> Self {
+        AuthSpec {
+            kind: default_auth(),
+            simple: false,
+            app_code_over_http: false,
+            require_signed_host: true,
+            grants: BTreeMap::new(),
+        }
+    }
 }
 
 /// `[[certificate]]`: an SSL certificate (behaviour.md §4.3). Paths are
