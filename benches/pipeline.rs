@@ -162,6 +162,7 @@ fn bench_pipeline(c: &mut Criterion) {
             stage: "RELEASE",
             rid: &rid,
             source_ip: b"127.0.0.1",
+            peer_ip: b"127.0.0.1",
             tls: false,
         };
         out.clear();

@@ -111,6 +111,13 @@ pub enum GatewayError {
     /// `UNAUTHORIZED` (§11.3, §27 C3).
     #[error("the app is not authorized for the API")]
     AppNotAuthorized,
+    /// The client IP may not call (access control): 403 APIG.0402 as
+    /// `ACCESS_DENIED` (§15).
+    #[error("the client IP is denied")]
+    IpDenied,
+    /// No client IP could be found (`real_ip_strict`): 403 APIG.0401 (§16).
+    #[error("unknown client IP")]
+    UnknownClientIp,
     /// The backend host name has no address (yet): 500 APIG.0605 (§7.6).
     #[error("backend host name not resolved")]
     UpstreamUnresolved,
@@ -144,7 +151,9 @@ impl GatewayError {
             | GatewayError::Misdirected
             | GatewayError::AppAuth(_)
             | GatewayError::AppFrozen
-            | GatewayError::AppNotAuthorized => Side::Client,
+            | GatewayError::AppNotAuthorized
+            | GatewayError::IpDenied
+            | GatewayError::UnknownClientIp => Side::Client,
             GatewayError::UpstreamUnresolved => Side::Internal,
             GatewayError::UpstreamConnectFailed
             | GatewayError::UpstreamConnectTimeout

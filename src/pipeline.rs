@@ -86,9 +86,18 @@ struct Call<'a> {
     cors: Option<CorsPlan>,
     /// Who is calling, once authenticated (anonymous until then).
     identity: Identity,
+    /// The client IP as text when it is not the peer's (§16).
+    source_text: Option<Rc<[u8]>>,
 }
 
 impl Call<'_> {
+    /// The client IP as text (§16): the real IP, else the peer's.
+    fn source_text(&self, client: &ClientConn) -> Rc<[u8]> {
+        self.source_text
+            .clone()
+            .unwrap_or_else(|| Rc::clone(&client.peer_ip))
+    }
+
     /// Response decoration; `upstream_ms` for proxied responses.
     fn decor(&self, core: &CoreState, upstream_ms: Option<u64>) -> Decor {
         Decor {
@@ -125,6 +134,7 @@ pub async fn handle(
         set: snap.builtin_responses(),
         cors: None,
         identity: Identity::default(),
+        source_text: None,
     };
     if let (Some(negotiated), Some(host)) = (&client.tls_config, head.host)
         && core.tls.misdirected(head.slice(host), negotiated)
@@ -171,6 +181,20 @@ pub async fn handle(
         Err(e) => return reject(core, client, &call, e).await,
     }
     call.cors = cors::check(api.cors, &head);
+    // §16: the client IP everything after this sees; §15: its access control.
+    let peer = client.peer.ip();
+    let source = match snap.real_ip.resolve(peer, head.values(b"x-forwarded-for")) {
+        Ok(ip) => ip,
+        Err(e) => return reject(core, client, &call, e).await,
+    };
+    if source != peer {
+        call.source_text = Some(source.to_string().into_bytes().into());
+    }
+    if let Some(Some(acl)) = api.acl.get(route.stage as usize)
+        && let Err(e) = acl.check(source)
+    {
+        return reject(core, client, &call, e).await;
+    }
     if let Some(auth) = &api.app_auth {
         match authenticate_app(core, snap, client, &head, auth, route.stage).await {
             Ok(app) => call.identity.app_id = Some(app.id.clone()),
@@ -184,11 +208,12 @@ pub async fn handle(
     let facts = Facts {
         head: &head,
         inputs: &inputs,
-        source_ip: client.peer.ip(),
+        source_ip: source,
     };
     match backend::select(api, dep, &facts) {
         Backend::Http(http) => {
-            let source_ip = Rc::clone(&client.peer_ip);
+            let source_ip = call.source_text(client);
+            let peer_ip = Rc::clone(&client.peer_ip);
             let req = rewrite::Request {
                 head: &head,
                 route: &route,
@@ -198,6 +223,7 @@ pub async fn handle(
                 stage: call.stage,
                 rid: &call.rid,
                 source_ip: &source_ip,
+                peer_ip: &peer_ip,
                 tls: client.is_tls(),
             };
             proxy(core, client, &call, &req, http).await
@@ -474,7 +500,7 @@ async fn answer_error(
 ) -> bool {
     Metrics::bump(&core.metrics.errors);
     let head = call.head;
-    let peer_ip = Rc::clone(&client.peer_ip);
+    let peer_ip = call.source_text(client);
     let scene = ErrorScene {
         set: call.set,
         api_id: call.api.map_or("", |a| &a.id),

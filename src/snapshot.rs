@@ -55,6 +55,8 @@ pub struct Snapshot {
     pub response_sets: Vec<ResponseSet>,
     /// Each group's `default` set, by [`GroupId`].
     pub group_sets: Vec<ResponseSetId>,
+    /// How the client IP is found (§16).
+    pub real_ip: crate::policy::acl::RealIp,
     /// Apps (credentials) for app authentication (§11.2).
     pub apps: crate::policy::auth::app::Apps,
     /// TLS configurations by domain and listener (§4.3–§4.5).

@@ -124,6 +124,8 @@ pub struct Api {
     pub protocols: crate::policy::protocol::Protocols,
     /// App authentication (§11.2–§11.5); `None`: no authentication.
     pub app_auth: Option<crate::policy::auth::app::AppAuth>,
+    /// IP access control by [`StageId`] (§15).
+    pub acl: Vec<Option<std::sync::Arc<crate::policy::acl::IpPolicy>>>,
     /// CORS on (§17).
     pub cors: bool,
     /// Gateway-response set rendering its errors (§18).

@@ -78,6 +78,7 @@ pub fn compile(spec: &GatewaySpec, base: &std::path::Path) -> Result<Compiled, V
     let (apps, app_names) = apps::apps(&spec.app);
     let mut out = Builder {
         app_names,
+        acls: apps::acls(&spec.acl),
         stages: stages.clone(),
         apis: Vec::new(),
         upstreams: Upstreams::new(base),
@@ -133,6 +134,7 @@ pub fn compile(spec: &GatewaySpec, base: &std::path::Path) -> Result<Compiled, V
             response_sets: out.response_sets,
             group_sets: out.group_sets,
             apps,
+            real_ip: apps::real_ip(&spec.settings),
             tls: tls.sni,
             domain_rules: tls.domain_rules,
         },
@@ -142,6 +144,7 @@ pub fn compile(spec: &GatewaySpec, base: &std::path::Path) -> Result<Compiled, V
 /// What compiling the groups accumulates.
 struct Builder {
     app_names: BTreeMap<String, crate::policy::auth::app::AppId>,
+    acls: BTreeMap<String, std::sync::Arc<crate::policy::acl::IpPolicy>>,
     stages: StageTable,
     apis: Vec<Api>,
     upstreams: Upstreams,
@@ -163,6 +166,7 @@ impl Builder {
             stages: &self.stages,
             sets: &sets,
             apps: &self.app_names,
+            acls: &self.acls,
         };
         let mut backends = BackendCx {
             upstreams: &mut self.upstreams,

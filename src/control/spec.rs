@@ -70,6 +70,28 @@ pub struct GatewaySpec {
     /// `[[app]]`: apps (credentials) for app authentication (§11.2).
     #[serde(default)]
     pub app: Vec<AppSpec>,
+    /// `[[acl]]`: access-control policies (§15).
+    #[serde(default)]
+    pub acl: Vec<AclSpec>,
+}
+
+/// `[[acl]]`: an access-control policy (behaviour.md §15).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AclSpec {
+    /// Unique name; APIs bind it per stage.
+    pub name: String,
+    /// `"ip"` (account policies arrive with token authentication).
+    #[serde(rename = "type", default = "default_acl_type")]
+    pub kind: String,
+    /// `"allow"` (only these) or `"deny"` (all but these).
+    pub effect: String,
+    /// Addresses, CIDRs and `first-last` ranges, at most 100.
+    pub values: Vec<String>,
+}
+
+fn default_acl_type() -> String {
+    "ip".into()
 }
 
 /// `[[app]]`: an app, the credentials of app authentication (behaviour.md
@@ -257,6 +279,15 @@ pub struct SettingsSpec {
     pub pool_idle_timeout_ms: u64,
     /// Backend host-name re-resolution interval, ms.
     pub dns_refresh_ms: u64,
+    /// Take the client IP from `X-Forwarded-For` (§16).
+    pub real_ip_from_xff: bool,
+    /// Which `X-Forwarded-For` entry: 1-based from the left, negative from
+    /// the right (-1 = right-most).
+    pub real_ip_index: i32,
+    /// Peers whose `X-Forwarded-For` is believed (CIDRs; empty = any).
+    pub trusted_proxies: Vec<String>,
+    /// No usable `X-Forwarded-For` entry → 403 APIG.0401 (else the peer).
+    pub real_ip_strict: bool,
 }
 
 impl Default for SettingsSpec {
@@ -276,6 +307,10 @@ impl Default for SettingsSpec {
             pool_max_idle: DEFAULT_POOL_MAX_IDLE,
             pool_idle_timeout_ms: DEFAULT_POOL_IDLE_TIMEOUT_MS,
             dns_refresh_ms: DEFAULT_DNS_REFRESH_MS,
+            real_ip_from_xff: false,
+            real_ip_index: -1,
+            trusted_proxies: Vec::new(),
+            real_ip_strict: false,
         }
     }
 }
@@ -378,6 +413,9 @@ pub struct ApiSpec {
     /// `[group.api.auth]`: authentication (§11; default none).
     #[serde(default)]
     pub auth: AuthSpec,
+    /// Access-control policy by stage (§15): `{ RELEASE = "office" }`.
+    #[serde(default)]
+    pub acl: BTreeMap<String, String>,
     /// `[[group.api.param]]`: input parameters (§6.5).
     #[serde(default)]
     pub param: Vec<ParamSpec>,

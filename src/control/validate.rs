@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 
+mod access;
 mod apps;
 mod mapping;
 mod model;
@@ -28,6 +29,7 @@ pub fn validate(spec: &GatewaySpec) -> Vec<ConfigError> {
     settings(spec, &mut errs);
     model::stages(spec, &mut errs);
     apps::apps(spec, &mut errs);
+    access::acls(spec, &mut errs);
     groups(spec, &mut errs);
     errs
 }
@@ -314,6 +316,7 @@ fn api(
     };
     model::api(spec, group, api, ap, &params, errs);
     apps::api_auth(spec, api, ap, errs);
+    access::api_acl(spec, api, ap, errs);
     backend(spec, &api.backend, &format!("{ap}.backend"), errs);
     for (p, pol) in api.policy.iter().enumerate() {
         backend(

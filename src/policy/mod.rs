@@ -8,6 +8,7 @@
 //! [`Identity`] (who is calling; authentication fills it). Nothing here
 //! writes a response.
 
+pub mod acl;
 pub mod auth;
 pub mod cors;
 pub mod params;

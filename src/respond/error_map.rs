@@ -197,6 +197,20 @@ pub fn map(err: &GatewayError) -> ErrorResponse {
             Unauthorized,
             false,
         ),
+        GatewayError::IpDenied => resp(
+            403,
+            "APIG.0402",
+            "The IP address is not authorized to access the API.",
+            AccessDenied,
+            false,
+        ),
+        GatewayError::UnknownClientIp => resp(
+            403,
+            "APIG.0401",
+            "Unknown client IP address.",
+            AccessDenied,
+            false,
+        ),
         GatewayError::Misdirected => {
             resp(421, "APIG.0201", "Misdirected request.", Default4xx, false)
         }

@@ -35,8 +35,10 @@ pub struct Request<'a> {
     pub stage: &'a str,
     /// The request ID.
     pub rid: &'a RequestId,
-    /// The caller's IP address, as text.
+    /// The caller's IP address, as text (the real IP, §16).
     pub source_ip: &'a [u8],
+    /// The TCP peer's address, as text (appended to `X-Forwarded-For`).
+    pub peer_ip: &'a [u8],
     /// Whether the client connected over TLS (`X-Forwarded-Proto`).
     pub tls: bool,
 }
@@ -78,7 +80,7 @@ pub fn request_head(out: &mut BytesMut, req: &Request<'_>, backend: &HttpBackend
     write::header(out, b"Host", host(head, backend));
     params::client_headers(out, head, &backend.mapping);
     params::headers(out, req, &backend.mapping);
-    forwarded_for(out, head, req.source_ip);
+    forwarded_for(out, head, req.peer_ip);
     let proto: &[u8] = if req.tls { b"https" } else { b"http" };
     write::header(out, b"X-Forwarded-Proto", proto);
     if let Some(host) = head.host {

@@ -29,6 +29,8 @@ pub(super) struct ApiCx<'a> {
     pub sets: &'a BTreeMap<String, ResponseSetId>,
     /// App ids by `[[app]]` name.
     pub apps: &'a BTreeMap<String, crate::policy::auth::app::AppId>,
+    /// Access-control policies by name.
+    pub acls: &'a BTreeMap<String, std::sync::Arc<crate::policy::acl::IpPolicy>>,
 }
 
 /// Compiles an API; `None` (with errors recorded) when it has problems.
@@ -81,6 +83,7 @@ pub(super) fn api(
         group: cx.g,
         protocols: Protocols::parse(&api.protocol).unwrap_or(Protocols::BOTH),
         app_auth: super::apps::auth(&api.auth, cx.apps, cx.stages, ap, errs),
+        acl: super::apps::api_acl(&api.acl, cx.acls, cx.stages),
         cors: api.cors,
         responses,
         params,

@@ -3,7 +3,10 @@
 use std::collections::BTreeMap;
 
 use super::super::error::ConfigError;
-use super::super::spec::{AppSpec, AuthSpec};
+use std::sync::Arc;
+
+use super::super::spec::{AclSpec, AppSpec, AuthSpec, SettingsSpec};
+use crate::policy::acl::{Effect, IpEntry, IpPolicy, RealIp};
 use crate::policy::auth::app::{App, AppAuth, AppId, Apps};
 use crate::route::StageTable;
 
@@ -61,4 +64,56 @@ pub(super) fn auth(
         require_signed_host: spec.require_signed_host,
         grants,
     })
+}
+
+/// Every `[[acl]]` by name (validated).
+pub(super) fn acls(spec: &[AclSpec]) -> BTreeMap<String, Arc<IpPolicy>> {
+    spec.iter()
+        .map(|a| {
+            let policy = IpPolicy {
+                effect: if a.effect == "allow" {
+                    Effect::Allow
+                } else {
+                    Effect::Deny
+                },
+                entries: a.values.iter().filter_map(|v| IpEntry::parse(v)).collect(),
+            };
+            (a.name.clone(), Arc::new(policy))
+        })
+        .collect()
+}
+
+/// An API's policy per stage.
+pub(super) fn api_acl(
+    bound: &BTreeMap<String, String>,
+    acls: &BTreeMap<String, Arc<IpPolicy>>,
+    stages: &StageTable,
+) -> Vec<Option<Arc<IpPolicy>>> {
+    let mut out = vec![None; stages.len()];
+    for (stage, name) in bound {
+        if let (Some(s), Some(p)) = (stages.id(stage), acls.get(name))
+            && let Some(slot) = out.get_mut(s as usize)
+        {
+            *slot = Some(p.clone());
+        }
+    }
+    out
+}
+
+/// `[settings]` real-IP keys (§16; validated).
+pub(super) fn real_ip(s: &SettingsSpec) -> RealIp {
+    RealIp {
+        from_xff: s.real_ip_from_xff,
+        index: s.real_ip_index,
+        trusted: s
+            .trusted_proxies
+            .iter()
+            .filter_map(|p| {
+                p.parse::<ipnet::IpNet>()
+                    .ok()
+                    .or_else(|| p.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
+            })
+            .collect(),
+        strict: s.real_ip_strict,
+    }
 }

@@ -1,0 +1,96 @@
+//! `[[acl]]`, an API's `acl` bindings and the real-IP settings
+//! (behaviour.md §15–§16).
+
+use std::collections::HashSet;
+
+use super::super::error::ConfigError;
+use super::super::spec::{ApiSpec, GatewaySpec};
+use super::model::known_stage;
+use crate::policy::acl::IpEntry;
+
+/// Most entries per policy (§15).
+pub const MAX_ACL_VALUES: usize = 100;
+
+pub(super) fn acls(spec: &GatewaySpec, errs: &mut Vec<ConfigError>) {
+    let mut names = HashSet::new();
+    for (i, acl) in spec.acl.iter().enumerate() {
+        let at = format!("acl[{i}]");
+        if acl.name.trim().is_empty() || !names.insert(acl.name.as_str()) {
+            errs.push(ConfigError::new(
+                format!("{at}.name"),
+                format!("policy name \"{}\" is empty or used twice", acl.name),
+                "give every [[acl]] its own name",
+            ));
+        }
+        if acl.kind != "ip" {
+            errs.push(ConfigError::new(
+                format!("{at}.type"),
+                format!("unknown access-control type \"{}\"", acl.kind),
+                "use \"ip\" (account policies need token authentication, not available yet)",
+            ));
+        }
+        if acl.effect != "allow" && acl.effect != "deny" {
+            errs.push(ConfigError::new(
+                format!("{at}.effect"),
+                format!("unknown effect \"{}\"", acl.effect),
+                "use \"allow\" (only these addresses) or \"deny\" (all but these)",
+            ));
+        }
+        if acl.values.is_empty() || acl.values.len() > MAX_ACL_VALUES {
+            errs.push(ConfigError::new(
+                format!("{at}.values"),
+                format!(
+                    "{} entries; 1 to {MAX_ACL_VALUES} are allowed",
+                    acl.values.len()
+                ),
+                "list addresses, CIDRs or first-last ranges (behaviour.md §15)",
+            ));
+        }
+        for (v, value) in acl.values.iter().enumerate() {
+            if IpEntry::parse(value).is_none() {
+                errs.push(ConfigError::new(
+                    format!("{at}.values[{v}]"),
+                    format!("\"{value}\" is not an address, CIDR or range"),
+                    "write e.g. \"10.0.0.1\", \"10.0.0.0/8\", \"10.0.0.1-10.0.0.50\" or \"2001:db8::/32\"",
+                ));
+            }
+        }
+    }
+    let s = &spec.settings;
+    for (i, p) in s.trusted_proxies.iter().enumerate() {
+        if p.parse::<ipnet::IpNet>().is_err() && p.parse::<std::net::IpAddr>().is_err() {
+            errs.push(ConfigError::new(
+                format!("settings.trusted_proxies[{i}]"),
+                format!("\"{p}\" is not an address or CIDR"),
+                "list the proxies in front of the gateway, e.g. \"10.0.0.0/8\"",
+            ));
+        }
+    }
+    if s.real_ip_index == 0 {
+        errs.push(ConfigError::new(
+            "settings.real_ip_index",
+            "0 names no X-Forwarded-For entry",
+            "use 1 for the left-most entry, -1 for the right-most (behaviour.md §16)",
+        ));
+    }
+}
+
+pub(super) fn api_acl(spec: &GatewaySpec, api: &ApiSpec, ap: &str, errs: &mut Vec<ConfigError>) {
+    for (stage, name) in &api.acl {
+        let at = format!("{ap}.acl.{stage}");
+        if !known_stage(spec, stage) || !api.stages.contains(stage) {
+            errs.push(ConfigError::new(
+                at.clone(),
+                format!("the API is not published in stage \"{stage}\""),
+                "bind policies in the stages listed in the API's stages",
+            ));
+        }
+        if !spec.acl.iter().any(|a| &a.name == name) {
+            errs.push(ConfigError::new(
+                at,
+                format!("no [[acl]] is named \"{name}\""),
+                "add the [[acl]] or fix the name",
+            ));
+        }
+    }
+}
