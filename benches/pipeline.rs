@@ -164,9 +164,10 @@ fn bench_pipeline(c: &mut Criterion) {
             source_ip: b"127.0.0.1",
             peer_ip: b"127.0.0.1",
             tls: false,
+            signer: None,
         };
         out.clear();
-        rewrite::request_head(&mut out, &req, http);
+        rewrite::request_head(&mut out, &req, http).unwrap();
         black_box(&out);
         upbuf.extend_from_slice(RESPONSE);
         let resp = parse_response(&mut upbuf, 65536, Method::Get)

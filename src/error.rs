@@ -118,6 +118,9 @@ pub enum GatewayError {
     /// No client IP could be found (`real_ip_strict`): 403 APIG.0401 (§16).
     #[error("unknown client IP")]
     UnknownClientIp,
+    /// Signing the backend request failed: 500 APIG.0705 (§12).
+    #[error("backend signature calculation failed")]
+    BackendSigning,
     /// The backend host name has no address (yet): 500 APIG.0605 (§7.6).
     #[error("backend host name not resolved")]
     UpstreamUnresolved,
@@ -154,7 +157,7 @@ impl GatewayError {
             | GatewayError::AppNotAuthorized
             | GatewayError::IpDenied
             | GatewayError::UnknownClientIp => Side::Client,
-            GatewayError::UpstreamUnresolved => Side::Internal,
+            GatewayError::UpstreamUnresolved | GatewayError::BackendSigning => Side::Internal,
             GatewayError::UpstreamConnectFailed
             | GatewayError::UpstreamConnectTimeout
             | GatewayError::UpstreamTimeout

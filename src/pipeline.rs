@@ -214,6 +214,11 @@ pub async fn handle(
         Backend::Http(http) => {
             let source_ip = call.source_text(client);
             let peer_ip = Rc::clone(&client.peer_ip);
+            let key = api
+                .signing
+                .get(route.stage as usize)
+                .and_then(Option::as_deref);
+            let body_sha256 = key.and_then(|_| in_memory_body_sha256(&head, client));
             let req = rewrite::Request {
                 head: &head,
                 route: &route,
@@ -225,6 +230,11 @@ pub async fn handle(
                 source_ip: &source_ip,
                 peer_ip: &peer_ip,
                 tls: client.is_tls(),
+                signer: key.map(|key| rewrite::sign::Signer {
+                    key,
+                    now_unix: core.clock.unix_now(),
+                    body_sha256: body_sha256.as_ref(),
+                }),
             };
             proxy(core, client, &call, &req, http).await
         }
@@ -244,7 +254,13 @@ async fn proxy(
         Ok(addr) => addr,
         Err(e) => return reject(core, client, call, e).await,
     };
-    let method = rewrite::request_head(&mut client.out, req, http);
+    let method = match rewrite::request_head(&mut client.out, req, http) {
+        Ok(method) => method,
+        Err(e) => {
+            client.out.clear();
+            return reject(core, client, call, e).await;
+        }
+    };
     let snap = call.snap;
     let fw = Forwarder {
         pool: &core.pool,
@@ -399,6 +415,19 @@ async fn authenticate_app<'s>(
         scratch: &mut scratch,
     };
     app::authenticate(auth, &snap.apps, head, &mut scene).map(|(_, app)| app)
+}
+
+/// The body's hash when all of it is already buffered (none, or a
+/// `Content-Length` body read in full): what backend signing can cover.
+fn in_memory_body_sha256(head: &RequestHead, client: &ClientConn) -> Option<[u8; 64]> {
+    match head.framing {
+        BodyFraming::None => Some(*signature::EMPTY_BODY_SHA256),
+        BodyFraming::Length(n) => {
+            let body = client.rbuf.get(..usize::try_from(n).ok()?)?;
+            Some(signature::sha256_hex(body))
+        }
+        BodyFraming::Chunked => None,
+    }
 }
 
 /// Whether a signature covers the body: signed, and not `UNSIGNED-PAYLOAD`.

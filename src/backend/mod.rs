@@ -21,6 +21,15 @@ use crate::route::{GroupId, StageId};
 pub use mapping::{Mapping, Source, SystemParam, Target};
 pub use select::{Condition, Effective, PolicyRule, Test, select};
 
+/// A signature key for backend requests (behaviour.md §12).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningKey {
+    /// Key: the `Access` of the signature.
+    pub key: Box<[u8]>,
+    /// Secret: the HMAC key.
+    pub secret: Box<[u8]>,
+}
+
 /// Index of an upstream address in the snapshot: chosen here, resolved and
 /// pooled by the upstream stage.
 pub type UpstreamId = u32;
@@ -124,6 +133,8 @@ pub struct Api {
     pub protocols: crate::policy::protocol::Protocols,
     /// App authentication (§11.2–§11.5); `None`: no authentication.
     pub app_auth: Option<crate::policy::auth::app::AppAuth>,
+    /// Backend signature key by [`StageId`] (§12).
+    pub signing: Vec<Option<std::sync::Arc<SigningKey>>>,
     /// IP access control by [`StageId`] (§15).
     pub acl: Vec<Option<std::sync::Arc<crate::policy::acl::IpPolicy>>>,
     /// CORS on (§17).

@@ -79,6 +79,7 @@ pub fn compile(spec: &GatewaySpec, base: &std::path::Path) -> Result<Compiled, V
     let mut out = Builder {
         app_names,
         acls: apps::acls(&spec.acl),
+        signature_keys: apps::signature_keys(&spec.signature_key),
         stages: stages.clone(),
         apis: Vec::new(),
         upstreams: Upstreams::new(base),
@@ -145,6 +146,7 @@ pub fn compile(spec: &GatewaySpec, base: &std::path::Path) -> Result<Compiled, V
 struct Builder {
     app_names: BTreeMap<String, crate::policy::auth::app::AppId>,
     acls: BTreeMap<String, std::sync::Arc<crate::policy::acl::IpPolicy>>,
+    signature_keys: BTreeMap<String, std::sync::Arc<crate::backend::SigningKey>>,
     stages: StageTable,
     apis: Vec<Api>,
     upstreams: Upstreams,
@@ -167,6 +169,7 @@ impl Builder {
             sets: &sets,
             apps: &self.app_names,
             acls: &self.acls,
+            signature_keys: &self.signature_keys,
         };
         let mut backends = BackendCx {
             upstreams: &mut self.upstreams,

@@ -73,6 +73,22 @@ pub struct GatewaySpec {
     /// `[[acl]]`: access-control policies (§15).
     #[serde(default)]
     pub acl: Vec<AclSpec>,
+    /// `[[signature_key]]`: keys that sign backend requests (§12).
+    #[serde(default)]
+    pub signature_key: Vec<SignatureKeySpec>,
+}
+
+/// `[[signature_key]]`: a key pair the gateway signs backend requests with
+/// (behaviour.md §12).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignatureKeySpec {
+    /// Unique name; APIs bind it per stage.
+    pub name: String,
+    /// Key (`Access=` of the signature).
+    pub key: String,
+    /// Secret (the HMAC key).
+    pub secret: String,
 }
 
 /// `[[acl]]`: an access-control policy (behaviour.md §15).
@@ -416,6 +432,9 @@ pub struct ApiSpec {
     /// Access-control policy by stage (§15): `{ RELEASE = "office" }`.
     #[serde(default)]
     pub acl: BTreeMap<String, String>,
+    /// Backend signature key by stage (§12): `{ RELEASE = "backend" }`.
+    #[serde(default)]
+    pub signature_key: BTreeMap<String, String>,
     /// `[[group.api.param]]`: input parameters (§6.5).
     #[serde(default)]
     pub param: Vec<ParamSpec>,

@@ -30,6 +30,7 @@ pub fn validate(spec: &GatewaySpec) -> Vec<ConfigError> {
     model::stages(spec, &mut errs);
     apps::apps(spec, &mut errs);
     access::acls(spec, &mut errs);
+    access::signature_keys(spec, &mut errs);
     groups(spec, &mut errs);
     errs
 }
@@ -317,6 +318,7 @@ fn api(
     model::api(spec, group, api, ap, &params, errs);
     apps::api_auth(spec, api, ap, errs);
     access::api_acl(spec, api, ap, errs);
+    access::api_signature_key(spec, api, ap, errs);
     backend(spec, &api.backend, &format!("{ap}.backend"), errs);
     for (p, pol) in api.policy.iter().enumerate() {
         backend(

@@ -197,6 +197,13 @@ pub fn map(err: &GatewayError) -> ErrorResponse {
             Unauthorized,
             false,
         ),
+        GatewayError::BackendSigning => resp(
+            500,
+            "APIG.0705",
+            "Backend signature calculation failed.",
+            Default5xx,
+            false,
+        ),
         GatewayError::IpDenied => resp(
             403,
             "APIG.0402",

@@ -8,10 +8,12 @@
 //! are dropped (RFC 9110 §7.6.1).
 
 mod params;
+pub mod sign;
 
 use bytes::{BufMut, BytesMut};
 
 use crate::backend::{Api, HostHeader, HttpBackend, PathPart};
+use crate::error::GatewayError;
 use crate::http::parse::HeaderKind;
 use crate::http::{BodyFraming, Method, RequestHead, Version, write};
 use crate::policy::Identity;
@@ -41,12 +43,18 @@ pub struct Request<'a> {
     pub peer_ip: &'a [u8],
     /// Whether the client connected over TLS (`X-Forwarded-Proto`).
     pub tls: bool,
+    /// The signature key bound to the API in this stage (§12).
+    pub signer: Option<sign::Signer<'a>>,
 }
 
 /// Appends the upstream request head for `req` to `backend`; returns the
 /// method sent upstream (it decides how the response is framed, RFC 9112
 /// §6.3).
-pub fn request_head(out: &mut BytesMut, req: &Request<'_>, backend: &HttpBackend) -> Method {
+pub fn request_head(
+    out: &mut BytesMut,
+    req: &Request<'_>,
+    backend: &HttpBackend,
+) -> Result<Method, GatewayError> {
     let head = req.head;
     let start = out.len();
     // A WebSocket handshake stays a GET whatever the backend's method
@@ -78,7 +86,7 @@ pub fn request_head(out: &mut BytesMut, req: &Request<'_>, backend: &HttpBackend
         out.put_slice(b"Connection: upgrade\r\nUpgrade: websocket\r\n");
     }
     write::header(out, b"Host", host(head, backend));
-    params::client_headers(out, head, &backend.mapping);
+    params::client_headers(out, head, &backend.mapping, req.signer.is_some());
     params::headers(out, req, &backend.mapping);
     forwarded_for(out, head, req.peer_ip);
     let proto: &[u8] = if req.tls { b"https" } else { b"http" };
@@ -92,9 +100,12 @@ pub fn request_head(out: &mut BytesMut, req: &Request<'_>, backend: &HttpBackend
         BodyFraming::Length(n) => write::header_number(out, b"Content-Length", n),
         BodyFraming::Chunked => write::header(out, b"Transfer-Encoding", b"chunked"),
     }
+    if let Some(signer) = &req.signer {
+        sign::append(out, start, host(head, backend), signer)?;
+    }
     out.put_slice(b"\r\n");
     debug_assert!(out.len() > start, "empty upstream head");
-    method
+    Ok(method)
 }
 
 /// The `Host` value (§7.2).

@@ -15,10 +15,24 @@ use crate::http::{RequestHead, query, write};
 use crate::policy::params::{Form, Location, Value};
 
 /// The client's end-to-end headers, less those the mapping drops.
-pub(super) fn client_headers(out: &mut BytesMut, head: &RequestHead, mapping: &Mapping) {
+/// With `signing`, the client's signature headers are dropped: the
+/// gateway writes its own (§12).
+pub(super) fn client_headers(
+    out: &mut BytesMut,
+    head: &RequestHead,
+    mapping: &Mapping,
+    signing: bool,
+) {
     for h in head.headers.iter().filter(|h| h.kind.is_end_to_end()) {
         let name = head.slice(h.name);
         if !mapping.drop_headers.is_empty() && listed(&mapping.drop_headers, name) {
+            continue;
+        }
+        if signing
+            && super::sign::OWNED
+                .iter()
+                .any(|o| name.eq_ignore_ascii_case(o))
+        {
             continue;
         }
         write::header(out, name, head.slice(h.value));

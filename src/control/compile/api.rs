@@ -31,6 +31,8 @@ pub(super) struct ApiCx<'a> {
     pub apps: &'a BTreeMap<String, crate::policy::auth::app::AppId>,
     /// Access-control policies by name.
     pub acls: &'a BTreeMap<String, std::sync::Arc<crate::policy::acl::IpPolicy>>,
+    /// Backend signature keys by name.
+    pub signature_keys: &'a BTreeMap<String, std::sync::Arc<crate::backend::SigningKey>>,
 }
 
 /// Compiles an API; `None` (with errors recorded) when it has problems.
@@ -83,7 +85,8 @@ pub(super) fn api(
         group: cx.g,
         protocols: Protocols::parse(&api.protocol).unwrap_or(Protocols::BOTH),
         app_auth: super::apps::auth(&api.auth, cx.apps, cx.stages, ap, errs),
-        acl: super::apps::api_acl(&api.acl, cx.acls, cx.stages),
+        acl: super::apps::by_stage(&api.acl, cx.acls, cx.stages),
+        signing: super::apps::by_stage(&api.signature_key, cx.signature_keys, cx.stages),
         cors: api.cors,
         responses,
         params,

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use super::super::error::ConfigError;
 use std::sync::Arc;
 
-use super::super::spec::{AclSpec, AppSpec, AuthSpec, SettingsSpec};
+use super::super::spec::{AclSpec, AppSpec, AuthSpec, SettingsSpec, SignatureKeySpec};
+use crate::backend::SigningKey;
 use crate::policy::acl::{Effect, IpEntry, IpPolicy, RealIp};
 use crate::policy::auth::app::{App, AppAuth, AppId, Apps};
 use crate::route::StageTable;
@@ -83,23 +84,6 @@ pub(super) fn acls(spec: &[AclSpec]) -> BTreeMap<String, Arc<IpPolicy>> {
         .collect()
 }
 
-/// An API's policy per stage.
-pub(super) fn api_acl(
-    bound: &BTreeMap<String, String>,
-    acls: &BTreeMap<String, Arc<IpPolicy>>,
-    stages: &StageTable,
-) -> Vec<Option<Arc<IpPolicy>>> {
-    let mut out = vec![None; stages.len()];
-    for (stage, name) in bound {
-        if let (Some(s), Some(p)) = (stages.id(stage), acls.get(name))
-            && let Some(slot) = out.get_mut(s as usize)
-        {
-            *slot = Some(p.clone());
-        }
-    }
-    out
-}
-
 /// `[settings]` real-IP keys (§16; validated).
 pub(super) fn real_ip(s: &SettingsSpec) -> RealIp {
     RealIp {
@@ -116,4 +100,34 @@ pub(super) fn real_ip(s: &SettingsSpec) -> RealIp {
             .collect(),
         strict: s.real_ip_strict,
     }
+}
+
+/// Every `[[signature_key]]` by name (validated).
+pub(super) fn signature_keys(spec: &[SignatureKeySpec]) -> BTreeMap<String, Arc<SigningKey>> {
+    spec.iter()
+        .map(|k| {
+            let key = SigningKey {
+                key: k.key.as_bytes().into(),
+                secret: k.secret.as_bytes().into(),
+            };
+            (k.name.clone(), Arc::new(key))
+        })
+        .collect()
+}
+
+/// A per-stage binding (`{ STAGE = "name" }`) resolved against `named`.
+pub(super) fn by_stage<T>(
+    bound: &BTreeMap<String, String>,
+    named: &BTreeMap<String, Arc<T>>,
+    stages: &StageTable,
+) -> Vec<Option<Arc<T>>> {
+    let mut out = vec![None; stages.len()];
+    for (stage, name) in bound {
+        if let (Some(s), Some(p)) = (stages.id(stage), named.get(name))
+            && let Some(slot) = out.get_mut(s as usize)
+        {
+            *slot = Some(p.clone());
+        }
+    }
+    out
 }

@@ -94,3 +94,58 @@ pub(super) fn api_acl(spec: &GatewaySpec, api: &ApiSpec, ap: &str, errs: &mut Ve
         }
     }
 }
+
+/// `[[signature_key]]` (§12): unique names, usable key and secret.
+pub(super) fn signature_keys(spec: &GatewaySpec, errs: &mut Vec<ConfigError>) {
+    let mut names = HashSet::new();
+    for (i, k) in spec.signature_key.iter().enumerate() {
+        let at = format!("signature_key[{i}]");
+        if k.name.trim().is_empty() || !names.insert(k.name.as_str()) {
+            errs.push(ConfigError::new(
+                format!("{at}.name"),
+                format!("signature key name \"{}\" is empty or used twice", k.name),
+                "give every [[signature_key]] its own name",
+            ));
+        }
+        if k.key.is_empty() || !k.key.bytes().all(|b| b.is_ascii_graphic() && b != b',') {
+            errs.push(ConfigError::new(
+                format!("{at}.key"),
+                "the key is empty or not printable ASCII without commas",
+                "use letters and digits, e.g. 32 hex digits",
+            ));
+        }
+        if k.secret.is_empty() {
+            errs.push(ConfigError::new(
+                format!("{at}.secret"),
+                "the secret is empty",
+                "set secret to a random string (e.g. 32 hex digits)",
+            ));
+        }
+    }
+}
+
+/// An API's `signature_key` bindings.
+pub(super) fn api_signature_key(
+    spec: &GatewaySpec,
+    api: &ApiSpec,
+    ap: &str,
+    errs: &mut Vec<ConfigError>,
+) {
+    for (stage, name) in &api.signature_key {
+        let at = format!("{ap}.signature_key.{stage}");
+        if !known_stage(spec, stage) || !api.stages.contains(stage) {
+            errs.push(ConfigError::new(
+                at.clone(),
+                format!("the API is not published in stage \"{stage}\""),
+                "bind keys in the stages listed in the API's stages",
+            ));
+        }
+        if !spec.signature_key.iter().any(|k| &k.name == name) {
+            errs.push(ConfigError::new(
+                at,
+                format!("no [[signature_key]] is named \"{name}\""),
+                "add the [[signature_key]] or fix the name",
+            ));
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! Backend request signing (behaviour.md §12): with a signature key bound
+//! to the API in this stage, the upstream request carries an
+//! SDK-HMAC-SHA256 `Authorization` made with the key's Key and Secret, the
+//! layout of app signatures (app-signing.md), so a backend verifies it
+//! with the official SDKs' code.
+//!
+//! Signed after every rewrite (§12 suggestion: the backend verifies what it
+//! receives): method, backend path and query, `host`, `x-sdk-date`, and the
+//! body's hash when the body is in memory; a body that streams is sent as
+//! `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD` (signed too), which the SDK
+//! verifiers accept.
+
+use bytes::{BufMut, BytesMut};
+
+pub use crate::backend::SigningKey;
+use crate::error::GatewayError;
+use crate::http::write;
+use crate::policy::auth::signature::{self, HeaderValue, RequestParts, UNSIGNED_PAYLOAD};
+
+/// Signing one request.
+#[derive(Debug, Clone, Copy)]
+pub struct Signer<'a> {
+    /// The key bound to the API in this stage.
+    pub key: &'a SigningKey,
+    /// Wall-clock time, Unix seconds (`X-Sdk-Date`).
+    pub now_unix: i64,
+    /// Lower-case hex SHA-256 of the body, when it is in memory.
+    pub body_sha256: Option<&'a [u8; 64]>,
+}
+
+/// Client headers the signer writes itself: a client's copies are dropped.
+pub const OWNED: [&[u8]; 3] = [b"authorization", b"x-sdk-date", b"x-sdk-content-sha256"];
+
+/// Appends `X-Sdk-Date`, maybe `X-Sdk-Content-Sha256` and `Authorization`
+/// for the upstream head written from `start` (its request line is
+/// complete), whose `Host` is `host`. 500 APIG.0705 if signing fails.
+pub fn append(
+    out: &mut BytesMut,
+    start: usize,
+    host: &[u8],
+    signer: &Signer<'_>,
+) -> Result<(), GatewayError> {
+    let failed = GatewayError::BackendSigning;
+    let line = out.get(start..).ok_or(failed)?;
+    let line_end = line.iter().position(|&b| b == b'\r').ok_or(failed)?;
+    let mut parts = line[..line_end].splitn(3, |&b| b == b' ');
+    let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
+        return Err(failed);
+    };
+    let (path, query) = match target.iter().position(|&b| b == b'?') {
+        Some(q) => (&target[..q], Some(&target[q + 1..])),
+        None => (target, None),
+    };
+    let date = signature::format_sdk_date(signer.now_unix);
+    let (payload, signed_headers): (&[u8], &str) = match signer.body_sha256 {
+        Some(hash) => (hash, "host;x-sdk-date"),
+        None => (UNSIGNED_PAYLOAD, "host;x-sdk-content-sha256;x-sdk-date"),
+    };
+    let lookup = |name: &[u8]| match name {
+        b"host" => HeaderValue::One(host),
+        b"x-sdk-date" => HeaderValue::One(date.as_bytes()),
+        b"x-sdk-content-sha256" => HeaderValue::One(UNSIGNED_PAYLOAD),
+        _ => HeaderValue::Missing,
+    };
+    let probe = format!("SDK-HMAC-SHA256 Access=-, SignedHeaders={signed_headers}, Signature=-");
+    let auth = signature::parse_authorization(probe.as_bytes()).map_err(|_| failed)?;
+    let req = RequestParts {
+        method,
+        path,
+        query,
+        headers: lookup,
+    };
+    let mut canonical = BytesMut::with_capacity(256);
+    signature::canonical_request(&mut canonical, &req, &auth, payload).map_err(|_| failed)?;
+    let sig =
+        signature::signature_hex(&signer.key.secret, date.as_bytes(), &canonical).ok_or(failed)?;
+    write::header(out, b"X-Sdk-Date", date.as_bytes());
+    if signer.body_sha256.is_none() {
+        write::header(out, b"X-Sdk-Content-Sha256", UNSIGNED_PAYLOAD);
+    }
+    out.put_slice(b"Authorization: SDK-HMAC-SHA256 Access=");
+    out.put_slice(&signer.key.key);
+    out.put_slice(b", SignedHeaders=");
+    out.put_slice(signed_headers.as_bytes());
+    out.put_slice(b", Signature=");
+    out.put_slice(&sig);
+    out.put_slice(b"\r\n");
+    Ok(())
+}
