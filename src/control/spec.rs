@@ -9,6 +9,9 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+mod security;
+pub use security::*;
+
 /// Largest request-target (behaviour.md §3: 32 KB, read as KiB), bytes.
 pub const DEFAULT_MAX_URI_BYTES: usize = 32 * 1024;
 /// Largest single header line (§3: 32 KB), bytes.
@@ -76,115 +79,6 @@ pub struct GatewaySpec {
     /// `[[signature_key]]`: keys that sign backend requests (§12).
     #[serde(default)]
     pub signature_key: Vec<SignatureKeySpec>,
-}
-
-/// `[[signature_key]]`: a key pair the gateway signs backend requests with
-/// (behaviour.md §12).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SignatureKeySpec {
-    /// Unique name; APIs bind it per stage.
-    pub name: String,
-    /// Key (`Access=` of the signature).
-    pub key: String,
-    /// Secret (the HMAC key).
-    pub secret: String,
-}
-
-/// `[[acl]]`: an access-control policy (behaviour.md §15).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AclSpec {
-    /// Unique name; APIs bind it per stage.
-    pub name: String,
-    /// `"ip"` (account policies arrive with token authentication).
-    #[serde(rename = "type", default = "default_acl_type")]
-    pub kind: String,
-    /// `"allow"` (only these) or `"deny"` (all but these).
-    pub effect: String,
-    /// Addresses, CIDRs and `first-last` ranges, at most 100.
-    pub values: Vec<String>,
-}
-
-fn default_acl_type() -> String {
-    "ip".into()
-}
-
-/// `[[app]]`: an app, the credentials of app authentication (behaviour.md
-/// §11.2, app-signing.md).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AppSpec {
-    /// Unique name; APIs grant access by it.
-    pub name: String,
-    /// App ID: `$context.appId` and the `appId` system parameter (default:
-    /// the name).
-    pub id: Option<String>,
-    /// AppKey, the `Access` of signatures.
-    pub key: String,
-    /// AppSecret, the HMAC key.
-    pub secret: String,
-    /// AppCodes for simple authentication (§11.5), at most 5.
-    #[serde(default)]
-    pub app_codes: Vec<String>,
-    /// `false` freezes the app: 405 APIG.0502 (§11.2).
-    #[serde(default = "default_true")]
-    pub enabled: bool,
-}
-
-/// `[group.api.auth]`: how callers of an API authenticate (§11.1).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AuthSpec {
-    /// `"none"` (default) or `"app"`.
-    #[serde(rename = "type", default = "default_auth")]
-    pub kind: String,
-    /// App authentication also accepts `X-Apig-AppCode` (§11.5).
-    #[serde(default)]
-    pub simple: bool,
-    /// Accept AppCodes over plain HTTP too (§11.5 allows HTTPS only).
-    #[serde(default)]
-    pub app_code_over_http: bool,
-    /// `x-sdk-date` and `host` must both be signed (app-signing.md §7;
-    /// `false` requires only `x-sdk-date`).
-    #[serde(default = "default_true")]
-    pub require_signed_host: bool,
-    /// Apps granted access, by stage (§11.3): `{ RELEASE = ["demo"] }`.
-    #[serde(default)]
-    pub grants: BTreeMap<String, Vec<String>>,
-}
-
-fn default_auth() -> String {
-    "none".into()
-}
-
-impl Default for AuthSpec {
-    /// No `[group.api.auth]`: no authentication, with the field defaults.
-    fn default() -> Self {
-        AuthSpec {
-            kind: default_auth(),
-            simple: false,
-            app_code_over_http: false,
-            require_signed_host: true,
-            grants: BTreeMap::new(),
-        }
-    }
-}
-
-/// `[[certificate]]`: an SSL certificate (behaviour.md §4.3). Paths are
-/// relative to the configuration file's directory.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CertificateSpec {
-    /// Name domains and listeners refer to it by.
-    pub name: String,
-    /// PEM certificate chain, leaf first (RSA or ECDSA).
-    pub cert: String,
-    /// PEM private key of the leaf (PKCS#8, PKCS#1 or SEC1).
-    pub key: String,
-    /// PEM CA bundle that signs client certificates (§4.5); needed for
-    /// `client_auth` on a domain using this certificate.
-    pub ca: Option<String>,
 }
 
 /// Name of the default environment (behaviour.md §5.1).
@@ -355,35 +249,6 @@ pub struct GroupSpec {
     /// `[[group.api]]`: the group's APIs.
     #[serde(default)]
     pub api: Vec<ApiSpec>,
-}
-
-/// `[[group.domain]]`: an independent domain (behaviour.md §4.2).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DomainSpec {
-    /// Host name.
-    pub name: String,
-    /// `[[certificate]]` served for this name on TLS listeners (§4.3).
-    pub certificate: Option<String>,
-    /// `"1.2"` (default) or `"1.3"` (§4.4; rustls has no TLS 1.1).
-    #[serde(default = "default_min_tls")]
-    pub min_tls_version: String,
-    /// Require a client certificate signed by the certificate's `ca` (§4.5).
-    #[serde(default)]
-    pub client_auth: bool,
-    /// Answer plain-HTTP GET and HEAD with 301 to HTTPS (§4.6; default off).
-    #[serde(default)]
-    pub https_redirect: bool,
-    /// Port in the redirect's `Location` (default 443, then omitted).
-    #[serde(default = "default_https_port")]
-    pub https_port: u16,
-}
-
-fn default_min_tls() -> String {
-    "1.2".into()
-}
-fn default_https_port() -> u16 {
-    443
 }
 
 /// One entry of a gateway-response set (behaviour.md §18.1): only the
@@ -638,7 +503,7 @@ pub struct HttpBackendSpec {
     pub system: Vec<SystemParamSpec>,
 }
 
-fn default_true() -> bool {
+pub(crate) fn default_true() -> bool {
     true
 }
 fn default_scheme() -> String {
