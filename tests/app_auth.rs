@@ -40,13 +40,6 @@ fn config(upstream: SocketAddr, extra_auth: &str) -> String {
     )
 }
 
-fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
 /// A request signed like the official SDK: `headers` are sent and signed
 /// (plus Host and X-Sdk-Date), `body` hashed unless `unsigned`.
 struct Signed {
@@ -132,7 +125,7 @@ impl Signed {
     }
 
     fn raw(&self) -> String {
-        self.raw_with(KEY, SECRET, now_unix())
+        self.raw_with(KEY, SECRET, unix_now())
     }
 }
 
@@ -175,7 +168,7 @@ driver_tests! {
         }
         assert_eq!(request(gw.addr, &good).status, 200);
         // An unknown key, and no credentials at all.
-        let stranger = Signed::new("GET", "/demo").raw_with("nobody", SECRET, now_unix());
+        let stranger = Signed::new("GET", "/demo").raw_with("nobody", SECRET, unix_now());
         request(gw.addr, &stranger).assert_apig(
             401,
             "APIG.0303",
@@ -192,7 +185,7 @@ driver_tests! {
         let up = TestUpstream::ok();
         let gw = TestGateway::one(driver, &config(up.addr, ""));
         let req = Signed::new("GET", "/demo");
-        let now = now_unix();
+        let now = unix_now();
         for offset in [-890, 890] {
             let r = request(gw.addr, &req.raw_with(KEY, SECRET, now + offset));
             assert_eq!(r.status, 200, "offset {offset}: {}", r.text());
@@ -224,12 +217,12 @@ driver_tests! {
         let up = TestUpstream::ok();
         let gw = TestGateway::one(driver, &config(up.addr, ""));
         let release = Signed::new("GET", "/demo");
-        let other = release.raw_with("otherkey", "othersecret", now_unix());
+        let other = release.raw_with("otherkey", "othersecret", unix_now());
         request(gw.addr, &other).assert_apig(403, "APIG.0304", "The app is not authorized to access the API.");
         let in_test = Signed::new("GET", "/demo").header("X-Stage", "TEST");
-        assert_eq!(request(gw.addr, &in_test.raw_with("otherkey", "othersecret", now_unix())).status, 200);
+        assert_eq!(request(gw.addr, &in_test.raw_with("otherkey", "othersecret", unix_now())).status, 200);
         request(gw.addr, &in_test.raw()).assert_apig(403, "APIG.0304", "The app is not authorized to access the API.");
-        let frozen = release.raw_with("frozenkey", "frozensecret", now_unix());
+        let frozen = release.raw_with("frozenkey", "frozensecret", unix_now());
         request(gw.addr, &frozen).assert_apig(405, "APIG.0502", "The app has been frozen.");
     }
 

@@ -140,3 +140,26 @@ pub fn with_backend_method(config: String, method: &str) -> String {
 pub fn proxy_all(upstream: SocketAddr) -> String {
     proxy_api("ANY", "/", "prefix", upstream, "/")
 }
+
+/// Asserts that `toml` is refused with an error at each of `paths` (among
+/// others).
+pub fn assert_config_errors(toml: &str, paths: &[&str]) {
+    let errs = match control::load(toml) {
+        Ok(_) => panic!("config accepted:\n{toml}"),
+        Err(errs) => errs,
+    };
+    let found: Vec<&str> = errs.iter().map(|e| e.path.as_str()).collect();
+    for expected in paths {
+        assert!(
+            found.contains(expected),
+            "{expected} missing from {found:?}"
+        );
+    }
+}
+
+/// Wall-clock seconds since the Unix epoch (signature dates).
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
