@@ -260,24 +260,17 @@ fn app_and_auth_mistakes_are_check_errors() {
         [[group.api]]\nname = \"y\"\nmethod = \"GET\"\npath = \"/y\"\n\
         [group.api.auth]\ntype = \"iam\"\n\
         [group.api.backend]\ntype = \"mock\"\n";
-    let errs = match tollgate::control::load(toml) {
-        Ok(_) => panic!("accepted"),
-        Err(errs) => errs,
-    };
-    let paths: Vec<&str> = errs.iter().map(|e| e.path.as_str()).collect();
-    for expected in [
-        "app[0].secret",
-        "app[0].app_codes[0]",
-        "app[1].name",
-        "app[1].key",
-        "group[0].api[0].auth.app_code_over_http",
-        "group[0].api[0].auth.grants.RELEASE",
-        "group[0].api[0].auth.grants.NOPE",
-        "group[0].api[1].auth.type",
-    ] {
-        assert!(
-            paths.contains(&expected),
-            "{expected} missing from {paths:?}"
-        );
-    }
+    assert_config_errors(
+        toml,
+        &[
+            "app[0].secret",
+            "app[0].app_codes[0]",
+            "app[1].name",
+            "app[1].key",
+            "group[0].api[0].auth.app_code_over_http",
+            "group[0].api[0].auth.grants.RELEASE",
+            "group[0].api[0].auth.grants.NOPE",
+            "group[0].api[1].auth.type",
+        ],
+    );
 }
