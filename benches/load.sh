@@ -25,6 +25,18 @@
 #                                  (ECDSA P-256, generated with openssl for
 #                                  each run) and proxy plain HTTP to the
 #                                  upstream; `direct` stays plain HTTP
+#                       app-auth   also a `signed` API with app
+#                                  authentication (SDK-HMAC-SHA256; an
+#                                  [[app]] and the API appended to
+#                                  TOLLGATE_CONFIG in the run directory)
+#                                  on the same Tollgate, reported as a
+#                                  ratio of the plain API and of nginx.
+#                                  Before each wrk run the script signs
+#                                  one GET /signed (python3, a fresh
+#                                  X-Sdk-Date, Host as wrk sends it) and
+#                                  wrk replays it; the other targets get
+#                                  GET /public with the same headers.
+#                                  DURATION <= 840 (the 15-minute window)
 #   PIN [auto]        `0` disables taskset pinning
 #   SUT_CPUS, UPSTREAM_CPUS, WRK_CPUS   core lists for taskset (see below)
 #   RESULTS_DIR       where raw wrk output goes [target/load/<date>-<mode>]
@@ -39,6 +51,8 @@
 # (benches/nginx-https.conf.template). Nothing else may be listening there:
 # the script refuses to start if a port is already taken, because
 # SO_REUSEPORT would silently share it with a stranger's process.
+# MODE=app-auth: ports as in plain mode; the Tollgate config is written to the
+# run directory (and kept as tollgate.toml in the results).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -98,8 +112,15 @@ for arg in "$@"; do
 done
 
 # Per-target port, scheme, request path and extra request header; `model`
-# is the API-model target (same Tollgate process, other API).
+# (api-model) and `signed` (app-auth) are the same Tollgate process's other
+# API.
 MODEL_PATH='/v1.0/abc?test03=xyz'
+# MODE=app-auth: the signed API's path and the path the other targets get
+# (same length; /public reaches the plain proxy API), and the bench app.
+APP_SIGNED_PATH=/signed
+APP_PLAIN_PATH=/public
+APP_KEY=4f5b0d2a8c1e4b7f9a3d6e2c1b0a9f8e
+APP_SECRET=9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a
 declare -A PORT=([direct]=$UPSTREAM_PORT [tollgate]=$TOLLGATE_PORT [nginx]=$NGINX_PORT)
 declare -A TSCHEME=([direct]=http [upstream]=http)
 declare -A TPATH=() THEADER=()
@@ -120,9 +141,14 @@ case "$MODE" in
         PORT[nginx]=$NGINX_TLS_PORT
         NGINX_TEMPLATE=benches/nginx-https.conf.template
         ;;
+    # As in api-model, every target gets the signed request's shape: a path
+    # of the same length and the same two auth headers (signed afresh before
+    # each wrk run, see sign_request), so the signed/plain ratio measures
+    # the gateway's verification, not the harness's extra bytes.
+    app-auth) SCHEME=http; REQ_PATH=$APP_PLAIN_PATH ;;
     # Future modes go here, each setting SCHEME/REQ_PATH (and, if needed, a
     # wrk -s script).
-    *) echo "load.sh: unknown MODE '$MODE' (known: plain, api-model, https)" >&2; exit 2 ;;
+    *) echo "load.sh: unknown MODE '$MODE' (known: plain, api-model, https, app-auth)" >&2; exit 2 ;;
 esac
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -139,6 +165,7 @@ install_tools() {
     command -v wrk >/dev/null 2>&1 || missing+=(wrk)
     [[ -n "$(find_nginx)" ]] || missing+=(nginx)
     if [[ "$MODE" == https ]] && ! command -v openssl >/dev/null 2>&1; then missing+=(openssl); fi
+    if [[ "$MODE" == app-auth ]] && ! command -v python3 >/dev/null 2>&1; then missing+=(python3); fi
     ((${#missing[@]} == 0)) && return 0
     command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]} and no apt-get; install them by hand"
     log "installing ${missing[*]} with apt-get"
@@ -303,6 +330,101 @@ if [[ "$MODE" == https ]]; then
     fi
 fi
 
+# ---------------------------------------------------------------- MODE=app-auth
+# tollgate_app_config BASE OUT: BASE (config/bench.toml) with the bench app
+# and the `signed` API appended (to its last [[group]], DEFAULT). The plain
+# API and everything else are unchanged, so the other modes keep their
+# config byte for byte. The signed API forwards to $APP_PLAIN_PATH, so the
+# upstream gets the same request head from both APIs.
+tollgate_app_config() {
+    local base=$1 out=$2
+    {
+        cat "$base"
+        cat <<EOF
+
+# Added by benches/load.sh for MODE=app-auth: one app and one API with app
+# authentication (behaviour.md §11, app-signing.md) to the same upstream.
+[[app]]
+name = "bench"
+key = "$APP_KEY"
+secret = "$APP_SECRET"
+
+[[group.api]]
+name = "signed"
+method = "ANY"
+path = "$APP_SIGNED_PATH"
+match = "prefix"
+[group.api.auth]
+type = "app"
+grants = { RELEASE = ["bench"] }
+[group.api.backend]
+type = "http"
+address = "$HOST:$UPSTREAM_PORT"
+path = "$APP_PLAIN_PATH"
+EOF
+    } >"$out"
+    cp "$out" "$RESULTS_DIR/tollgate.toml"
+}
+
+# sign_request METHOD PATH HOST: set SIGN_DATE and SIGN_AUTH to the
+# X-Sdk-Date and Authorization headers of METHOD PATH (no query, empty body)
+# signed now by the bench app, with SignedHeaders host;x-sdk-date
+# (app-signing.md §2-§5). HOST must be the Host header wrk sends:
+# "127.0.0.1:PORT". wrk's LuaJIT has no HMAC, so wrk replays this one
+# signed request for a whole run (the scheme has no nonce; X-Sdk-Date
+# allows 15 minutes, and each run signs afresh).
+SIGN_DATE='' SIGN_AUTH=''
+sign_request() {
+    local out
+    out=$(python3 - "$APP_KEY" "$APP_SECRET" "$1" "$2" "$3" <<'PY'
+import datetime, hashlib, hmac, sys
+from urllib.parse import quote, unquote
+key, secret, method, path, host = sys.argv[1:]
+date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+# CanonicalURI (§2.2): decode, split on "/", re-encode each segment, end in "/".
+uri = "/".join(quote(seg, safe="~") for seg in unquote(path).split("/"))
+if not uri.endswith("/"):
+    uri += "/"
+canonical = "\n".join([method, uri, "", f"host:{host}\nx-sdk-date:{date}\n",
+                       "host;x-sdk-date", hashlib.sha256(b"").hexdigest()])
+to_sign = f"SDK-HMAC-SHA256\n{date}\n" + hashlib.sha256(canonical.encode()).hexdigest()
+sig = hmac.new(secret.encode(), to_sign.encode(), hashlib.sha256).hexdigest()
+print(date)
+print(f"SDK-HMAC-SHA256 Access={key}, SignedHeaders=host;x-sdk-date, Signature={sig}")
+PY
+    ) || die "python3 could not sign $1 $2"
+    SIGN_DATE=${out%%$'\n'*}
+    SIGN_AUTH=${out#*$'\n'}
+}
+
+# app_check: the signed request must get 200 from the signed API, and the
+# same request unsigned must not (else the benchmark measures no auth).
+app_check() {
+    local url="$SCHEME://$HOST:$TOLLGATE_PORT$APP_SIGNED_PATH" body="$RESULTS_DIR/app-check.txt" code
+    sign_request GET "$APP_SIGNED_PATH" "$HOST:$TOLLGATE_PORT"
+    code=$(curl -sS -o "$body" -w '%{http_code}' --max-time 5 \
+        -H "X-Sdk-Date: $SIGN_DATE" -H "Authorization: $SIGN_AUTH" "$url") \
+        || die "the signed API of $RESULTS_DIR/tollgate.toml does not answer GET $APP_SIGNED_PATH"
+    if [[ "$code" != 200 ]]; then
+        cat "$body" >&2; echo >&2
+        die "signed GET $APP_SIGNED_PATH answered $code, not 200 (body above; config $RESULTS_DIR/tollgate.toml)"
+    fi
+    code=$(curl -sS -o "$body" -w '%{http_code}' --max-time 5 "$url") \
+        || die "the signed API does not answer an unsigned GET $APP_SIGNED_PATH"
+    [[ "$code" == 401 ]] || die "unsigned GET $APP_SIGNED_PATH answered $code, not 401: app authentication is not on"
+    log "signed API: signed GET $APP_SIGNED_PATH -> 200, unsigned -> 401"
+}
+
+if [[ "$MODE" == app-auth ]]; then
+    # A run replays one signature; it must stay inside the 15-minute window.
+    ((DURATION <= 840)) || die "MODE=app-auth needs DURATION <= 840 s (X-Sdk-Date is valid for 15 minutes)"
+    command -v curl >/dev/null 2>&1 || die "MODE=app-auth needs curl to check the signed API"
+    if ((RUN_TOLLGATE)); then
+        tollgate_app_config "$TOLLGATE_CONFIG" "$RUN_DIR/tollgate.toml"
+        TOLLGATE_CONFIG=$RUN_DIR/tollgate.toml
+    fi
+fi
+
 start upstream "$UPSTREAM_PORT" "$UPSTREAM_CPUS" "$UPSTREAM_BIN" --addr "$HOST:$UPSTREAM_PORT" --workers 1
 TARGETS=(direct)
 
@@ -319,6 +441,12 @@ if ((RUN_TOLLGATE)); then
                 || die "the mapped API of $TOLLGATE_CONFIG does not answer GET $MODEL_PATH"
         fi
         TARGETS+=(model)
+    fi
+    if [[ "$MODE" == app-auth ]]; then
+        PORT[signed]=$TOLLGATE_PORT
+        TPATH[signed]=$APP_SIGNED_PATH
+        app_check
+        TARGETS+=(signed)
     fi
 fi
 
@@ -356,16 +484,37 @@ fi
 } >"$RESULTS_DIR/env.txt"
 
 # ---------------------------------------------------------------- runs
+# "<steal> <total>" jiffies of all cores from /proc/stat: time the hypervisor
+# gave to other guests. On a shared VM it comes in bursts that halve a round's
+# req/s and push p99 to tens of ms, so every run records its share.
+steal_ticks() { awk '/^cpu / { print $9 + 0, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat 2>/dev/null || echo "0 0"; }
+
 # run_wrk TARGET SECONDS OUTFILE
 run_wrk() {
     local url="${TSCHEME[$1]:-$SCHEME}://$HOST:${PORT[$1]}${TPATH[$1]:-$REQ_PATH}"
     local extra=()
     local header=${THEADER[$1]:-$REQ_HEADER}
     [[ -n "$header" ]] && extra=(-H "$header")
+    if [[ "$MODE" == app-auth ]]; then
+        # Signed for the signed API (Tollgate's Host, as wrk sends it: the
+        # URL's host:port); the other targets get the same two headers.
+        sign_request GET "$APP_SIGNED_PATH" "$HOST:$TOLLGATE_PORT"
+        extra+=(-H "X-Sdk-Date: $SIGN_DATE" -H "Authorization: $SIGN_AUTH")
+    fi
+    local steal0
+    steal0=$(steal_ticks)
     pin_prefix "$WRK_CPUS"
     ${PREFIX[@]+"${PREFIX[@]}"} wrk -t"$THREADS" -c"$CONNS" -d"$2"s --latency ${extra[@]+"${extra[@]}"} "$url" >"$3" 2>&1 \
         || die "wrk failed against $1 (output: $3)"
     echo "# loadavg after run: $(cat /proc/loadavg 2>/dev/null || echo n/a)" >>"$3"
+    local steal
+    steal=$(echo "$steal0 $(steal_ticks)" | awk '{ all = $4 - $2; printf "%.1f\n", all ? 100 * ($3 - $1) / all : 0 }')
+    echo "# cpu steal during run: $steal%" >>"$3"
+    if awk -v s="$steal" 'BEGIN { exit !(s > 2) }'; then log "WARNING: $steal% cpu steal during the $1 run (hypervisor): noisy"; fi
+    # A rejected signature is a cheap 401: measuring those would flatter it.
+    if [[ "$1" == signed ]] && grep -qE '^ *Non-2xx' "$3"; then
+        die "signed API answered non-2xx under wrk: $(grep -E '^ *Non-2xx' "$3" | tr -s ' ') (output: $3)"
+    fi
     if grep -qE '^ *(Non-2xx|Socket errors)' "$3"; then
         log "WARNING: $1 had errors: $(grep -E '^ *(Non-2xx|Socket errors)' "$3" | tr -s ' ' | tr '\n' ';')"
     fi
@@ -467,6 +616,17 @@ done
         ROUND_RATIOS=$(paste -d' ' "$RESULTS_DIR/model.parsed" "$RESULTS_DIR/tollgate.parsed" | awk '{ printf "%.3f\n", $1 / $4 }')
         awk -v mr="${RPS[model]}" -v tr="${RPS[tollgate]}" -v rr="$(echo "$ROUND_RATIOS" | median)" -v all="${ROUND_RATIOS//$'\n'/ }" 'BEGIN {
             printf "api-model/plain req/s: %.3fx of the medians; median of per-round ratios %.3fx (%s); target >= 0.950x\n", mr / tr, rr, all
+        }'
+    fi
+    if [[ -n "${RPS[signed]:-}" ]]; then
+        # Per-round ratios, as for api-model: adjacent runs share the box's state.
+        ROUND_RATIOS=$(paste -d' ' "$RESULTS_DIR/signed.parsed" "$RESULTS_DIR/tollgate.parsed" | awk '{ printf "%.3f\n", $1 / $4 }')
+        awk -v sr="${RPS[signed]}" -v tr="${RPS[tollgate]}" -v rr="$(echo "$ROUND_RATIOS" | median)" -v all="${ROUND_RATIOS//$'\n'/ }" 'BEGIN {
+            printf "app-auth/plain req/s: %.3fx of the medians; median of per-round ratios %.3fx (%s)\n", sr / tr, rr, all
+        }'
+        ROUND_RATIOS=$(paste -d' ' "$RESULTS_DIR/signed.parsed" "$RESULTS_DIR/nginx.parsed" | awk '{ printf "%.3f\n", $1 / $4 }')
+        awk -v sr="${RPS[signed]}" -v nr="${RPS[nginx]}" -v rr="$(echo "$ROUND_RATIOS" | median)" -v all="${ROUND_RATIOS//$'\n'/ }" 'BEGIN {
+            printf "app-auth/nginx plain req/s: %.3fx of the medians; median of per-round ratios %.3fx (%s); goal >= 1.000x\n", sr / nr, rr, all
         }'
     fi
     echo "raw wrk output: $RESULTS_DIR"
