@@ -61,6 +61,8 @@ pub struct CoreState {
     /// This worker's own copy of the TLS configurations (its own session
     /// caches).
     pub tls: crate::tls::SniTable,
+    /// Reused buffer for canonical requests (app signatures).
+    pub scratch: RefCell<BytesMut>,
     /// This worker's client TLS settings per upstream (https backends),
     /// built from the snapshot the worker started with: a reload that
     /// renumbers upstreams must rebuild it with the snapshot swap.
@@ -406,7 +408,8 @@ async fn authenticate_app<'s>(
         }
         _ => None,
     };
-    let mut scratch = BytesMut::with_capacity(512);
+    // This worker's buffer for canonical requests (no await below holds it).
+    let mut scratch = core.scratch.borrow_mut();
     let mut scene = app::Scene {
         tls: client.is_tls(),
         stage,

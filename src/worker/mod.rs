@@ -152,6 +152,7 @@ async fn run(setup: WorkerSetup, ready: Sender<Result<usize, String>>) -> Metric
         draining: Cell::new(false),
         tls: snap.tls.for_worker(),
         upstream_tls: crate::upstream::tls::for_worker(&snap.upstreams),
+        scratch: RefCell::new(bytes::BytesMut::with_capacity(1024)),
     });
     let slot = Rc::new(Slot {
         current: RefCell::new(Rc::new(snap)),

@@ -176,7 +176,10 @@ fn verify_signature<'a>(
         _ => fail(AuthFault::Malformed),
     })?;
     let date = date.trim_ascii();
-    for payload in payload_candidates(head, &parsed, scene.body_sha256)? {
+    for payload in payload_candidates(head, &parsed, scene.body_sha256)?
+        .into_iter()
+        .flatten()
+    {
         scene.scratch.clear();
         let parts = RequestParts {
             method: head.slice(head.method_span),
@@ -201,7 +204,7 @@ fn payload_candidates<'h>(
     head: &'h RequestHead,
     auth: &Authorization<'_>,
     body: Option<&'h [u8; 64]>,
-) -> Result<Vec<&'h [u8]>, GatewayError> {
+) -> Result<[Option<&'h [u8]>; 2], GatewayError> {
     let fail = |why| Err(GatewayError::AppAuth(why));
     let empty = head.framing == crate::http::BodyFraming::None
         || head.framing == crate::http::BodyFraming::Length(0);
@@ -216,15 +219,15 @@ fn payload_candidates<'h>(
         .then(|| HeaderValue::of(head.values(b"x-sdk-content-sha256")));
     match declared {
         None => match body {
-            Some(hash) => Ok(vec![hash]),
+            Some(hash) => Ok([Some(hash), None]),
             None => fail(AuthFault::BodyNotRead),
         },
         Some(HeaderValue::One(v)) => {
             let v = v.trim_ascii();
             match body {
-                _ if v == UNSIGNED_PAYLOAD && !empty => Ok(vec![v]),
-                Some(hash) if empty => Ok(vec![v, hash]),
-                Some(hash) if v.eq_ignore_ascii_case(hash) => Ok(vec![v]),
+                _ if v == UNSIGNED_PAYLOAD && !empty => Ok([Some(v), None]),
+                Some(hash) if empty => Ok([Some(v), Some(hash)]),
+                Some(hash) if v.eq_ignore_ascii_case(hash) => Ok([Some(v), None]),
                 Some(_) => fail(AuthFault::PayloadMismatch),
                 None => fail(AuthFault::BodyNotRead),
             }
