@@ -148,6 +148,7 @@ fn bench_pipeline(c: &mut Criterion) {
             head: &head,
             inputs: &inputs,
             source_ip: [127, 0, 0, 1].into(),
+            identity: &Identity::ANONYMOUS,
         };
         let dep = api.deployment(route.stage).unwrap();
         let Backend::Http(http) = backend::select(api, dep, &facts) else {

@@ -111,6 +111,23 @@ pub enum GatewayError {
     /// `UNAUTHORIZED` (§11.3, §27 C3).
     #[error("the app is not authorized for the API")]
     AppNotAuthorized,
+    /// A custom authorizer answered `deny`: 401 APIG.0305 "Incorrect
+    /// authentication information: frontend authorizer" (or `backend`) as
+    /// `AUTHORIZER_FAILURE` (§11.9.3, §27 C2).
+    #[error("the custom authorizer denied the request")]
+    AuthorizerDenied {
+        /// A backend authorizer (§11.9.6), else the frontend one.
+        backend: bool,
+    },
+    /// A custom authorizer could not be reached or broke the result
+    /// contract (relaxed mode off): 500 APIG.0601 "Internal server error."
+    /// as `AUTHORIZER_CONF_FAILURE` (§11.9.3, §11.10).
+    #[error("the custom authorizer failed")]
+    AuthorizerFailed,
+    /// An identity source of the API's frontend authorizer is absent or
+    /// empty: 401 APIG.0305 as `AUTHORIZER_IDENTITIES_FAILURE` (§11.10).
+    #[error("an identity source is missing")]
+    IdentitySourceMissing,
     /// The client IP may not call (access control): 403 APIG.0402 as
     /// `ACCESS_DENIED` (§15).
     #[error("the client IP is denied")]
@@ -156,8 +173,12 @@ impl GatewayError {
             | GatewayError::AppFrozen
             | GatewayError::AppNotAuthorized
             | GatewayError::IpDenied
-            | GatewayError::UnknownClientIp => Side::Client,
-            GatewayError::UpstreamUnresolved | GatewayError::BackendSigning => Side::Internal,
+            | GatewayError::UnknownClientIp
+            | GatewayError::AuthorizerDenied { .. }
+            | GatewayError::IdentitySourceMissing => Side::Client,
+            GatewayError::UpstreamUnresolved
+            | GatewayError::BackendSigning
+            | GatewayError::AuthorizerFailed => Side::Internal,
             GatewayError::UpstreamConnectFailed
             | GatewayError::UpstreamConnectTimeout
             | GatewayError::UpstreamTimeout

@@ -23,6 +23,9 @@ use crate::http::parse::HeaderKind;
 use crate::http::{BodyFraming, Method, RequestHead, ResponseHead, Version, write};
 use crate::io::{self, ClientConn, Tunnel};
 use crate::policy::auth::app::{self, App, AppAuth};
+use crate::policy::auth::authorizer::{
+    self, Authorizer, AuthorizerId, Fault, Kind, Settled, cache::ResultCache,
+};
 use crate::policy::auth::signature;
 use crate::policy::cors::{self, CorsPlan};
 use crate::policy::protocol::{self, Verdict};
@@ -63,6 +66,8 @@ pub struct CoreState {
     pub tls: crate::tls::SniTable,
     /// Reused buffer for canonical requests (app signatures).
     pub scratch: RefCell<BytesMut>,
+    /// This worker's custom-authorizer decisions (§11.9.4).
+    pub authorizer_cache: RefCell<ResultCache>,
     /// This worker's client TLS settings per upstream (https backends),
     /// built from the snapshot the worker started with: a reload that
     /// renumbers upstreams must rebuild it with the snapshot swap.
@@ -203,6 +208,15 @@ pub async fn handle(
             Err(e) => return reject(core, client, &call, e).await,
         }
     }
+    // §11.9 custom authentication, or the second factor after the app
+    // (§11.7). A deny's context still reaches the gateway response.
+    if let Some(id) = api.authorizer {
+        let (verdict, context) = authorize(core, client, &call, id).await;
+        call.identity.frontend = context;
+        if let Err(e) = verdict {
+            return reject(core, client, &call, e).await;
+        }
+    }
     let inputs = match params::check(&api.params, &head, &route) {
         Ok(inputs) => inputs,
         Err(e) => return reject(core, client, &call, e).await,
@@ -211,9 +225,18 @@ pub async fn handle(
         head: &head,
         inputs: &inputs,
         source_ip: source,
+        identity: &call.identity,
     };
     match backend::select(api, dep, &facts) {
         Backend::Http(http) => {
+            // §11.9.6: the backend authorizer, before the request is built.
+            if let Some(id) = http.authorizer {
+                let (verdict, context) = authorize(core, client, &call, id).await;
+                call.identity.backend = context;
+                if let Err(e) = verdict {
+                    return reject(core, client, &call, e).await;
+                }
+            }
             let source_ip = call.source_text(client);
             let peer_ip = Rc::clone(&client.peer_ip);
             let key = api
@@ -420,6 +443,139 @@ async fn authenticate_app<'s>(
     app::authenticate(auth, &snap.apps, head, &mut scene).map(|(_, app)| app)
 }
 
+/// Runs a custom authorizer (§11.9): the cached decision for the request's
+/// identity sources, else a call to the endpoint over this worker's pooled
+/// connections. Returns the verdict and the context to keep (also on deny,
+/// for the gateway response's `$context.authorizer.*`).
+async fn authorize(
+    core: &CoreState,
+    client: &mut ClientConn,
+    call: &Call<'_>,
+    id: AuthorizerId,
+) -> (Result<(), GatewayError>, Context) {
+    let snap = call.snap;
+    let Some(az) = snap.authorizers.get(id as usize) else {
+        return (Err(GatewayError::AuthorizerFailed), Vec::new());
+    };
+    let backend = az.kind == Kind::Backend;
+    let mut key = Vec::new();
+    if let Err(e) = az.cache_key(id, call.head, &mut key) {
+        return (Err(e), Vec::new());
+    }
+    let caching = !az.cache_ttl.is_zero();
+    let cached = caching
+        .then(|| {
+            let now = core.clock.now();
+            core.authorizer_cache.borrow_mut().get(&key, now)
+        })
+        .flatten();
+    let outcome = match cached {
+        Some(outcome) => {
+            Metrics::bump(&core.metrics.authorizer_cache_hits);
+            outcome
+        }
+        None => match call_authorizer(core, client, call, az).await {
+            Ok(Settled::Decided(outcome)) => {
+                let outcome = Rc::new(outcome);
+                if caching {
+                    let expires = core.clock.now() + az.cache_ttl;
+                    let mut cache = core.authorizer_cache.borrow_mut();
+                    cache.put(&key, Rc::clone(&outcome), expires);
+                }
+                outcome
+            }
+            Ok(Settled::Forgiven) => return (Ok(()), Vec::new()),
+            Err(fault) => {
+                log::debug!("authorizer {}: no decision: {fault:?}", az.name);
+                return (Err(GatewayError::AuthorizerFailed), Vec::new());
+            }
+        },
+    };
+    let verdict = if outcome.allow {
+        Ok(())
+    } else {
+        Err(GatewayError::AuthorizerDenied { backend })
+    };
+    (verdict, outcome.context.clone())
+}
+
+/// An authorizer's context as kept in [`Identity`].
+type Context = Vec<(Box<str>, Box<str>)>;
+
+/// One call to an authorizer endpoint: the event out, the result back
+/// (at most 1 MB), settled under relaxed mode.
+async fn call_authorizer(
+    core: &CoreState,
+    client: &mut ClientConn,
+    call: &Call<'_>,
+    az: &Authorizer,
+) -> Result<Settled, Fault> {
+    let snap = call.snap;
+    let head = call.head;
+    Metrics::bump(&core.metrics.authorizer_calls);
+    let body_len = match head.framing {
+        BodyFraming::Length(n) if az.send_body && az.kind == Kind::Frontend => {
+            let expect = head.wants_continue();
+            read_length_body(client, n, expect, snap.timeouts.body)
+                .await
+                .map_err(|()| Fault::Invalid("the request body could not be read"))?;
+            usize::try_from(n).ok()
+        }
+        _ => None,
+    };
+    let source_ip = call.source_text(client);
+    let facts = authorizer::Facts {
+        head,
+        body: body_len.and_then(|n| client.rbuf.get(..n)),
+        source_ip: &source_ip,
+        request_id: call.rid.as_str(),
+        stage: call.stage,
+        api_id: call.api.map_or("", |a| &a.id),
+    };
+    let mut request = BytesMut::new();
+    az.write_request(&facts, &mut request);
+    let answer = send_to_authorizer(core, snap, az, request).await;
+    if answer.is_err() {
+        Metrics::bump(&core.metrics.authorizer_failures);
+    }
+    let settled = az.settle(match &answer {
+        Ok(a) => Ok((a.status, &a.body)),
+        Err(_) => Err(Fault::Unavailable),
+    });
+    if answer.is_ok() && !matches!(settled, Ok(Settled::Decided(_))) {
+        Metrics::bump(&core.metrics.authorizer_failures);
+    }
+    settled
+}
+
+/// Sends an authorizer request and reads the whole answer.
+async fn send_to_authorizer(
+    core: &CoreState,
+    snap: &Snapshot,
+    az: &Authorizer,
+    request: BytesMut,
+) -> Result<forward::call::Answer, GatewayError> {
+    let addr = core.resolved.borrow().pick(az.upstream)?;
+    let fw = Forwarder {
+        pool: &core.pool,
+        clock: &*core.clock,
+        metrics: &core.metrics,
+        connect_timeout: snap.timeouts.connect,
+        body_timeout: snap.timeouts.body,
+        max_body: snap.limits.max_body_bytes,
+        max_response_head: snap.limits.max_headers_total_bytes + RESPONSE_HEAD_SLACK,
+    };
+    let target = Target {
+        upstream: az.upstream,
+        addr,
+        timeout: az.timeout,
+        method: Method::Post,
+        tls: upstream_tls(core, snap, az.upstream).map(|t| (&t.config, &t.server_name)),
+        websocket: false,
+    };
+    forward::call::call(&fw, &target, request, authorizer::MAX_RESULT_BYTES).await
+}
+
 /// The body's hash when all of it is already buffered (none, or a
 /// `Content-Length` body read in full): what backend signing can cover.
 fn in_memory_body_sha256(head: &RequestHead, client: &ClientConn) -> Option<[u8; 64]> {
@@ -454,23 +610,39 @@ async fn hash_length_body(
     timeout: Duration,
 ) -> Result<[u8; 64], GatewayError> {
     let unread = GatewayError::AppAuth(crate::error::AuthFault::BodyNotRead);
+    read_length_body(client, len, wants_continue, timeout)
+        .await
+        .map_err(|()| unread)?;
     let len = usize::try_from(len).map_err(|_| unread)?;
+    let mut hash = signature::BodyHash::default();
+    hash.update(client.rbuf.get(..len).unwrap_or_default());
+    Ok(hash.finish())
+}
+
+/// Reads a `Content-Length` body whole into the client buffer (the parser
+/// capped it at `max_body_bytes`), answering `100 Continue` first when the
+/// client waits for it. Already buffered bytes count.
+async fn read_length_body(
+    client: &mut ClientConn,
+    len: u64,
+    wants_continue: bool,
+    timeout: Duration,
+) -> Result<(), ()> {
+    let len = usize::try_from(len).map_err(|_| ())?;
     if wants_continue && client.rbuf.len() < len {
         let sent =
             io::write_owned_within(&mut client.stream, write::CONTINUE_100, client.send_timeout);
-        sent.await.map_err(|_| unread)?;
+        sent.await.map_err(|_| ())?;
     }
     while client.rbuf.len() < len {
         let want = len - client.rbuf.len();
         let read = io::read_into(&mut client.stream, &mut client.rbuf, want.min(64 * 1024));
         match monoio::time::timeout(timeout, read).await {
             Ok(Ok(n)) if n > 0 => {}
-            _ => return Err(unread),
+            _ => return Err(()),
         }
     }
-    let mut hash = signature::BodyHash::default();
-    hash.update(client.rbuf.get(..len).unwrap_or_default());
-    Ok(hash.finish())
+    Ok(())
 }
 
 /// Answers a plain-HTTP GET or HEAD with 301 to HTTPS (§4.6).

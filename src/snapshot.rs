@@ -59,6 +59,10 @@ pub struct Snapshot {
     pub real_ip: crate::policy::acl::RealIp,
     /// Apps (credentials) for app authentication (§11.2).
     pub apps: crate::policy::auth::app::Apps,
+    /// Custom authorizers (§11.9), by `AuthorizerId`.
+    pub authorizers: Vec<crate::policy::auth::authorizer::Authorizer>,
+    /// Most cached authorizer results per worker (§11.9.4).
+    pub authorizer_cache_entries: usize,
     /// TLS configurations by domain and listener (§4.3–§4.5).
     pub tls: crate::tls::SniTable,
     /// Domains that redirect plain-HTTP GET/HEAD to HTTPS (§4.6) or refuse

@@ -78,6 +78,8 @@ pub struct HttpBackend {
     pub timeout: Duration,
     /// Parameter mapping, constants and system parameters (§9).
     pub mapping: Mapping,
+    /// The backend authorizer called before each request (§11.9.6).
+    pub authorizer: Option<crate::policy::auth::authorizer::AuthorizerId>,
 }
 
 /// A mock backend: a fixed response (behaviour.md §7.5).
@@ -133,6 +135,9 @@ pub struct Api {
     pub protocols: crate::policy::protocol::Protocols,
     /// App authentication (§11.2–§11.5); `None`: no authentication.
     pub app_auth: Option<crate::policy::auth::app::AppAuth>,
+    /// The frontend custom authorizer (§11.9): custom authentication, or
+    /// the second factor after app authentication (§11.7).
+    pub authorizer: Option<crate::policy::auth::authorizer::AuthorizerId>,
     /// Backend signature key by [`StageId`] (§12).
     pub signing: Vec<Option<std::sync::Arc<SigningKey>>>,
     /// IP access control by [`StageId`] (§15).

@@ -1,5 +1,5 @@
-//! Backend policies (behaviour.md §8): conditions on the source IP and on
-//! input parameters, combined by "any" or "all", evaluated in declared
+//! Backend policies (behaviour.md §8): conditions on the source IP, on
+//! input parameters and on the frontend authorizer's context, combined by "any" or "all", evaluated in declared
 //! order; the first policy that holds picks its backend (§27 C35).
 //!
 //! Regular expressions are compiled once, at load, and match the whole
@@ -12,6 +12,7 @@ use regex::bytes::Regex;
 
 use super::{Api, Backend, Deployment};
 use crate::http::RequestHead;
+use crate::policy::Identity;
 use crate::policy::params::Inputs;
 
 /// How a policy's conditions combine (§8.1).
@@ -57,6 +58,15 @@ pub enum Condition {
         /// The test.
         test: Test,
     },
+    /// A key of the frontend custom authorizer's context passes (§8.2,
+    /// §8.3). Numbers compare by their decimal text; Booleans as `true` /
+    /// `false` (the compiled test also holds the value as written).
+    Authorizer {
+        /// Context key (case-sensitive).
+        key: Box<str>,
+        /// The test.
+        test: Test,
+    },
 }
 
 /// A backend policy's conditions (its backend is in each [`Deployment`]).
@@ -78,6 +88,8 @@ pub struct Facts<'a> {
     pub inputs: &'a Inputs,
     /// The caller's IP address.
     pub source_ip: IpAddr,
+    /// Who is calling (the frontend authorizer's context).
+    pub identity: &'a Identity,
 }
 
 impl PolicyRule {
@@ -104,6 +116,10 @@ impl Condition {
                 .inputs
                 .get(*index as usize, &api.params, facts.head)
                 .is_some_and(|v| test.holds(&v.decoded())),
+            Condition::Authorizer { key, test } => facts
+                .identity
+                .context(false, key)
+                .is_some_and(|v| test.holds(v.as_bytes())),
         }
     }
 }

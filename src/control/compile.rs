@@ -4,6 +4,7 @@
 
 mod api;
 mod apps;
+mod authorizers;
 mod backends;
 mod tls;
 
@@ -76,16 +77,21 @@ pub struct Compiled {
 pub fn compile(spec: &GatewaySpec, base: &std::path::Path) -> Result<Compiled, Vec<ConfigError>> {
     let stages = StageTable::new(spec.stage.iter().map(|s| s.name.clone()).collect());
     let (apps, app_names) = apps::apps(&spec.app);
+    let mut upstreams = Upstreams::new(base);
+    let mut errs = Vec::new();
+    let (authorizers, authorizer_names) =
+        authorizers::compile(&spec.authorizer, &mut upstreams, &mut errs);
     let mut out = Builder {
         app_names,
         acls: apps::acls(&spec.acl),
         signature_keys: apps::signature_keys(&spec.signature_key),
         stages: stages.clone(),
         apis: Vec::new(),
-        upstreams: Upstreams::new(base),
+        authorizer_names,
+        upstreams,
         response_sets: vec![ResponseSet::builtin("default")],
         group_sets: Vec::new(),
-        errs: Vec::new(),
+        errs,
     };
     let default_group = spec.group.iter().position(|g| g.name == DEFAULT_GROUP);
     let mut hosts = HostTable::new(default_group.map(|g| g as u32));
@@ -135,6 +141,8 @@ pub fn compile(spec: &GatewaySpec, base: &std::path::Path) -> Result<Compiled, V
             response_sets: out.response_sets,
             group_sets: out.group_sets,
             apps,
+            authorizers,
+            authorizer_cache_entries: s.authorizer_cache_entries,
             real_ip: apps::real_ip(&spec.settings),
             tls: tls.sni,
             domain_rules: tls.domain_rules,
@@ -147,6 +155,7 @@ struct Builder {
     app_names: BTreeMap<String, crate::policy::auth::app::AppId>,
     acls: BTreeMap<String, std::sync::Arc<crate::policy::acl::IpPolicy>>,
     signature_keys: BTreeMap<String, std::sync::Arc<crate::backend::SigningKey>>,
+    authorizer_names: BTreeMap<String, crate::policy::auth::authorizer::AuthorizerId>,
     stages: StageTable,
     apis: Vec<Api>,
     upstreams: Upstreams,
@@ -170,10 +179,12 @@ impl Builder {
             apps: &self.app_names,
             acls: &self.acls,
             signature_keys: &self.signature_keys,
+            authorizers: &self.authorizer_names,
         };
         let mut backends = BackendCx {
             upstreams: &mut self.upstreams,
             default_timeout_ms,
+            authorizers: &self.authorizer_names,
         };
         let first_api = self.apis.len();
         let mut ok = true;

@@ -79,7 +79,13 @@ pub struct GatewaySpec {
     /// `[[signature_key]]`: keys that sign backend requests (§12).
     #[serde(default)]
     pub signature_key: Vec<SignatureKeySpec>,
+    /// `[[authorizer]]`: custom authorizers (§11.9).
+    #[serde(default)]
+    pub authorizer: Vec<AuthorizerSpec>,
 }
+
+/// Default `settings.authorizer_cache_entries`.
+pub const DEFAULT_AUTHORIZER_CACHE_ENTRIES: usize = 10_000;
 
 /// Name of the default environment (behaviour.md §5.1).
 pub const RELEASE: &str = "RELEASE";
@@ -198,6 +204,9 @@ pub struct SettingsSpec {
     pub trusted_proxies: Vec<String>,
     /// No usable `X-Forwarded-For` entry → 403 APIG.0401 (else the peer).
     pub real_ip_strict: bool,
+    /// Most custom-authorizer results each worker caches (§11.9.4); the
+    /// oldest is evicted first. 0 turns caching off.
+    pub authorizer_cache_entries: usize,
 }
 
 impl Default for SettingsSpec {
@@ -221,6 +230,7 @@ impl Default for SettingsSpec {
             real_ip_index: -1,
             trusted_proxies: Vec::new(),
             real_ip_strict: false,
+            authorizer_cache_entries: DEFAULT_AUTHORIZER_CACHE_ENTRIES,
         }
     }
 }
@@ -501,6 +511,9 @@ pub struct HttpBackendSpec {
     /// System parameters (§9.3).
     #[serde(default)]
     pub system: Vec<SystemParamSpec>,
+    /// A backend-type `[[authorizer]]` called before every request to this
+    /// backend (§11.9.6); its context feeds `authorizer.backend.*`.
+    pub authorizer: Option<String>,
 }
 
 pub(crate) fn default_true() -> bool {

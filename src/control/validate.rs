@@ -6,6 +6,9 @@ use std::net::SocketAddr;
 
 mod access;
 mod apps;
+mod authorizers;
+
+pub use authorizers::split_url;
 mod mapping;
 mod model;
 mod policies;
@@ -29,6 +32,7 @@ pub fn validate(spec: &GatewaySpec) -> Vec<ConfigError> {
     settings(spec, &mut errs);
     model::stages(spec, &mut errs);
     apps::apps(spec, &mut errs);
+    authorizers::authorizers(spec, &mut errs);
     access::acls(spec, &mut errs);
     access::signature_keys(spec, &mut errs);
     groups(spec, &mut errs);
@@ -317,6 +321,7 @@ fn api(
     };
     model::api(spec, group, api, ap, &params, errs);
     apps::api_auth(spec, api, ap, errs);
+    authorizers::api(spec, api, ap, errs);
     access::api_acl(spec, api, ap, errs);
     access::api_signature_key(spec, api, ap, errs);
     backend(spec, &api.backend, &format!("{ap}.backend"), errs);

@@ -5,6 +5,7 @@
 //! §7.6). The response body is streamed back by `respond::relay`.
 
 pub mod body;
+pub mod call;
 
 use std::cell::RefCell;
 use std::net::SocketAddr;

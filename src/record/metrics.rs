@@ -21,6 +21,13 @@ pub struct Metrics {
     pub tls_handshake_failures: Cell<u64>,
     /// Handshakes with https backends that failed (certificate, timeout).
     pub upstream_tls_failures: Cell<u64>,
+    /// Custom-authorizer endpoint calls (§11.9).
+    pub authorizer_calls: Cell<u64>,
+    /// Authorizer decisions served from this worker's cache (§11.9.4).
+    pub authorizer_cache_hits: Cell<u64>,
+    /// Authorizer calls without a decision: unreachable, timed out, 5xx
+    /// or a broken result contract (relaxed mode included).
+    pub authorizer_failures: Cell<u64>,
 }
 
 /// A plain copy of the counters.
@@ -40,6 +47,12 @@ pub struct MetricsTotals {
     pub tls_handshake_failures: u64,
     /// See [`Metrics::upstream_tls_failures`].
     pub upstream_tls_failures: u64,
+    /// See [`Metrics::authorizer_calls`].
+    pub authorizer_calls: u64,
+    /// See [`Metrics::authorizer_cache_hits`].
+    pub authorizer_cache_hits: u64,
+    /// See [`Metrics::authorizer_failures`].
+    pub authorizer_failures: u64,
 }
 
 impl Metrics {
@@ -59,6 +72,9 @@ impl Metrics {
             upstream_retries: self.upstream_retries.get(),
             tls_handshake_failures: self.tls_handshake_failures.get(),
             upstream_tls_failures: self.upstream_tls_failures.get(),
+            authorizer_calls: self.authorizer_calls.get(),
+            authorizer_cache_hits: self.authorizer_cache_hits.get(),
+            authorizer_failures: self.authorizer_failures.get(),
         }
     }
 }
@@ -72,5 +88,8 @@ impl std::ops::AddAssign for MetricsTotals {
         self.upstream_retries += o.upstream_retries;
         self.tls_handshake_failures += o.tls_handshake_failures;
         self.upstream_tls_failures += o.upstream_tls_failures;
+        self.authorizer_calls += o.authorizer_calls;
+        self.authorizer_cache_hits += o.authorizer_cache_hits;
+        self.authorizer_failures += o.authorizer_failures;
     }
 }

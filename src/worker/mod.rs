@@ -153,6 +153,9 @@ async fn run(setup: WorkerSetup, ready: Sender<Result<usize, String>>) -> Metric
         tls: snap.tls.for_worker(),
         upstream_tls: crate::upstream::tls::for_worker(&snap.upstreams),
         scratch: RefCell::new(bytes::BytesMut::with_capacity(1024)),
+        authorizer_cache: RefCell::new(crate::policy::auth::authorizer::cache::ResultCache::new(
+            snap.authorizer_cache_entries,
+        )),
     });
     let slot = Rc::new(Slot {
         current: RefCell::new(Rc::new(snap)),

@@ -33,6 +33,8 @@ pub(super) struct ApiCx<'a> {
     pub acls: &'a BTreeMap<String, std::sync::Arc<crate::policy::acl::IpPolicy>>,
     /// Backend signature keys by name.
     pub signature_keys: &'a BTreeMap<String, std::sync::Arc<crate::backend::SigningKey>>,
+    /// Authorizer ids by `[[authorizer]]` name.
+    pub authorizers: &'a BTreeMap<String, crate::policy::auth::authorizer::AuthorizerId>,
 }
 
 /// Compiles an API; `None` (with errors recorded) when it has problems.
@@ -85,6 +87,12 @@ pub(super) fn api(
         group: cx.g,
         protocols: Protocols::parse(&api.protocol).unwrap_or(Protocols::BOTH),
         app_auth: super::apps::auth(&api.auth, cx.apps, cx.stages, ap, errs),
+        // Validation checked the binding (custom or two-factor) and type.
+        authorizer: api
+            .auth
+            .authorizer
+            .as_ref()
+            .and_then(|name| cx.authorizers.get(name).copied()),
         acl: super::apps::by_stage(&api.acl, cx.acls, cx.stages),
         signing: super::apps::by_stage(&api.signature_key, cx.signature_keys, cx.stages),
         cors: api.cors,
@@ -232,6 +240,24 @@ fn condition(
                 _ => Test::Equal(one(&c.value).as_bytes().into()),
             };
             Some(Condition::Param { index, test })
+        }
+        "authorizer" => {
+            // §27 C25: a Boolean condition value matches the JSON Boolean
+            // (`"false"` in the context) as well as the text as written.
+            let with_bool = |v: &str| -> Vec<Box<[u8]>> {
+                let mut out: Vec<Box<[u8]>> = vec![v.as_bytes().into()];
+                if v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false") {
+                    out.push(v.to_ascii_lowercase().into_bytes().into());
+                }
+                out
+            };
+            let test = match c.kind.as_deref().unwrap_or("equal") {
+                "enum" => Test::Enum(values.iter().flat_map(|v| with_bool(v)).collect()),
+                "match" => Test::Match(full_match(&one(&c.value), cp, errs)?),
+                _ => Test::Enum(with_bool(&one(&c.value))),
+            };
+            let key = c.param.as_deref().unwrap_or_default().into();
+            Some(Condition::Authorizer { key, test })
         }
         _ => None, // reported by validate
     }

@@ -66,14 +66,29 @@ impl Upstreams {
         h: &HttpBackendSpec,
         bp: &str,
     ) -> Result<UpstreamId, ConfigError> {
-        let bare = host.trim_start_matches('[').trim_end_matches(']');
-        let tls = (h.scheme == "https").then(|| {
-            let name = h
-                .tls_server_name
-                .clone()
-                .unwrap_or_else(|| bare.to_string());
-            (h.tls_ca.clone(), name, h.tls_verify)
+        let tls = (h.scheme == "https").then(|| ClientTls {
+            ca: h.tls_ca.clone(),
+            server_name: h.tls_server_name.clone(),
+            verify: h.tls_verify,
         });
+        self.intern_address(host, port, tls, bp)
+    }
+
+    /// The upstream for `host:port` with these client TLS settings (none:
+    /// plain http); `at` names the config entry in errors.
+    pub fn intern_address(
+        &mut self,
+        host: &str,
+        port: u16,
+        tls: Option<ClientTls>,
+        at: &str,
+    ) -> Result<UpstreamId, ConfigError> {
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        let tls = tls.map(|t| {
+            let name = t.server_name.unwrap_or_else(|| bare.to_string());
+            (t.ca, name, t.verify)
+        });
+        let bp = at;
         let key = UpstreamKey {
             host: host.to_ascii_lowercase(),
             port,
@@ -137,10 +152,20 @@ impl Upstreams {
     }
 }
 
+/// Client TLS settings of an https upstream (§7.2): CA bundle (default the
+/// system roots), server name (default the host), verification.
+pub(super) struct ClientTls {
+    pub ca: Option<String>,
+    pub server_name: Option<String>,
+    pub verify: bool,
+}
+
 /// Backend compilation state shared by every API.
 pub(super) struct BackendCx<'a> {
     pub upstreams: &'a mut Upstreams,
     pub default_timeout_ms: u64,
+    /// Authorizer ids by `[[authorizer]]` name (§11.9.6).
+    pub authorizers: &'a BTreeMap<String, crate::policy::auth::authorizer::AuthorizerId>,
 }
 
 impl BackendCx<'_> {
@@ -273,6 +298,11 @@ impl BackendCx<'_> {
             },
             timeout: ms(h.timeout_ms.unwrap_or(self.default_timeout_ms)),
             mapping,
+            // Validation checked the name and the authorizer's type.
+            authorizer: h
+                .authorizer
+                .as_ref()
+                .and_then(|name| self.authorizers.get(name).copied()),
         }))
     }
 }

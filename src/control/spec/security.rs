@@ -66,7 +66,8 @@ pub struct AppSpec {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthSpec {
-    /// `"none"` (default) or `"app"`.
+    /// `"none"` (default), `"app"` or `"custom"` (a frontend
+    /// `[[authorizer]]`, §11.9).
     #[serde(rename = "type", default = "default_auth")]
     pub kind: String,
     /// App authentication also accepts `X-Apig-AppCode` (§11.5).
@@ -82,6 +83,13 @@ pub struct AuthSpec {
     /// Apps granted access, by stage (§11.3): `{ RELEASE = ["demo"] }`.
     #[serde(default)]
     pub grants: BTreeMap<String, Vec<String>>,
+    /// The frontend `[[authorizer]]`: required with `type = "custom"`, and
+    /// with `two_factor` (§11.7).
+    pub authorizer: Option<String>,
+    /// Two-factor authentication (§11.7): the API's app authentication
+    /// and then `authorizer` must both pass.
+    #[serde(default)]
+    pub two_factor: bool,
 }
 
 fn default_auth() -> String {
@@ -97,6 +105,8 @@ impl Default for AuthSpec {
             app_code_over_http: false,
             require_signed_host: true,
             grants: BTreeMap::new(),
+            authorizer: None,
+            two_factor: false,
         }
     }
 }
@@ -144,4 +154,68 @@ fn default_min_tls() -> String {
 }
 fn default_https_port() -> u16 {
     443
+}
+
+/// `[[authorizer]]`: a custom authorizer, an HTTP endpoint standing in for
+/// APIG's function (behaviour.md §11.9).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorizerSpec {
+    /// 3–64 characters: a letter, then letters, digits and `_` (§11.9.1).
+    pub name: String,
+    /// `"frontend"` (authenticates callers) or `"backend"` (authenticates
+    /// the gateway's requests to a backend, §11.9.6).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `http://host[:port]/path` or `https://…`: where the event is POSTed.
+    pub url: String,
+    /// https: PEM CA bundle the endpoint's certificate must chain to
+    /// (default: the system's roots).
+    pub tls_ca: Option<String>,
+    /// https: name sent as SNI and verified (default: the URL's host).
+    pub tls_server_name: Option<String>,
+    /// https: verify the endpoint's certificate (default true).
+    #[serde(default = "default_true")]
+    pub tls_verify: bool,
+    /// Longest wait for the endpoint's answer, ms (default 5000, §11.9.1).
+    #[serde(default = "default_authorizer_timeout")]
+    pub timeout_ms: u64,
+    /// Cache results this many seconds, 0–3600 (default 0: off, §11.9.4).
+    #[serde(default)]
+    pub cache_ttl_s: u64,
+    /// Identity sources: request values the endpoint needs and the cache is
+    /// keyed by. Required for a frontend authorizer with caching (§27 C8).
+    #[serde(default)]
+    pub identity: Vec<IdentitySourceSpec>,
+    /// Send the request body in the event (frontend only).
+    #[serde(default)]
+    pub send_body: bool,
+    /// `user_data` of the event, 1–2048 characters.
+    pub user_data: Option<String>,
+    /// Relaxed mode (§11.9.5): let requests through, with an empty context,
+    /// when the endpoint cannot be reached, times out or answers 5xx.
+    #[serde(default)]
+    pub relaxed: bool,
+    /// Context values may be numbers and Booleans as well as strings
+    /// (APIG's `authorizer_context_support_num_bool`; default on, §27 C5).
+    #[serde(default = "default_true")]
+    pub context_num_bool: bool,
+    /// Treat `statusCode` 401 or 403 with `status: deny` as a deny rather
+    /// than a function error (§27 C6; default off).
+    #[serde(default)]
+    pub deny_status_codes: bool,
+}
+
+fn default_authorizer_timeout() -> u64 {
+    5000
+}
+
+/// An identity source (§11.9.1).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentitySourceSpec {
+    /// `"header"` or `"query"`.
+    pub location: String,
+    /// Header or query parameter name.
+    pub name: String,
 }

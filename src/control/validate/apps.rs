@@ -90,13 +90,13 @@ pub(super) fn api_auth(spec: &GatewaySpec, api: &ApiSpec, ap: &str, errs: &mut V
     let auth = &api.auth;
     let at = |key: &str| format!("{ap}.auth.{key}");
     let app = match auth.kind.as_str() {
-        "none" => false,
+        "none" | "custom" => false,
         "app" => true,
         other => {
             errs.push(ConfigError::new(
                 at("type"),
                 format!("unknown authentication \"{other}\""),
-                "use \"none\" or \"app\" (behaviour.md §11.1)",
+                "use \"none\", \"app\" or \"custom\" (behaviour.md §11.1)",
             ));
             return;
         }

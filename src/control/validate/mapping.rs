@@ -140,24 +140,15 @@ fn systems(h: &HttpBackendSpec, bp: &str, targets: &mut Targets, errs: &mut Errs
         let sp = format!("{bp}.system[{i}]");
         let location = location_of(&s.location, format!("{sp}.location"), errs);
         targets.check(&s.name, location, &sp, errs);
-        match crate::control::compile::parse_system(&s.from) {
-            None => err(
+        // Authorizer keys are checked against the API's and backend's
+        // authorizers in validate/authorizers.rs.
+        if crate::control::compile::parse_system(&s.from).is_none() {
+            err(
                 errs,
                 format!("{sp}.from"),
                 format!("unknown system parameter \"{}\"", s.from),
                 "use sourceIp, stage, apiId, appId, requestId, authorizer.frontend.<key> or authorizer.backend.<key> (behaviour.md §9.3)",
-            ),
-            Some(
-                crate::backend::SystemParam::Frontend(_) | crate::backend::SystemParam::Backend(_),
-            ) => {
-                err(
-                    errs,
-                    format!("{sp}.from"),
-                    "authorizer context needs a custom authorizer on the API",
-                    "configure custom authentication for this API (behaviour.md §11.9), or use a gateway parameter",
-                );
-            }
-            Some(_) => {}
+            );
         }
     }
 }

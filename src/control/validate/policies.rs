@@ -74,11 +74,22 @@ fn condition(
                 }
             }
         }
-        "param" => {
+        "param" | "authorizer" => {
             let name = c.param.as_deref().unwrap_or_default();
             let defined = inputs.iter().any(|p| p.name.eq_ignore_ascii_case(name))
                 || captures.iter().any(|p| p.eq_ignore_ascii_case(name));
-            if !defined {
+            // An authorizer condition needs a frontend authorizer on the
+            // API: checked with the API's authentication (validate/authorizers.rs).
+            if c.source == "authorizer" {
+                if !crate::policy::auth::authorizer::context_key_ok(name) {
+                    err(
+                        errs,
+                        format!("{cp}.param"),
+                        format!("\"{name}\" is not a valid authorizer context key"),
+                        "name a key of the authorizer's context: 1-32 letters, digits, - or _, starting with a letter (behaviour.md §11.9.3)",
+                    );
+                }
+            } else if !defined {
                 err(
                     errs,
                     format!("{cp}.param"),
@@ -109,12 +120,6 @@ fn condition(
                 );
             }
         }
-        "authorizer" => err(
-            errs,
-            format!("{cp}.source"),
-            "authorizer conditions need a frontend custom authorizer on the API",
-            "configure custom authentication for this API (behaviour.md §8.2, §11.9), or use source = \"param\"",
-        ),
         other => err(
             errs,
             format!("{cp}.source"),

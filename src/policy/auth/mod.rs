@@ -3,4 +3,5 @@
 //! backend signing (§12) share.
 
 pub mod app;
+pub mod authorizer;
 pub mod signature;
