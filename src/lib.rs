@@ -9,9 +9,12 @@
 //!                     version, client certificate); a failure closes only it
 //!   -> http::parse    head, framing, limits -> 400/413/414/494
 //!   -> route          host -> group, X-Stage -> stage, radix tree on the path -> API
-//!   -> policy         protocol (301 to HTTPS, APIG.0607), CORS plan, input
+//!   -> policy         protocol (301 to HTTPS, APIG.0607), CORS plan, real
+//!                     client IP and IP ACL, authentication (app signature or
+//!                     AppCode, custom authorizer, both for two-factor), input
 //!                     parameters (mandatory, length, type, defaults)
-//!   -> backend        backend policies (source IP, parameters) -> http | mock
+//!   -> backend        backend policies (source IP, parameters, authorizer
+//!                     context) -> http | mock; a backend authorizer
 //!   -> rewrite        backend path, #variables#, mapped/constant/system params,
 //!                     Host, X-Forwarded-*, X-Request-Id
 //!   -> upstream       resolved address, per-core keep-alive pool (plain or TLS)

@@ -1,6 +1,7 @@
-//! The request path as one readable function: route → policy (CORS, input
-//! parameters) → backend → rewrite → forward → respond (architecture.md
-//! "One request, one direction").
+//! The request path as one readable function: route → policy (protocol,
+//! CORS, real IP and ACL, app authentication, custom authorizer, input
+//! parameters) → backend (policies, backend authorizer) → rewrite →
+//! forward → respond (architecture.md "One request, one direction").
 //!
 //! [`CoreState`] is everything one worker core owns for its requests; the
 //! worker builds it once and hands it to every connection. Nothing in it is
@@ -19,8 +20,9 @@ use crate::clock::Clock;
 use crate::error::GatewayError;
 use crate::forward::body::{self, Decoder};
 use crate::forward::{self, Failure, Forwarder, Target};
+use crate::http::framing::{ChunkedScanner, Scan};
 use crate::http::parse::HeaderKind;
-use crate::http::{BodyFraming, Method, RequestHead, ResponseHead, Version, write};
+use crate::http::{BodyFraming, Method, ParseError, RequestHead, ResponseHead, Version, write};
 use crate::io::{self, ClientConn, Tunnel};
 use crate::policy::auth::app::{self, App, AppAuth};
 use crate::policy::auth::authorizer::{
@@ -29,7 +31,7 @@ use crate::policy::auth::authorizer::{
 use crate::policy::auth::signature;
 use crate::policy::cors::{self, CorsPlan};
 use crate::policy::protocol::{self, Verdict};
-use crate::policy::{Identity, params};
+use crate::policy::{Context, Identity, params};
 use crate::record::Metrics;
 use crate::request_id::{RequestId, RequestIdGen};
 use crate::respond::{
@@ -66,7 +68,9 @@ pub struct CoreState {
     pub tls: crate::tls::SniTable,
     /// Reused buffer for canonical requests (app signatures).
     pub scratch: RefCell<BytesMut>,
-    /// This worker's custom-authorizer decisions (§11.9.4).
+    /// This worker's custom-authorizer decisions (§11.9.4), keyed by
+    /// authorizer index: a reload that renumbers authorizers must clear it
+    /// with the snapshot swap.
     pub authorizer_cache: RefCell<ResultCache>,
     /// This worker's client TLS settings per upstream (https backends),
     /// built from the snapshot the worker started with: a reload that
@@ -211,10 +215,13 @@ pub async fn handle(
     // §11.9 custom authentication, or the second factor after the app
     // (§11.7). A deny's context still reaches the gateway response.
     if let Some(id) = api.authorizer {
-        let (verdict, context) = authorize(core, client, &call, id).await;
-        call.identity.frontend = context;
-        if let Err(e) = verdict {
-            return reject(core, client, &call, e).await;
+        match authorize(core, client, &call, id).await {
+            Ok(context) => call.identity.frontend = context,
+            Err(Refusal::Answer(e, context)) => {
+                call.identity.frontend = context;
+                return reject(core, client, &call, e).await;
+            }
+            Err(Refusal::Close) => return false,
         }
     }
     let inputs = match params::check(&api.params, &head, &route) {
@@ -231,10 +238,13 @@ pub async fn handle(
         Backend::Http(http) => {
             // §11.9.6: the backend authorizer, before the request is built.
             if let Some(id) = http.authorizer {
-                let (verdict, context) = authorize(core, client, &call, id).await;
-                call.identity.backend = context;
-                if let Err(e) = verdict {
-                    return reject(core, client, &call, e).await;
+                match authorize(core, client, &call, id).await {
+                    Ok(context) => call.identity.backend = context,
+                    Err(Refusal::Answer(e, context)) => {
+                        call.identity.backend = context;
+                        return reject(core, client, &call, e).await;
+                    }
+                    Err(Refusal::Close) => return false,
                 }
             }
             let source_ip = call.source_text(client);
@@ -445,23 +455,19 @@ async fn authenticate_app<'s>(
 
 /// Runs a custom authorizer (§11.9): the cached decision for the request's
 /// identity sources, else a call to the endpoint over this worker's pooled
-/// connections. Returns the verdict and the context to keep (also on deny,
-/// for the gateway response's `$context.authorizer.*`).
+/// connections. Returns the allowed context, or why the request stops
+/// (a deny keeps its context for the gateway response's
+/// `$context.authorizer.*`).
 async fn authorize(
     core: &CoreState,
     client: &mut ClientConn,
     call: &Call<'_>,
     id: AuthorizerId,
-) -> (Result<(), GatewayError>, Context) {
+) -> Result<Context, Refusal> {
     let snap = call.snap;
-    let Some(az) = snap.authorizers.get(id as usize) else {
-        return (Err(GatewayError::AuthorizerFailed), Vec::new());
-    };
-    let backend = az.kind == Kind::Backend;
-    let mut key = Vec::new();
-    if let Err(e) = az.cache_key(id, call.head, &mut key) {
-        return (Err(e), Vec::new());
-    }
+    let refuse = |e| Refusal::Answer(e, None);
+    let az = (snap.authorizers.get(id as usize)).ok_or(refuse(GatewayError::AuthorizerFailed))?;
+    let key = az.cache_key(id, call.head).map_err(refuse)?;
     let caching = !az.cache_ttl.is_zero();
     let cached = caching
         .then(|| {
@@ -474,7 +480,7 @@ async fn authorize(
             Metrics::bump(&core.metrics.authorizer_cache_hits);
             outcome
         }
-        None => match call_authorizer(core, client, call, az).await {
+        None => match call_authorizer(core, client, call, az).await? {
             Ok(Settled::Decided(outcome)) => {
                 let outcome = Rc::new(outcome);
                 if caching {
@@ -484,49 +490,59 @@ async fn authorize(
                 }
                 outcome
             }
-            Ok(Settled::Forgiven) => return (Ok(()), Vec::new()),
+            Ok(Settled::Forgiven) => return Ok(None),
             Err(fault) => {
                 log::debug!("authorizer {}: no decision: {fault:?}", az.name);
-                return (Err(GatewayError::AuthorizerFailed), Vec::new());
+                return Err(refuse(GatewayError::AuthorizerFailed));
             }
         },
     };
-    let verdict = if outcome.allow {
-        Ok(())
+    let context = (!outcome.context.is_empty()).then(|| Rc::clone(&outcome.context));
+    if outcome.allow {
+        Ok(context)
     } else {
-        Err(GatewayError::AuthorizerDenied { backend })
-    };
-    (verdict, outcome.context.clone())
+        let backend = az.kind == Kind::Backend;
+        Err(Refusal::Answer(
+            GatewayError::AuthorizerDenied { backend },
+            context,
+        ))
+    }
 }
 
-/// An authorizer's context as kept in [`Identity`].
-type Context = Vec<(Box<str>, Box<str>)>;
+/// Why an authorizer step stops a request.
+enum Refusal {
+    /// Answer with this error; the context is kept for the template.
+    Answer(GatewayError, Context),
+    /// The client went away or stalled while sending the body the event
+    /// needs: nothing can be answered.
+    Close,
+}
 
 /// One call to an authorizer endpoint: the event out, the result back
-/// (at most 1 MB), settled under relaxed mode.
+/// (at most 1 MB), settled under relaxed mode; the whole exchange within
+/// the authorizer's `timeout`.
 async fn call_authorizer(
     core: &CoreState,
     client: &mut ClientConn,
     call: &Call<'_>,
     az: &Authorizer,
-) -> Result<Settled, Fault> {
+) -> Result<Result<Settled, Fault>, Refusal> {
     let snap = call.snap;
     let head = call.head;
-    Metrics::bump(&core.metrics.authorizer_calls);
-    let body_len = match head.framing {
-        BodyFraming::Length(n) if az.send_body && az.kind == Kind::Frontend => {
-            let expect = head.wants_continue();
-            read_length_body(client, n, expect, snap.timeouts.body)
-                .await
-                .map_err(|()| Fault::Invalid("the request body could not be read"))?;
-            usize::try_from(n).ok()
-        }
-        _ => None,
+    let body = if az.send_body && az.kind == Kind::Frontend {
+        Some(read_event_body(client, head, az.max_body, snap.timeouts.body).await?)
+    } else {
+        None
     };
+    Metrics::bump(&core.metrics.authorizer_calls);
     let source_ip = call.source_text(client);
     let facts = authorizer::Facts {
         head,
-        body: body_len.and_then(|n| client.rbuf.get(..n)),
+        body: match &body {
+            Some(EventBody::Buffered(n)) => client.rbuf.get(..*n),
+            Some(EventBody::Decoded(b)) => Some(b),
+            None => None,
+        },
         source_ip: &source_ip,
         request_id: call.rid.as_str(),
         stage: call.stage,
@@ -534,18 +550,110 @@ async fn call_authorizer(
     };
     let mut request = BytesMut::new();
     az.write_request(&facts, &mut request);
-    let answer = send_to_authorizer(core, snap, az, request).await;
-    if answer.is_err() {
-        Metrics::bump(&core.metrics.authorizer_failures);
-    }
+    drop(body);
+    let sent = send_to_authorizer(core, snap, az, request);
+    let answer = match monoio::time::timeout(az.timeout, sent).await {
+        Ok(answer) => answer,
+        Err(_) => Err(GatewayError::UpstreamTimeout),
+    };
     let settled = az.settle(match &answer {
         Ok(a) => Ok((a.status, &a.body)),
         Err(_) => Err(Fault::Unavailable),
     });
-    if answer.is_ok() && !matches!(settled, Ok(Settled::Decided(_))) {
+    if !matches!(settled, Ok(Settled::Decided(_))) {
         Metrics::bump(&core.metrics.authorizer_failures);
     }
-    settled
+    Ok(settled)
+}
+
+/// Where the body sent in an authorizer event is.
+enum EventBody {
+    /// The first `n` bytes of the client buffer (a `Content-Length` body,
+    /// or none).
+    Buffered(usize),
+    /// A chunked body, de-chunked (its raw bytes stay buffered for the
+    /// backend).
+    Decoded(Vec<u8>),
+}
+
+/// Reads the whole request body for an authorizer event into the client
+/// buffer, where the forward stage still finds it: at most `max` payload
+/// bytes (413 above), `timeout` per read.
+async fn read_event_body(
+    client: &mut ClientConn,
+    head: &RequestHead,
+    max: u64,
+    timeout: Duration,
+) -> Result<EventBody, Refusal> {
+    let too_large = Refusal::Answer(GatewayError::Parse(ParseError::BodyTooLarge), None);
+    let expect = head.wants_continue();
+    match head.framing {
+        BodyFraming::None => Ok(EventBody::Buffered(0)),
+        BodyFraming::Length(n) if n > max => Err(too_large),
+        BodyFraming::Length(n) => {
+            read_length_body(client, n, expect, timeout)
+                .await
+                .map_err(|ClientStalled| Refusal::Close)?;
+            usize::try_from(n)
+                .map(EventBody::Buffered)
+                .map_err(|_| too_large)
+        }
+        BodyFraming::Chunked => {
+            let raw = read_chunked_body(client, expect, max, timeout).await?;
+            let raw = client.rbuf.get(..raw).unwrap_or_default();
+            Ok(EventBody::Decoded(forward::call::dechunk(raw)))
+        }
+    }
+}
+
+/// Raw bytes a buffered chunked body may hold beyond twice its payload
+/// limit: room for chunk-size lines and the trailer section.
+const CHUNK_FRAMING_SLACK: u64 = 64 * 1024;
+
+/// Reads a chunked request body whole into the client buffer, unchanged
+/// (the forward stage relays it from there); returns its raw length.
+/// Payload over `max` → 413, invalid framing → 400, and the raw bytes are
+/// capped at twice `max` plus slack so framing cannot fill memory.
+async fn read_chunked_body(
+    client: &mut ClientConn,
+    wants_continue: bool,
+    max: u64,
+    timeout: Duration,
+) -> Result<usize, Refusal> {
+    let answer = |e| Refusal::Answer(e, None);
+    let too_large = GatewayError::Parse(ParseError::BodyTooLarge);
+    let max_raw = max.saturating_mul(2).saturating_add(CHUNK_FRAMING_SLACK);
+    let mut scanner = ChunkedScanner::new();
+    let mut scanned = 0;
+    let mut continue_sent = !wants_continue;
+    loop {
+        let scan = scanner
+            .scan(client.rbuf.get(scanned..).unwrap_or_default())
+            .map_err(|e| answer(e.into()))?;
+        if scanner.declared_bytes() > max {
+            return Err(answer(too_large));
+        }
+        if let Scan::Done(n) = scan {
+            return Ok(scanned + n);
+        }
+        scanned = client.rbuf.len();
+        if scanned as u64 > max_raw {
+            return Err(answer(too_large));
+        }
+        if !continue_sent {
+            let sent = io::write_owned_within(
+                &mut client.stream,
+                write::CONTINUE_100,
+                client.send_timeout,
+            );
+            sent.await.map_err(|_| Refusal::Close)?;
+            continue_sent = true;
+        }
+        match body::fill(&mut client.stream, &mut client.rbuf, timeout).await {
+            Ok(n) if n > 0 => {}
+            _ => return Err(Refusal::Close),
+        }
+    }
 }
 
 /// Sends an authorizer request and reads the whole answer.
@@ -560,7 +668,7 @@ async fn send_to_authorizer(
         pool: &core.pool,
         clock: &*core.clock,
         metrics: &core.metrics,
-        connect_timeout: snap.timeouts.connect,
+        connect_timeout: snap.timeouts.connect.min(az.timeout),
         body_timeout: snap.timeouts.body,
         max_body: snap.limits.max_body_bytes,
         max_response_head: snap.limits.max_headers_total_bytes + RESPONSE_HEAD_SLACK,
@@ -612,7 +720,7 @@ async fn hash_length_body(
     let unread = GatewayError::AppAuth(crate::error::AuthFault::BodyNotRead);
     read_length_body(client, len, wants_continue, timeout)
         .await
-        .map_err(|()| unread)?;
+        .map_err(|ClientStalled| unread)?;
     let len = usize::try_from(len).map_err(|_| unread)?;
     let mut hash = signature::BodyHash::default();
     hash.update(client.rbuf.get(..len).unwrap_or_default());
@@ -627,23 +735,28 @@ async fn read_length_body(
     len: u64,
     wants_continue: bool,
     timeout: Duration,
-) -> Result<(), ()> {
-    let len = usize::try_from(len).map_err(|_| ())?;
+) -> Result<(), ClientStalled> {
+    let len = usize::try_from(len).map_err(|_| ClientStalled)?;
     if wants_continue && client.rbuf.len() < len {
         let sent =
             io::write_owned_within(&mut client.stream, write::CONTINUE_100, client.send_timeout);
-        sent.await.map_err(|_| ())?;
+        sent.await.map_err(|_| ClientStalled)?;
     }
     while client.rbuf.len() < len {
         let want = len - client.rbuf.len();
         let read = io::read_into(&mut client.stream, &mut client.rbuf, want.min(64 * 1024));
         match monoio::time::timeout(timeout, read).await {
             Ok(Ok(n)) if n > 0 => {}
-            _ => return Err(()),
+            _ => return Err(ClientStalled),
         }
     }
     Ok(())
 }
+
+/// The client went away, failed, or sent nothing for the body timeout
+/// while the gateway read its body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ClientStalled;
 
 /// Answers a plain-HTTP GET or HEAD with 301 to HTTPS (§4.6).
 async fn redirect(core: &CoreState, client: &mut ClientConn, call: &Call<'_>, port: u16) -> bool {

@@ -359,6 +359,105 @@ driver_tests! {
         // The backend still receives the body, read once.
         assert_eq!(up.next().body, b"{\"a\":1}");
     }
+
+    fn a_repeated_identity_header_cannot_borrow_another_callers_decision(driver) {
+        // The cache key is what the event shows: `token: victim` plus
+        // `token: good` is the identity "victim,good", not "victim".
+        let az = TestUpstream::start(|seen| {
+            let token = event(seen)["headers"]["token"].as_str().unwrap_or("").to_string();
+            if token.split(',').any(|t| t == "good") {
+                result(200, "allow", json!({ "user_name": token }))
+            } else {
+                result(200, "deny", json!({}))
+            }
+        });
+        let up = TestUpstream::ok();
+        let config = authorizer(az.addr, "frontend", "cache_ttl_s = 300\nidentity = [{ location = \"header\", name = \"token\" }, { location = \"query\", name = \"test\" }]")
+            + &basic_api(up.addr, "");
+        let gw = TestGateway::one(driver, &config);
+        let sneaky = "GET /basic?TEST=anything&test=x HTTP/1.1\r\nHost: h\r\ntoken: victim\r\ntoken: good\r\n\r\n";
+        assert_eq!(request(gw.addr, sneaky).status, 200);
+        up.next();
+        az.next();
+        // The victim's own identity is not served from that decision.
+        let victim = "GET /basic?test=x HTTP/1.1\r\nHost: h\r\ntoken: victim\r\n\r\n";
+        assert_eq!(request(gw.addr, victim).status, 401);
+        let other_case = "GET /basic?test=anything HTTP/1.1\r\nHost: h\r\ntoken: victim\r\ntoken: good\r\n\r\n";
+        assert_eq!(request(gw.addr, other_case).status, 200);
+        assert_eq!(az.seen.try_iter().count(), 2, "both were called, neither served from the cache");
+    }
+
+    fn a_context_value_with_a_line_break_never_reaches_a_header(driver) {
+        let az = TestUpstream::start(|_| result(200, "allow", json!({ "user_name": "abc\r\nX-Injected: yes" })));
+        let up = TestUpstream::ok();
+        let config = authorizer(az.addr, "frontend", "relaxed = true") + &basic_api(up.addr, "");
+        let gw = TestGateway::one(driver, &config);
+        get(gw.addr, "/basic").assert_apig(500, "APIG.0601", "Internal server error.");
+        assert!(up.seen.try_recv().is_err(), "the backend was not called");
+    }
+
+    fn a_chunked_body_is_sent_de_chunked_and_still_forwarded(driver) {
+        let az = TestUpstream::start(|seen| {
+            let e = event(seen);
+            if e["body"] == "hello world" {
+                result(200, "allow", json!({}))
+            } else {
+                result(200, "deny", json!({}))
+            }
+        });
+        let up = TestUpstream::ok();
+        let config = authorizer(az.addr, "frontend", "send_body = true\nmax_body_bytes = 16") + &format!(
+            "[[group]]\nname = \"DEFAULT\"\n\
+             [[group.api]]\nname = \"p\"\nmethod = \"POST\"\npath = \"/p\"\n\
+             [group.api.auth]\ntype = \"custom\"\nauthorizer = \"auth\"\n\
+             [group.api.backend]\ntype = \"http\"\naddress = \"{}\"\n",
+            up.addr
+        );
+        let gw = TestGateway::one(driver, &config);
+        let mut conn = Conn::open(gw.addr);
+        // Sent in pieces, with 100-continue, then a pipelined request.
+        conn.send(b"POST /p HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n");
+        conn.send(b"5\r\nhello\r\n6\r\n w");
+        conn.send(b"orld\r\n0\r\n\r\nPOST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\nhello world");
+        let first = conn.read();
+        let first = if first.status == 100 { conn.read() } else { first };
+        assert_eq!(first.status, 200, "{}", first.text());
+        assert_eq!(up.next().body, b"hello world");
+        assert_eq!(conn.read().status, 200, "the connection stayed in step");
+        assert_eq!(up.next().body, b"hello world");
+        // Over the authorizer's max_body_bytes: 413.
+        let big = format!("POST /p HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n11\r\n{}\r\n0\r\n\r\n", "x".repeat(17));
+        assert_eq!(request(gw.addr, &big).status, 413);
+        let big = format!("POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 17\r\n\r\n{}", "x".repeat(17));
+        assert_eq!(request(gw.addr, &big).status, 413);
+    }
+
+    fn the_timeout_bounds_the_whole_call(driver) {
+        // An endpoint that dribbles its answer: each read is quick, the
+        // whole is not.
+        let az = TestUpstream::start(|_| {
+            let body = json!({"statusCode": 200, "body": "{\"status\":\"allow\"}"}).to_string();
+            let raw = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+            Reply::Dribble(raw.into_bytes(), 4, Duration::from_millis(200))
+        });
+        let up = TestUpstream::ok();
+        let config = authorizer(az.addr, "frontend", "").replace("timeout_ms = 1000", "timeout_ms = 300") + &basic_api(up.addr, "");
+        let gw = TestGateway::one(driver, &config);
+        let started = std::time::Instant::now();
+        get(gw.addr, "/basic").assert_apig(500, "APIG.0601", "Internal server error.");
+        assert!(started.elapsed() < Duration::from_millis(1000), "{:?}", started.elapsed());
+    }
+
+    fn a_result_over_one_megabyte_is_refused_and_the_connection_not_reused(driver) {
+        let big = json!({"statusCode": 200, "body": json!({"status": "allow", "pad": "x".repeat(1024 * 1024)}).to_string()}).to_string();
+        let az = TestUpstream::start(move |_| Reply::Ok(big.clone()));
+        let up = TestUpstream::ok();
+        let config = authorizer(az.addr, "frontend", "") + &basic_api(up.addr, "");
+        let gw = TestGateway::one(driver, &config);
+        get(gw.addr, "/basic").assert_apig(500, "APIG.0601", "Internal server error.");
+        get(gw.addr, "/basic").assert_apig(500, "APIG.0601", "Internal server error.");
+        assert_eq!(az.connection_count(), 2, "a refused answer's connection is not pooled");
+    }
 }
 
 #[test]

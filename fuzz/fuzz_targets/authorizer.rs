@@ -46,13 +46,13 @@ fuzz_target!(|data: &[u8]| {
             IdentitySource::Query("test".into()),
         ],
         send_body: true,
+        max_body: 4096,
         user_data: Some("u\"d".into()),
         relaxed: false,
         num_bool: true,
         deny_status: false,
     };
-    let mut key = Vec::new();
-    let _ = az.cache_key(0, &head, &mut key);
+    let _ = az.cache_key(0, &head);
     let facts = Facts {
         head: &head,
         body: Some(&buf),

@@ -1,6 +1,7 @@
 //! Backend policies (behaviour.md §8): conditions on the source IP, on
-//! input parameters and on the frontend authorizer's context, combined by "any" or "all", evaluated in declared
-//! order; the first policy that holds picks its backend (§27 C35).
+//! input parameters and on the frontend authorizer's context, combined by
+//! "any" or "all", evaluated in declared order; the first policy that
+//! holds picks its backend (§27 C35).
 //!
 //! Regular expressions are compiled once, at load, and match the whole
 //! value (§8.2 Suggestion). A condition on an absent parameter is false.

@@ -19,7 +19,7 @@ pub struct Answer {
     /// Response status.
     pub status: u16,
     /// Response body, at most the caller's limit.
-    pub body: Vec<u8>,
+    pub body: BytesMut,
 }
 
 /// Sends `request` (head and body, complete) to `target` and reads the
@@ -75,7 +75,7 @@ pub async fn call(
             loop {
                 let piece = dec.take(&mut conn.buf, max_body as u64)?;
                 raw.extend_from_slice(&piece);
-                if raw.len() > max_body + CHUNK_SLACK {
+                if raw.len() > max_body.saturating_mul(CHUNK_OVERHEAD) {
                     return Err(GatewayError::UpstreamBadResponse);
                 }
                 if dec.is_done() {
@@ -97,8 +97,8 @@ pub async fn call(
             Ok(Ok(())) => {}
         }
         let body = match head.framing {
-            crate::http::ResponseFraming::Chunked => dechunk(&raw),
-            _ => raw.to_vec(),
+            crate::http::ResponseFraming::Chunked => BytesMut::from(&dechunk(&raw)[..]),
+            _ => raw,
         };
         if body.len() > max_body {
             return Err(GatewayError::UpstreamBadResponse);
@@ -115,12 +115,14 @@ pub async fn call(
     }
 }
 
-/// Room for chunk framing around a body of the largest allowed size.
-const CHUNK_SLACK: usize = 64 * 1024;
+/// Raw bytes a chunked answer may take per payload byte of the limit:
+/// room for small chunks (a 1-byte chunk is 6 raw bytes) and extensions.
+const CHUNK_OVERHEAD: usize = 8;
 
-/// The payload of a complete chunked body the scanner has validated:
-/// chunk data without sizes, extensions, CRLFs or trailers.
-fn dechunk(raw: &[u8]) -> Vec<u8> {
+/// The payload of a complete chunked body: chunk data without sizes,
+/// extensions, CRLFs or trailers. Input the scanner does not accept as one
+/// complete body yields nothing.
+pub fn dechunk(raw: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(raw.len());
     let mut rest = raw;
     // Validated input: re-scanning cannot fail; stop quietly if it did.

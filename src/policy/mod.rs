@@ -26,17 +26,21 @@ pub struct Identity {
     /// The calling app's ID (app authentication, §11.2).
     pub app_id: Option<Box<str>>,
     /// The frontend custom authorizer's `context` (§11.9), values as text.
-    pub frontend: Vec<(Box<str>, Box<str>)>,
+    pub frontend: Context,
     /// The backend custom authorizer's `context`, values as text.
-    pub backend: Vec<(Box<str>, Box<str>)>,
+    pub backend: Context,
 }
+
+/// An authorizer's `context` pairs (§11.9.3), shared with the cached
+/// decision they came from; `None` without one.
+pub type Context = Option<std::rc::Rc<[(Box<str>, Box<str>)]>>;
 
 impl Identity {
     /// No credentials checked.
     pub const ANONYMOUS: Identity = Identity {
         app_id: None,
-        frontend: Vec::new(),
-        backend: Vec::new(),
+        frontend: None,
+        backend: None,
     };
 
     /// `appId`, empty when no app called.
@@ -51,6 +55,9 @@ impl Identity {
         } else {
             &self.frontend
         };
-        ctx.iter().find(|(k, _)| &**k == key).map(|(_, v)| &**v)
+        ctx.as_deref()?
+            .iter()
+            .find(|(k, _)| &**k == key)
+            .map(|(_, v)| &**v)
     }
 }

@@ -148,8 +148,8 @@ pub fn error(
         error_code: r.code,
         error_message: r.message,
         error_type: r.kind.key(),
-        frontend: &scene.identity.frontend,
-        backend: &scene.identity.backend,
+        frontend: scene.identity.frontend.as_deref().unwrap_or_default(),
+        backend: scene.identity.backend.as_deref().unwrap_or_default(),
     };
     let status = entry.and_then(|e| e.status).unwrap_or(r.status);
     let body_len = entry.map_or(0, |e| e.template.rendered_len(&ctx));

@@ -59,6 +59,8 @@ pub enum Reply {
     Delay(Duration, Box<Reply>),
     /// `200 OK` with a body of `n` bytes of `b'x'`, streamed.
     Big(usize),
+    /// These bytes in `pieces` parts, `pause` before each part.
+    Dribble(Vec<u8>, usize, Duration),
 }
 
 /// A running upstream.
@@ -175,6 +177,16 @@ fn answer(stream: &mut TcpStream, reply: Reply) -> bool {
         Reply::Delay(d, inner) => {
             std::thread::sleep(d);
             answer(stream, *inner)
+        }
+        Reply::Dribble(bytes, pieces, pause) => {
+            let size = bytes.len().div_ceil(pieces.max(1)).max(1);
+            for part in bytes.chunks(size) {
+                std::thread::sleep(pause);
+                if stream.write_all(part).is_err() {
+                    return false;
+                }
+            }
+            true
         }
         Reply::Big(n) => {
             let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {n}\r\n\r\n");

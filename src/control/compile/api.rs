@@ -81,18 +81,25 @@ pub(super) fn api(
         }
     }
     let responses = cx.sets.get(&api.gateway_response).copied().unwrap_or(0);
+    let authorizer = api.auth.authorizer.as_ref().and_then(|name| {
+        let id = cx.authorizers.get(name).copied();
+        if id.is_none() {
+            // Validation reports it too; an API never runs without it.
+            errs.push(ConfigError::new(
+                format!("{ap}.auth.authorizer"),
+                format!("no [[authorizer]] is named \"{name}\""),
+                "add the [[authorizer]] or fix the name",
+            ));
+        }
+        id
+    });
     (errs.len() == before).then(|| Api {
         name: api.name.as_str().into(),
         id: api.id.as_deref().unwrap_or(&api.name).into(),
         group: cx.g,
         protocols: Protocols::parse(&api.protocol).unwrap_or(Protocols::BOTH),
         app_auth: super::apps::auth(&api.auth, cx.apps, cx.stages, ap, errs),
-        // Validation checked the binding (custom or two-factor) and type.
-        authorizer: api
-            .auth
-            .authorizer
-            .as_ref()
-            .and_then(|name| cx.authorizers.get(name).copied()),
+        authorizer,
         acl: super::apps::by_stage(&api.acl, cx.acls, cx.stages),
         signing: super::apps::by_stage(&api.signature_key, cx.signature_keys, cx.stages),
         cors: api.cors,

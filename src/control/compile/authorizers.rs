@@ -74,6 +74,7 @@ pub(super) fn compile(
             cache_ttl: Duration::from_secs(spec.cache_ttl_s),
             identity,
             send_body: spec.send_body,
+            max_body: spec.max_body_bytes,
             user_data: spec.user_data.as_deref().map(Into::into),
             relaxed: spec.relaxed,
             num_bool: spec.context_num_bool,

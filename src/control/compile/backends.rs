@@ -88,7 +88,6 @@ impl Upstreams {
             let name = t.server_name.unwrap_or_else(|| bare.to_string());
             (t.ca, name, t.verify)
         });
-        let bp = at;
         let key = UpstreamKey {
             host: host.to_ascii_lowercase(),
             port,
@@ -99,7 +98,7 @@ impl Upstreams {
         }
         let tls = match tls {
             None => None,
-            Some((ca, name, verify)) => Some(self.client_tls(ca, name, verify, bp)?),
+            Some((ca, name, verify)) => Some(self.client_tls(ca, name, verify, at)?),
         };
         let id = self.list.len() as UpstreamId;
         let literal = host
@@ -129,7 +128,7 @@ impl Upstreams {
             ConfigError::new(
                 format!("{bp}.tls_server_name"),
                 format!("\"{name}\" is not a DNS name or IP address"),
-                "set tls_server_name to the name the backend's certificate is issued for",
+                "set tls_server_name to the name the server's certificate is issued for",
             )
         })?;
         let config = match self.tls_configs.get(&(ca.clone(), verify)) {
@@ -141,9 +140,7 @@ impl Upstreams {
             }
         };
         if !verify {
-            log::warn!(
-                "{bp}: tls_verify = false: the certificate of https backend {name} is not verified"
-            );
+            log::warn!("{bp}: tls_verify = false: the certificate of {name} is not verified");
         }
         Ok(UpstreamTls {
             config,
@@ -298,11 +295,21 @@ impl BackendCx<'_> {
             },
             timeout: ms(h.timeout_ms.unwrap_or(self.default_timeout_ms)),
             mapping,
-            // Validation checked the name and the authorizer's type.
-            authorizer: h
-                .authorizer
-                .as_ref()
-                .and_then(|name| self.authorizers.get(name).copied()),
+            authorizer: match &h.authorizer {
+                None => None,
+                Some(name) => match self.authorizers.get(name) {
+                    Some(id) => Some(*id),
+                    None => {
+                        // Validation reports it; never run without it.
+                        errs.push(at(
+                            "authorizer",
+                            format!("no [[authorizer]] is named \"{name}\""),
+                            "add the [[authorizer]] or fix the name",
+                        ));
+                        return None;
+                    }
+                },
+            },
         }))
     }
 }

@@ -190,6 +190,10 @@ pub struct AuthorizerSpec {
     /// Send the request body in the event (frontend only).
     #[serde(default)]
     pub send_body: bool,
+    /// With `send_body`: the largest body sent, bytes (default 1 MiB);
+    /// larger → 413.
+    #[serde(default = "default_authorizer_max_body")]
+    pub max_body_bytes: u64,
     /// `user_data` of the event, 1–2048 characters.
     pub user_data: Option<String>,
     /// Relaxed mode (§11.9.5): let requests through, with an empty context,
@@ -208,6 +212,10 @@ pub struct AuthorizerSpec {
 
 fn default_authorizer_timeout() -> u64 {
     5000
+}
+
+fn default_authorizer_max_body() -> u64 {
+    1024 * 1024
 }
 
 /// An identity source (§11.9.1).

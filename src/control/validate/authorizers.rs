@@ -74,6 +74,13 @@ pub(super) fn authorizers(spec: &GatewaySpec, errs: &mut Vec<ConfigError>) {
                 "set timeout_ms to the longest the endpoint may take (default 5000)",
             );
         }
+        if a.max_body_bytes == 0 {
+            push(
+                "max_body_bytes",
+                "0 bytes".into(),
+                "set the largest body the event may carry (default 1048576), or remove the key",
+            );
+        }
         if a.cache_ttl_s > MAX_CACHE_TTL_S {
             push(
                 "cache_ttl_s",
@@ -92,6 +99,7 @@ pub(super) fn authorizers(spec: &GatewaySpec, errs: &mut Vec<ConfigError>) {
             for (key, set) in [
                 ("identity", !a.identity.is_empty()),
                 ("send_body", a.send_body),
+                ("max_body_bytes", a.max_body_bytes != 1024 * 1024),
             ] {
                 if set {
                     push(
@@ -154,7 +162,10 @@ pub fn split_url(url: &str) -> Result<(bool, &str, &str), &'static str> {
         Some(i) => rest.split_at(i),
         None => (rest, ""),
     };
-    if authority.is_empty() || authority.contains(['@', '#', ' ']) {
+    if authority.is_empty()
+        || authority.contains(['@', '#'])
+        || authority.bytes().any(|b| !(0x21..0x7f).contains(&b))
+    {
         return Err("has no usable host");
     }
     if path.contains(['#', ' ']) || path.bytes().any(|b| b < 0x21 || b == 0x7f) {
@@ -301,6 +312,7 @@ mod tests {
             "ftp://x/",
             "http:///x",
             "http://u@h/",
+            "http://h\r\nX: y/",
             "http://h/a b",
             "http://h/#f",
         ] {

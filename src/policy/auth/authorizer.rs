@@ -18,11 +18,15 @@
 
 pub mod cache;
 
-use std::fmt::Write as _;
+use std::borrow::Cow;
+use std::io::Write as _;
+use std::rc::Rc;
 use std::time::Duration;
 
+use ahash::AHashSet;
 use bytes::{BufMut, BytesMut};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use crate::error::GatewayError;
 use crate::http::{RequestHead, percent, query};
@@ -88,6 +92,8 @@ pub struct Authorizer {
     pub identity: Vec<IdentitySource>,
     /// Send the request body in the event.
     pub send_body: bool,
+    /// Largest body the event carries (413 above it).
+    pub max_body: u64,
     /// `user_data` of the event.
     pub user_data: Option<Box<str>>,
     /// Relaxed mode (§11.9.5): an unreachable or failing endpoint lets the
@@ -124,17 +130,13 @@ pub struct Outcome {
     /// `allow` (else `deny`).
     pub allow: bool,
     /// The returned `context`, values as text (`"abc"`, `"1001"`,
-    /// `"false"`), sorted by key.
-    pub context: Vec<(Box<str>, Box<str>)>,
+    /// `"false"`), sorted by key; shared with every request the cached
+    /// decision serves.
+    pub context: Rc<[Pair]>,
 }
 
-impl Outcome {
-    /// Relaxed mode's pass (§11.9.5): allowed, context empty.
-    pub const RELAXED: Outcome = Outcome {
-        allow: true,
-        context: Vec::new(),
-    };
-}
+/// One context key and its value as text.
+pub type Pair = (Box<str>, Box<str>);
 
 /// How an authorizer call ended when it lets the pipeline go on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,7 +144,7 @@ pub enum Settled {
     /// The endpoint decided (allow or deny): cacheable.
     Decided(Outcome),
     /// The endpoint failed and relaxed mode let the request through with
-    /// an empty context ([`Outcome::RELAXED`]); never cached.
+    /// an empty context (§11.9.5); never cached.
     Forgiven,
 }
 
@@ -157,52 +159,43 @@ pub enum Fault {
     Invalid(&'static str),
 }
 
+/// A cache key: SHA-256 of the authorizer's index and its identity-source
+/// values, so every key has the same small size whatever the values.
+pub type CacheKey = [u8; 32];
+
 impl Authorizer {
-    /// The cache key of a request (§11.9.4): the authorizer's index and
-    /// every identity-source value, length-prefixed so that no two value
-    /// lists share a key. An absent or empty identity source is
+    /// The cache key of a request (§11.9.4): a digest of the authorizer's
+    /// index and every identity-source value exactly as the event carries
+    /// it ([`identity_value`]), length-prefixed so that no two value lists
+    /// share a key. An absent, empty or non-UTF-8 identity source is
     /// [`GatewayError::IdentitySourceMissing`] (§11.10).
     pub fn cache_key(
         &self,
         id: AuthorizerId,
         head: &RequestHead,
-        key: &mut Vec<u8>,
-    ) -> Result<(), GatewayError> {
-        key.clear();
-        key.extend_from_slice(&id.to_le_bytes());
+    ) -> Result<CacheKey, GatewayError> {
+        let mut digest = Sha256::new();
+        digest.update(id.to_le_bytes());
         for source in &self.identity {
-            let value = match source {
-                IdentitySource::Header(name) => head.values(name.as_bytes()).next(),
-                IdentitySource::Query(name) => head
-                    .query
-                    .and_then(|q| query::find(head.slice(q), name.as_bytes())),
-            };
-            let value = value
-                .filter(|v| !v.is_empty())
-                .ok_or(GatewayError::IdentitySourceMissing)?;
-            key.extend_from_slice(&(value.len() as u32).to_le_bytes());
-            key.extend_from_slice(value);
+            let value = identity_value(source, head).ok_or(GatewayError::IdentitySourceMissing)?;
+            digest.update((value.len() as u64).to_le_bytes());
+            digest.update(&value);
         }
-        Ok(())
+        Ok(digest.finalize().into())
     }
 
     /// Writes the whole HTTP request to the endpoint into `out`: a POST of
     /// the event as JSON (§11.9.2). A frontend event carries every header
     /// (lower-case names; repeats joined by `,`), every query parameter
-    /// (first value, decoded), `user_data`, the body when configured, and
-    /// `httpMethod`, `path`, `requestContext`; a backend event carries only
-    /// `user_data` (§11.9.6).
+    /// (first value per decoded key, decoded), `user_data`, the body when
+    /// configured, and `httpMethod`, `path`, `requestContext`; a backend
+    /// event carries only `user_data` (§11.9.6).
+    ///
+    /// The event is written in place after the head; its length goes into
+    /// a `Content-Length` field padded with spaces (optional whitespace
+    /// the field value excludes, RFC 9110 §5.5), so it is never copied.
     pub fn write_request(&self, facts: &Facts<'_>, out: &mut BytesMut) {
-        let mut event = String::with_capacity(512);
-        match self.kind {
-            Kind::Frontend => self.frontend_event(facts, &mut event),
-            Kind::Backend => {
-                event.push_str("{\"user_data\":");
-                json_str(&mut event, self.user_data.as_deref().unwrap_or(""));
-                event.push('}');
-            }
-        }
-        out.reserve(self.path.len() + self.host.len() + event.len() + 160);
+        out.reserve(self.path.len() + self.host.len() + 512);
         out.put_slice(b"POST ");
         out.put_slice(self.path.as_bytes());
         out.put_slice(b" HTTP/1.1\r\nHost: ");
@@ -210,19 +203,36 @@ impl Authorizer {
         out.put_slice(b"\r\nContent-Type: application/json\r\nX-Request-Id: ");
         out.put_slice(facts.request_id.as_bytes());
         out.put_slice(b"\r\nContent-Length: ");
-        out.put_slice(itoa::Buffer::new().format(event.len()).as_bytes());
+        let length_at = out.len();
+        out.put_slice(&[b' '; LENGTH_DIGITS]);
         out.put_slice(b"\r\n\r\n");
-        out.put_slice(event.as_bytes());
+        let event_at = out.len();
+        let mut event = Json(out);
+        match self.kind {
+            Kind::Frontend => self.frontend_event(facts, &mut event),
+            Kind::Backend => {
+                event.raw("{\"user_data\":");
+                event.str(self.user_data.as_deref().unwrap_or("").as_bytes());
+                event.raw("}");
+            }
+        }
+        let len = out.len() - event_at;
+        let mut digits = itoa::Buffer::new();
+        let digits = digits.format(len).as_bytes();
+        if let Some(slot) = out.get_mut(length_at..length_at + digits.len()) {
+            slot.copy_from_slice(digits);
+        }
     }
 
-    fn frontend_event(&self, facts: &Facts<'_>, event: &mut String) {
+    fn frontend_event(&self, facts: &Facts<'_>, event: &mut Json<'_>) {
         let head = facts.head;
-        event.push_str("{\"httpMethod\":");
-        json_bytes(event, head.slice(head.method_span));
-        event.push_str(",\"path\":");
-        json_bytes(event, head.slice(head.path));
-        event.push_str(",\"headers\":{");
+        event.raw("{\"httpMethod\":");
+        event.str(head.slice(head.method_span));
+        event.raw(",\"path\":");
+        event.str(head.slice(head.path));
+        event.raw(",\"headers\":{");
         let mut first = true;
+        // At most MAX_HEADERS (128) lines: the quadratic search is bounded.
         for (i, h) in head.headers.iter().enumerate() {
             let name = head.slice(h.name);
             let earlier = head.headers.get(..i).unwrap_or_default();
@@ -233,63 +243,56 @@ impl Authorizer {
                 continue; // joined with the first one
             }
             if !first {
-                event.push(',');
+                event.raw(",");
             }
             first = false;
-            json_bytes(event, &name.to_ascii_lowercase());
-            event.push(':');
-            let mut joined = Vec::with_capacity(h.value.len());
-            for (n, v) in head.values(name).enumerate() {
-                if n > 0 {
-                    joined.push(b',');
-                }
-                joined.extend_from_slice(v);
-            }
-            json_bytes(event, &joined);
+            event.lower_str(name);
+            event.raw(":");
+            event.joined(head.values(name));
         }
-        event.push_str("},\"queryStringParameters\":{");
+        event.raw("},\"queryStringParameters\":{");
         if let Some(q) = head.query {
-            let mut seen: Vec<Vec<u8>> = Vec::new();
+            let mut seen = AHashSet::new();
             for pair in query::pairs(head.slice(q)) {
-                let key = percent::decode(pair.key).into_owned();
-                if seen.contains(&key) {
+                let key = percent::decode(pair.key);
+                if seen.contains(&*key) {
                     continue; // first value per key (§11.9.2 suggestion)
                 }
                 if !seen.is_empty() {
-                    event.push(',');
+                    event.raw(",");
                 }
-                json_bytes(event, &key);
-                event.push(':');
-                json_bytes(event, &percent::decode(pair.value));
-                seen.push(key);
+                event.str(&key);
+                event.raw(":");
+                event.str(&percent::decode(pair.value));
+                seen.insert(key);
             }
         }
-        event.push_str("},\"requestContext\":{\"requestId\":");
-        json_str(event, facts.request_id);
-        event.push_str(",\"sourceIp\":");
-        json_bytes(event, facts.source_ip);
-        event.push_str(",\"stage\":");
-        json_str(event, facts.stage);
-        event.push_str(",\"apiId\":");
-        json_str(event, facts.api_id);
-        event.push_str("},\"user_data\":");
-        json_str(event, self.user_data.as_deref().unwrap_or(""));
+        event.raw("},\"requestContext\":{\"requestId\":");
+        event.str(facts.request_id.as_bytes());
+        event.raw(",\"sourceIp\":");
+        event.str(facts.source_ip);
+        event.raw(",\"stage\":");
+        event.str(facts.stage.as_bytes());
+        event.raw(",\"apiId\":");
+        event.str(facts.api_id.as_bytes());
+        event.raw("},\"user_data\":");
+        event.str(self.user_data.as_deref().unwrap_or("").as_bytes());
         if let Some(body) = facts.body.filter(|_| self.send_body) {
-            event.push_str(",\"body\":");
-            match std::str::from_utf8(body) {
-                Ok(text) => {
-                    json_str(event, text);
-                    event.push_str(",\"isBase64Encoded\":false");
-                }
-                Err(_) => {
-                    use base64::Engine as _;
-                    let encoded = base64::engine::general_purpose::STANDARD.encode(body);
-                    json_str(event, &encoded);
-                    event.push_str(",\"isBase64Encoded\":true");
-                }
+            event.raw(",\"body\":");
+            // Text goes as a string; anything else (bytes that are not
+            // UTF-8, control characters that would escape to six bytes
+            // each) as base64, so the event stays within 4/3 of the body.
+            if is_plain_text(body) {
+                event.str(body);
+                event.raw(",\"isBase64Encoded\":false");
+            } else {
+                use base64::Engine as _;
+                let encoded = base64::engine::general_purpose::STANDARD.encode(body);
+                event.str(encoded.as_bytes());
+                event.raw(",\"isBase64Encoded\":true");
             }
         }
-        event.push('}');
+        event.raw("}");
     }
 
     /// The decision for what the endpoint answered (`Ok((status, body))`)
@@ -309,9 +312,57 @@ impl Authorizer {
     }
 }
 
+/// Width reserved for the event's length: up to 9 999 999 999 bytes.
+const LENGTH_DIGITS: usize = 10;
+
+/// Most bytes of context (keys and values) a result may carry: a context
+/// is a few claims, and each cached decision keeps its context.
+pub const MAX_CONTEXT_BYTES: usize = 16 * 1024;
+
+/// An identity source's value exactly as the event carries it: a
+/// header's values joined by `,`; the first query value whose decoded key
+/// is `name`, decoded. `None` when absent, empty or not UTF-8 (the event
+/// could not carry it unchanged).
+pub fn identity_value<'h>(source: &IdentitySource, head: &'h RequestHead) -> Option<Cow<'h, [u8]>> {
+    let value = match source {
+        IdentitySource::Header(name) => {
+            let mut values = head.values(name.as_bytes());
+            let first = values.next()?;
+            match values.next() {
+                None => Cow::Borrowed(first),
+                Some(second) => {
+                    let mut joined = first.to_vec();
+                    for v in std::iter::once(second).chain(values) {
+                        joined.push(b',');
+                        joined.extend_from_slice(v);
+                    }
+                    Cow::Owned(joined)
+                }
+            }
+        }
+        IdentitySource::Query(name) => {
+            let q = head.slice(head.query?);
+            let pair = query::pairs(q).find(|p| *percent::decode(p.key) == *name.as_bytes())?;
+            percent::decode(pair.value)
+        }
+    };
+    (!value.is_empty() && std::str::from_utf8(&value).is_ok()).then_some(value)
+}
+
+/// UTF-8 with no control characters but tab, CR and LF.
+fn is_plain_text(b: &[u8]) -> bool {
+    std::str::from_utf8(b).is_ok()
+        && !b
+            .iter()
+            .any(|&c| (c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r')) || c == 0x7f)
+}
+
 /// Parses the result contract (§11.9.3): an object (or its JSON-string
-/// encoding) with `statusCode` 200 and `body`, a string (or object) holding
-/// `status` `allow`/`deny` and an optional flat `context`.
+/// encoding) with `statusCode` and `body`, a string (or object) holding
+/// `status` `allow`/`deny` and an optional flat `context`. A 5xx
+/// `statusCode` is [`Fault::Unavailable`] whatever the body (a crashed
+/// function, §27 C7); any other non-200 breaks the contract unless
+/// `deny_status` accepts a 401/403 deny (§27 C6).
 pub fn parse_result(bytes: &[u8], num_bool: bool, deny_status: bool) -> Result<Outcome, Fault> {
     if bytes.len() > MAX_RESULT_BYTES {
         return Err(Fault::Invalid("the result is larger than 1 MB"));
@@ -330,6 +381,9 @@ pub fn parse_result(bytes: &[u8], num_bool: bool, deny_status: bool) -> Result<O
         _ => None,
     }
     .ok_or(Fault::Invalid("statusCode is missing or not a number"))?;
+    if (500..=599).contains(&status) {
+        return Err(Fault::Unavailable);
+    }
     let body = match top.get("body") {
         Some(Value::String(s)) => {
             serde_json::from_str(s).map_err(|_| Fault::Invalid("body is not JSON"))?
@@ -348,36 +402,51 @@ pub fn parse_result(bytes: &[u8], num_bool: bool, deny_status: bool) -> Result<O
     match status {
         200 => {}
         401 | 403 if deny_status && !allow => {}
-        500..=599 => return Err(Fault::Unavailable),
         _ => return Err(Fault::Invalid("statusCode is not 200")),
     }
     let context = match body.get("context") {
         None | Some(Value::Null) => Vec::new(),
-        Some(Value::Object(ctx)) => {
-            let mut out = Vec::with_capacity(ctx.len());
-            for (key, value) in ctx {
-                if !context_key_ok(key) {
-                    return Err(Fault::Invalid(
-                        "a context key is not 1-32 letters, digits, - or _ starting with a letter",
-                    ));
-                }
-                let text = match value {
-                    Value::String(s) => s.clone(),
-                    Value::Bool(b) if num_bool => b.to_string(),
-                    Value::Number(n) if num_bool => n.to_string(),
-                    _ => {
-                        return Err(Fault::Invalid(
-                            "a context value is not a string (or number/Boolean with context_num_bool)",
-                        ));
-                    }
-                };
-                out.push((key.as_str().into(), text.into_boxed_str()));
-            }
-            out
-        }
+        Some(Value::Object(ctx)) => context(ctx, num_bool)?,
         Some(_) => return Err(Fault::Invalid("body.context is not an object")),
     };
-    Ok(Outcome { allow, context })
+    Ok(Outcome {
+        allow,
+        context: context.into(),
+    })
+}
+
+/// The context's pairs as text, checked (§11.9.3): valid keys, flat
+/// values, no control characters (values may become header values,
+/// §9.3), at most [`MAX_CONTEXT_BYTES`].
+fn context(ctx: &serde_json::Map<String, Value>, num_bool: bool) -> Result<Vec<Pair>, Fault> {
+    let mut out = Vec::with_capacity(ctx.len());
+    let mut bytes = 0;
+    for (key, value) in ctx {
+        if !context_key_ok(key) {
+            return Err(Fault::Invalid(
+                "a context key is not 1-32 letters, digits, - or _ starting with a letter",
+            ));
+        }
+        let text = match value {
+            Value::String(s) => s.clone(),
+            Value::Bool(b) if num_bool => b.to_string(),
+            Value::Number(n) if num_bool => n.to_string(),
+            _ => {
+                return Err(Fault::Invalid(
+                    "a context value is not a string (or number/Boolean with context_num_bool)",
+                ));
+            }
+        };
+        if text.bytes().any(|c| (c < 0x20 && c != b'\t') || c == 0x7f) {
+            return Err(Fault::Invalid("a context value holds a control character"));
+        }
+        bytes += key.len() + text.len();
+        if bytes > MAX_CONTEXT_BYTES {
+            return Err(Fault::Invalid("the context is larger than 16 KiB"));
+        }
+        out.push((key.as_str().into(), text.into_boxed_str()));
+    }
+    Ok(out)
 }
 
 /// A valid context key (§11.9.3): 1–32 characters, a letter first, then
@@ -391,28 +460,82 @@ pub fn context_key_ok(key: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_')
 }
 
-/// Appends `s` as a JSON string.
-fn json_str(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
+/// Writes JSON text into a buffer.
+struct Json<'a>(&'a mut BytesMut);
+
+impl Json<'_> {
+    /// Appends literal JSON.
+    fn raw(&mut self, s: &str) {
+        self.0.put_slice(s.as_bytes());
+    }
+
+    /// Appends bytes as a JSON string; bytes that are not UTF-8 become
+    /// U+FFFD.
+    fn str(&mut self, b: &[u8]) {
+        self.0.put_u8(b'"');
+        self.escaped(b);
+        self.0.put_u8(b'"');
+    }
+
+    /// Appends a header name, lower-cased, as a JSON string.
+    fn lower_str(&mut self, name: &[u8]) {
+        self.0.put_u8(b'"');
+        for chunk in name.chunks(64) {
+            let mut lower = [0u8; 64];
+            let lower = lower.get_mut(..chunk.len()).unwrap_or_default();
+            lower.copy_from_slice(chunk);
+            lower.make_ascii_lowercase();
+            self.escaped(lower);
+        }
+        self.0.put_u8(b'"');
+    }
+
+    /// Appends values joined by `,` as one JSON string.
+    fn joined<'v>(&mut self, values: impl Iterator<Item = &'v [u8]>) {
+        self.0.put_u8(b'"');
+        for (n, v) in values.enumerate() {
+            if n > 0 {
+                self.0.put_u8(b',');
             }
-            c => out.push(c),
+            self.escaped(v);
+        }
+        self.0.put_u8(b'"');
+    }
+
+    fn escaped(&mut self, b: &[u8]) {
+        for piece in b.utf8_chunks() {
+            self.escaped_str(piece.valid());
+            if !piece.invalid().is_empty() {
+                self.0.put_slice("\u{fffd}".as_bytes());
+            }
         }
     }
-    out.push('"');
-}
 
-/// Appends bytes as a JSON string, invalid UTF-8 replaced by U+FFFD.
-fn json_bytes(out: &mut String, b: &[u8]) {
-    json_str(out, &String::from_utf8_lossy(b));
+    fn escaped_str(&mut self, s: &str) {
+        let out = &mut *self.0;
+        let mut start = 0;
+        for (i, c) in s.bytes().enumerate() {
+            let escape: &[u8] = match c {
+                b'"' => b"\\\"",
+                b'\\' => b"\\\\",
+                b'\n' => b"\\n",
+                b'\r' => b"\\r",
+                b'\t' => b"\\t",
+                0..=0x1f | 0x7f => b"",
+                _ => continue,
+            };
+            out.put_slice(s.as_bytes().get(start..i).unwrap_or_default());
+            if escape.is_empty() {
+                let mut buf = [0u8; 6];
+                let _ = write!(&mut buf[..], "\\u{c:04x}");
+                out.put_slice(&buf);
+            } else {
+                out.put_slice(escape);
+            }
+            start = i + 1;
+        }
+        out.put_slice(s.as_bytes().get(start..).unwrap_or_default());
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
-//! Authentication (behaviour.md §11): who is calling. Today: the app
-//! signature algorithm ([`signature`]), which app authentication and
-//! backend signing (§12) share.
+//! Authentication (behaviour.md §11): who is calling. App authentication
+//! ([`app`]: signatures and AppCodes) on the signature algorithm
+//! ([`signature`], shared with backend signing, §12), and custom
+//! authorizers ([`authorizer`], §11.9; also the second factor, §11.7).
 
 pub mod app;
 pub mod authorizer;

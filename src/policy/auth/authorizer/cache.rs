@@ -7,9 +7,10 @@
 //! sees the caller: no cross-core traffic on the request path, at the price
 //! of up to one endpoint call per worker per key and TTL.
 //!
-//! Memory is bounded: at most `capacity` entries. When full, the oldest
-//! insertion is evicted first (expired or not). An evicted entry only costs
-//! another endpoint call; it never lets a request through.
+//! Memory is bounded: at most `capacity` entries, each a 32-byte key
+//! digest and a context of at most [`super::MAX_CONTEXT_BYTES`]. When full,
+//! the oldest insertion is evicted first (expired or not). An evicted entry
+//! only costs another endpoint call; it never lets a request through.
 
 use std::collections::VecDeque;
 use std::rc::Rc;
@@ -17,7 +18,7 @@ use std::time::Instant;
 
 use ahash::AHashMap;
 
-use super::Outcome;
+use super::{CacheKey, Outcome};
 
 /// One cached decision.
 #[derive(Debug)]
@@ -31,10 +32,10 @@ struct Entry {
 /// A bounded, TTL-expiring map from cache key to decision.
 #[derive(Debug)]
 pub struct ResultCache {
-    map: AHashMap<Box<[u8]>, Entry>,
+    map: AHashMap<CacheKey, Entry>,
     /// Insertion order: (seq, key). Slots whose entry was replaced or
     /// removed are stale and skipped.
-    order: VecDeque<(u64, Box<[u8]>)>,
+    order: VecDeque<(u64, CacheKey)>,
     capacity: usize,
     next_seq: u64,
 }
@@ -52,7 +53,7 @@ impl ResultCache {
     }
 
     /// The unexpired decision for `key`.
-    pub fn get(&mut self, key: &[u8], now: Instant) -> Option<Rc<Outcome>> {
+    pub fn get(&mut self, key: &CacheKey, now: Instant) -> Option<Rc<Outcome>> {
         let entry = self.map.get(key)?;
         if now < entry.expires {
             return Some(Rc::clone(&entry.outcome));
@@ -62,7 +63,7 @@ impl ResultCache {
     }
 
     /// Caches `outcome` for `key` until `expires`.
-    pub fn put(&mut self, key: &[u8], outcome: Rc<Outcome>, expires: Instant) {
+    pub fn put(&mut self, key: &CacheKey, outcome: Rc<Outcome>, expires: Instant) {
         if self.capacity == 0 {
             return;
         }
@@ -74,14 +75,14 @@ impl ResultCache {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.map.insert(
-            key.into(),
+            *key,
             Entry {
                 outcome,
                 expires,
                 seq,
             },
         );
-        self.order.push_back((seq, key.into()));
+        self.order.push_back((seq, *key));
         // Replaced keys leave stale slots behind; drop them before the
         // queue outgrows the map by much.
         if self.order.len() > 2 * self.capacity.max(16) {
@@ -128,17 +129,23 @@ mod tests {
     fn allow() -> Rc<Outcome> {
         Rc::new(Outcome {
             allow: true,
-            context: vec![("user".into(), "abc".into())],
+            context: vec![("user".into(), "abc".into())].into(),
         })
+    }
+
+    fn k(n: u32) -> CacheKey {
+        let mut key = [0; 32];
+        key[..4].copy_from_slice(&n.to_le_bytes());
+        key
     }
 
     #[test]
     fn a_decision_is_served_until_it_expires() {
         let t0 = start();
         let mut c = ResultCache::new(4);
-        c.put(b"k", allow(), t0 + Duration::from_secs(30));
-        assert!(c.get(b"k", t0 + Duration::from_secs(29)).is_some());
-        assert!(c.get(b"k", t0 + Duration::from_secs(30)).is_none());
+        c.put(&k(1), allow(), t0 + Duration::from_secs(30));
+        assert!(c.get(&k(1), t0 + Duration::from_secs(29)).is_some());
+        assert!(c.get(&k(1), t0 + Duration::from_secs(30)).is_none());
         assert!(c.is_empty(), "an expired entry is dropped when looked up");
     }
 
@@ -148,12 +155,12 @@ mod tests {
         let later = t0 + Duration::from_secs(60);
         let mut c = ResultCache::new(3);
         for i in 0u32..1000 {
-            c.put(&i.to_le_bytes(), allow(), later);
+            c.put(&k(i), allow(), later);
             assert!(c.len() <= 3);
             assert!(c.order.len() <= 2 * 16 + 1);
         }
-        assert!(c.get(&999u32.to_le_bytes(), t0).is_some());
-        assert!(c.get(&996u32.to_le_bytes(), t0).is_none());
+        assert!(c.get(&k(999), t0).is_some());
+        assert!(c.get(&k(996), t0).is_none());
     }
 
     #[test]
@@ -161,18 +168,18 @@ mod tests {
         let t0 = start();
         let mut c = ResultCache::new(2);
         for _ in 0..100 {
-            c.put(b"a", allow(), t0 + Duration::from_secs(5));
+            c.put(&k(10), allow(), t0 + Duration::from_secs(5));
         }
-        c.put(b"b", allow(), t0 + Duration::from_secs(5));
+        c.put(&k(11), allow(), t0 + Duration::from_secs(5));
         assert_eq!(c.len(), 2);
-        assert!(c.get(b"a", t0).is_some() && c.get(b"b", t0).is_some());
+        assert!(c.get(&k(10), t0).is_some() && c.get(&k(11), t0).is_some());
     }
 
     #[test]
     fn zero_capacity_caches_nothing() {
         let t0 = start();
         let mut c = ResultCache::new(0);
-        c.put(b"a", allow(), t0 + Duration::from_secs(5));
-        assert!(c.get(b"a", t0).is_none());
+        c.put(&k(10), allow(), t0 + Duration::from_secs(5));
+        assert!(c.get(&k(10), t0).is_none());
     }
 }

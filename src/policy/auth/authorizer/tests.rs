@@ -15,6 +15,7 @@ fn authorizer(kind: Kind) -> Authorizer {
             IdentitySource::Query("test".into()),
         ],
         send_body: false,
+        max_body: 1024,
         user_data: Some("ud \"quoted\"".into()),
         relaxed: false,
         num_bool: true,
@@ -34,14 +35,12 @@ fn allow_with_context_of_every_type() {
     );
     let out = parse_result(r.as_bytes(), true, false).unwrap();
     assert!(out.allow);
-    assert_eq!(
-        out.context,
-        vec![
-            ("authstatus1".into(), "false".into()),
-            ("num".into(), "1001".into()),
-            ("test".into(), "123".into()),
-        ]
-    );
+    let expected: Vec<(Box<str>, Box<str>)> = vec![
+        ("authstatus1".into(), "false".into()),
+        ("num".into(), "1001".into()),
+        ("test".into(), "123".into()),
+    ];
+    assert_eq!(&*out.context, &expected[..]);
 }
 
 #[test]
@@ -60,7 +59,7 @@ fn a_json_encoded_result_string_is_accepted() {
     let outer = serde_json::to_string(&inner).unwrap();
     let out = parse_result(outer.as_bytes(), true, false).unwrap();
     assert!(!out.allow);
-    assert_eq!(out.context, vec![("code".into(), "1001".into())]);
+    assert_eq!(&*out.context, &[("code".into(), "1001".into())][..]);
 }
 
 #[test]
@@ -79,6 +78,18 @@ fn contract_violations_are_invalid() {
         ),
         result(200, r#"{"status":"allow","context":[1]}"#),
         result(401, r#"{"status":"deny"}"#),
+        // A value that would split a backend header (§9.3).
+        result(
+            200,
+            r#"{"status":"allow","context":{"user":"abc\r\nX-Injected: yes"}}"#,
+        ),
+        result(
+            200,
+            &format!(
+                r#"{{"status":"allow","context":{{"big":"{}"}}}}"#,
+                "x".repeat(MAX_CONTEXT_BYTES)
+            ),
+        ),
     ];
     for case in cases {
         assert!(
@@ -114,6 +125,21 @@ fn a_5xx_status_code_is_unavailable_and_relaxed_mode_forgives_it() {
 }
 
 #[test]
+fn a_crashed_function_is_unavailable_whatever_its_body() {
+    // §27 C7: any 5xx statusCode, even without a usable body.
+    for r in [
+        r#"{"statusCode":500,"body":"Internal error"}"#,
+        r#"{"statusCode":502}"#,
+    ] {
+        assert_eq!(
+            parse_result(r.as_bytes(), true, false),
+            Err(Fault::Unavailable),
+            "{r}"
+        );
+    }
+}
+
+#[test]
 fn a_401_deny_is_a_deny_only_with_the_switch() {
     // S001 §7 returns statusCode 401 with deny (§27 C6).
     let r = result(401, r#"{"status":"deny"}"#);
@@ -126,31 +152,34 @@ fn a_401_deny_is_a_deny_only_with_the_switch() {
 fn the_cache_key_holds_every_identity_source() {
     let a = authorizer(Kind::Frontend);
     let head = head_for_tests("GET /x?test=abc HTTP/1.1\r\nHost: h\r\nToken: t1\r\n\r\n");
-    let mut key = Vec::new();
-    a.cache_key(7, &head, &mut key).unwrap();
-    assert_eq!(key, b"\x07\0\0\0\x02\0\0\0t1\x03\0\0\0abc");
+    let key = a.cache_key(7, &head).unwrap();
+    assert_eq!(key, a.cache_key(7, &head).unwrap());
+    assert_ne!(key, a.cache_key(8, &head).unwrap(), "per authorizer");
     let other = head_for_tests("GET /x?test=abc HTTP/1.1\r\nHost: h\r\nToken: t2\r\n\r\n");
-    let mut key2 = Vec::new();
-    a.cache_key(7, &other, &mut key2).unwrap();
-    assert_ne!(key, key2);
+    assert_ne!(key, a.cache_key(7, &other).unwrap());
 }
 
+/// The key covers exactly what the event shows the endpoint: a repeated
+/// header counts joined, a query key only with its exact (decoded) name.
 #[test]
-fn a_missing_or_empty_identity_source_is_refused() {
+fn the_cache_key_follows_what_the_event_carries() {
     let a = authorizer(Kind::Frontend);
-    let mut key = Vec::new();
-    for raw in [
-        "GET /x?test=abc HTTP/1.1\r\nHost: h\r\n\r\n",
-        "GET /x HTTP/1.1\r\nHost: h\r\nToken: t\r\n\r\n",
-        "GET /x?test= HTTP/1.1\r\nHost: h\r\nToken: t\r\n\r\n",
-    ] {
-        let head = head_for_tests(raw);
-        assert_eq!(
-            a.cache_key(0, &head, &mut key),
-            Err(GatewayError::IdentitySourceMissing),
-            "{raw}"
-        );
-    }
+    let key = |raw: &str| a.cache_key(0, &head_for_tests(raw)).unwrap();
+    let plain = key("GET /x?test=victim HTTP/1.1\r\nHost: h\r\nToken: victim\r\n\r\n");
+    let repeated =
+        key("GET /x?test=victim HTTP/1.1\r\nHost: h\r\nToken: victim\r\nToken: good\r\n\r\n");
+    assert_ne!(plain, repeated);
+    let other_case =
+        key("GET /x?TEST=victim&test=good HTTP/1.1\r\nHost: h\r\nToken: victim\r\n\r\n");
+    assert_ne!(plain, other_case);
+    let encoded = key("GET /x?t%65st=vi%63tim HTTP/1.1\r\nHost: h\r\nToken: victim\r\n\r\n");
+    assert_eq!(plain, encoded, "the event decodes keys and values too");
+    let head = head_for_tests(
+        "GET /x?TEST=victim&test=good HTTP/1.1\r\nHost: h\r\nToken: a\r\nToken: b\r\n\r\n",
+    );
+    let value = |s: &IdentitySource| identity_value(s, &head).unwrap().into_owned();
+    assert_eq!(value(&a.identity[0]), b"a,b");
+    assert_eq!(value(&a.identity[1]), b"good");
 }
 
 #[test]
@@ -173,7 +202,8 @@ fn the_frontend_event_carries_headers_queries_and_context() {
     let text = std::str::from_utf8(&out).unwrap();
     let (head_part, body) = text.split_once("\r\n\r\n").unwrap();
     assert!(head_part.starts_with("POST /auth HTTP/1.1\r\nHost: 127.0.0.1:9000\r\n"));
-    assert!(head_part.contains(&format!("Content-Length: {}", body.len())));
+    let length = head_part.split("Content-Length: ").nth(1).unwrap();
+    assert_eq!(length.trim().parse::<usize>().unwrap(), body.len());
     let event: Value = serde_json::from_str(body).unwrap();
     assert_eq!(
         event["headers"]["authorization"],
