@@ -13,6 +13,7 @@ pub mod auth;
 pub mod cors;
 pub mod params;
 pub mod protocol;
+pub mod throttle;
 
 /// Who is calling, as authentication found it (behaviour.md §9.3, §18.3).
 ///
