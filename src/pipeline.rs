@@ -1,5 +1,5 @@
-//! The request path as one readable function: route → policy (CORS, input
-//! parameters) → backend → rewrite → forward → respond (architecture.md
+//! The request path as one readable function: route → policy (CORS,
+//! access control, authentication, input parameters) → backend → rewrite → forward → respond (architecture.md
 //! "One request, one direction").
 //!
 //! [`CoreState`] is everything one worker core owns for its requests; the
@@ -23,7 +23,7 @@ use crate::http::parse::HeaderKind;
 use crate::http::{BodyFraming, Method, RequestHead, ResponseHead, Version, write};
 use crate::io::{self, ClientConn, Tunnel};
 use crate::policy::auth::app::{self, App, AppAuth};
-use crate::policy::auth::signature;
+use crate::policy::auth::{signature, token};
 use crate::policy::cors::{self, CorsPlan};
 use crate::policy::protocol::{self, Verdict};
 use crate::policy::{Identity, params};
@@ -61,7 +61,8 @@ pub struct CoreState {
     /// This worker's own copy of the TLS configurations (its own session
     /// caches).
     pub tls: crate::tls::SniTable,
-    /// Reused buffer for canonical requests (app signatures).
+    /// Reused buffer for canonical requests (app signatures) and decoded
+    /// tokens.
     pub scratch: RefCell<BytesMut>,
     /// This worker's client TLS settings per upstream (https backends),
     /// built from the snapshot the worker started with: a reload that
@@ -200,6 +201,19 @@ pub async fn handle(
     if let Some(auth) = &api.app_auth {
         match authenticate_app(core, snap, client, &head, auth, route.stage).await {
             Ok(app) => call.identity.app_id = Some(app.id.clone()),
+            Err(e) => return reject(core, client, &call, e).await,
+        }
+    }
+    if let Some(issuer) = &api.token_auth {
+        // §11.6; the worker's scratch buffer holds the decoded token.
+        let verified = token::authenticate(
+            issuer,
+            &head,
+            core.clock.unix_now(),
+            &mut core.scratch.borrow_mut(),
+        );
+        match verified {
+            Ok(caller) => call.identity.set_caller(caller),
             Err(e) => return reject(core, client, &call, e).await,
         }
     }

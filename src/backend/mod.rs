@@ -133,6 +133,9 @@ pub struct Api {
     pub protocols: crate::policy::protocol::Protocols,
     /// App authentication (§11.2–§11.5); `None`: no authentication.
     pub app_auth: Option<crate::policy::auth::app::AppAuth>,
+    /// Token authentication (§11.6): the issuer whose tokens it accepts;
+    /// `None`: no token authentication.
+    pub token_auth: Option<std::sync::Arc<crate::policy::auth::token::TokenIssuer>>,
     /// Backend signature key by [`StageId`] (§12).
     pub signing: Vec<Option<std::sync::Arc<SigningKey>>>,
     /// IP access control by [`StageId`] (§15).

@@ -79,6 +79,9 @@ pub struct GatewaySpec {
     /// `[[signature_key]]`: keys that sign backend requests (§12).
     #[serde(default)]
     pub signature_key: Vec<SignatureKeySpec>,
+    /// `[[token_issuer]]`: issuers of tokens for token authentication (§11.6).
+    #[serde(default)]
+    pub token_issuer: Vec<TokenIssuerSpec>,
 }
 
 /// Name of the default environment (behaviour.md §5.1).

@@ -9,6 +9,7 @@ mod apps;
 mod mapping;
 mod model;
 mod policies;
+mod token;
 
 use super::error::ConfigError;
 use super::spec::{
@@ -31,6 +32,7 @@ pub fn validate(spec: &GatewaySpec) -> Vec<ConfigError> {
     apps::apps(spec, &mut errs);
     access::acls(spec, &mut errs);
     access::signature_keys(spec, &mut errs);
+    token::issuers(spec, &mut errs);
     groups(spec, &mut errs);
     errs
 }
@@ -317,6 +319,7 @@ fn api(
     };
     model::api(spec, group, api, ap, &params, errs);
     apps::api_auth(spec, api, ap, errs);
+    token::api_auth(spec, &api.auth, ap, errs);
     access::api_acl(spec, api, ap, errs);
     access::api_signature_key(spec, api, ap, errs);
     backend(spec, &api.backend, &format!("{ap}.backend"), errs);
