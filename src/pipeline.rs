@@ -22,6 +22,7 @@ use crate::forward::{self, Failure, Forwarder, Target};
 use crate::http::parse::HeaderKind;
 use crate::http::{BodyFraming, Method, RequestHead, ResponseHead, Version, write};
 use crate::io::{self, ClientConn, Tunnel};
+use crate::policy::acl::AccessPolicy;
 use crate::policy::auth::app::{self, App, AppAuth};
 use crate::policy::auth::{signature, token};
 use crate::policy::cors::{self, CorsPlan};
@@ -193,7 +194,8 @@ pub async fn handle(
     if source != peer {
         call.source_text = Some(source.to_string().into_bytes().into());
     }
-    if let Some(Some(acl)) = api.acl.get(route.stage as usize)
+    let access = api.acl.get(route.stage as usize).and_then(Option::as_deref);
+    if let Some(AccessPolicy::Ip(acl)) = access
         && let Err(e) = acl.check(source)
     {
         return reject(core, client, &call, e).await;
@@ -216,6 +218,12 @@ pub async fn handle(
             Ok(caller) => call.identity.set_caller(caller),
             Err(e) => return reject(core, client, &call, e).await,
         }
+    }
+    // §15: account policies judge the account token authentication found.
+    if let Some(AccessPolicy::Account(acl)) = access
+        && let Err(e) = acl.check(call.identity.account_name.as_deref())
+    {
+        return reject(core, client, &call, e).await;
     }
     let inputs = match params::check(&api.params, &head, &route) {
         Ok(inputs) => inputs,

@@ -3,8 +3,9 @@
 //! (certificate PEM) tokens signed by an independent JWT library pass and
 //! their claims reach the backend as system parameters; every broken
 //! token is 401 APIG.0301, an expired one 401 APIG.0307 at the leeway's
-//! edge on a manual clock; a JWKS file's keys are chosen by `kid`. Keys:
-//! tests/data/token (gen.sh).
+//! edge on a manual clock; a JWKS file's keys are chosen by `kid`; account
+//! policies allow and deny with 403 APIG.0302. Keys: tests/data/token
+//! (gen.sh).
 
 #![allow(
     clippy::unwrap_used,
@@ -32,6 +33,7 @@ const SECRET: &str = "tollgate-test-secret-0123456789abcdef";
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/token");
 const BAD: &str = "Incorrect IAM authentication information.";
 const EXPIRED: &str = "The token must be updated.";
+const DENIED: &str = "The IAM user is not authorized to access the API.";
 
 fn config(upstream: SocketAddr) -> String {
     format!(
@@ -59,6 +61,18 @@ pem = "{DATA}/es256.cert.pem"
 name = "jwks"
 jwks = "{DATA}/jwks.json"
 
+[[acl]]
+name = "acme-only"
+type = "account"
+effect = "allow"
+values = ["acme"]
+
+[[acl]]
+name = "no-evil"
+type = "account"
+effect = "deny"
+values = ["evil", "worse"]
+
 [[group]]
 name = "DEFAULT"
 
@@ -68,6 +82,7 @@ method = "ANY"
 path = "/corp"
 match = "prefix"
 stages = ["RELEASE", "TEST"]
+acl = {{ TEST = "acme-only" }}
 [group.api.auth]
 type = "token"
 token_issuer = "corp"
@@ -92,6 +107,7 @@ from = "accountName"
 name = "jwks"
 method = "GET"
 path = "/jwks"
+acl = {{ RELEASE = "no-evil" }}
 [group.api.auth]
 type = "token"
 token_issuer = "jwks"
@@ -276,6 +292,41 @@ driver_tests! {
             get(gw.addr, "/jwks", &bearer(&sign(alg, kid, &c))).assert_apig(401, "APIG.0301", BAD);
         }
     }
+
+    fn account_policies_allow_and_deny_after_authentication(driver) {
+        let up = TestUpstream::ok();
+        let (gw, _clock) = gateway(driver, up.addr);
+        let test_stage = |account: Value| {
+            let token = sign(Algorithm::HS256, None, &claims(json!({"account_name": account})));
+            get(gw.addr, "/corp", &format!("X-Stage: TEST\r\n{}", bearer(&token)))
+        };
+        // TEST allows only acme; the tenant ID stands in for a missing
+        // account name.
+        assert_eq!(test_stage(json!("acme")).status, 200);
+        test_stage(json!("initech")).assert_apig(403, "APIG.0302", DENIED);
+        test_stage(json!("ACME")).assert_apig(403, "APIG.0302", DENIED);
+        assert_eq!(test_stage(json!(null)).status, 403, "tenant t-1 is not acme");
+        let tenant_acme = sign(
+            Algorithm::HS256,
+            None,
+            &claims(json!({"account_name": null, "tenant_id": "acme"})),
+        );
+        let r = get(gw.addr, "/corp", &format!("X-Stage: TEST\r\n{}", bearer(&tenant_acme)));
+        assert_eq!(r.status, 200, "{}", r.text());
+        // Authentication comes first: no token is 401, not 403.
+        get(gw.addr, "/corp", "X-Stage: TEST\r\n").assert_apig(401, "APIG.0301", BAD);
+        // The deny list of /jwks.
+        let es = |account: &str| {
+            let c = json!({"account_name": account, "exp": NOW + 60});
+            get(gw.addr, "/jwks", &bearer(&sign(Algorithm::ES256, Some("ec-1"), &c)))
+        };
+        assert_eq!(es("good").status, 200);
+        es("evil").assert_apig(403, "APIG.0302", DENIED);
+        es("worse").assert_apig(403, "APIG.0302", DENIED);
+        let anonymous = json!({"sub": "x", "exp": NOW + 60});
+        get(gw.addr, "/jwks", &bearer(&sign(Algorithm::ES256, None, &anonymous)))
+            .assert_apig(403, "APIG.0302", DENIED);
+    }
 }
 
 #[test]
@@ -322,6 +373,12 @@ pem = "{DATA}/jwks.json"
 alg = "ES256"
 pem = "{DATA}/es256.key.pem"
 
+[[acl]]
+name = "accounts"
+type = "account"
+effect = "allow"
+values = ["aaa,bbb", " c"]
+
 [[group]]
 name = "DEFAULT"
 [[group.api]]
@@ -345,6 +402,7 @@ type = "mock"
 name = "app-with-issuer"
 method = "GET"
 path = "/c"
+acl = {{ RELEASE = "accounts" }}
 [group.api.auth]
 type = "app"
 token_issuer = "a"
@@ -370,9 +428,12 @@ type = "mock"
             "token_issuer[2].key[1].pem",
             "token_issuer[2].key[2].pem",
             "token_issuer[2].key[3].pem",
+            "acl[0].values[0]",
+            "acl[0].values[1]",
             "group[0].api[0].auth.token_issuer",
             "group[0].api[1].auth.token_issuer",
             "group[0].api[2].auth.token_issuer",
+            "group[0].api[2].acl.RELEASE",
         ],
     );
     let errs = tollgate::control::load(&toml).err().unwrap();
@@ -382,6 +443,7 @@ type = "mock"
     };
     assert!(message("token_issuer[2].key[3].pem").contains("private key"));
     assert!(message("token_issuer[2].key[1].pem").contains("RS256"));
+    assert!(message("group[0].api[2].acl.RELEASE").contains("token"));
 }
 
 #[test]

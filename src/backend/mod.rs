@@ -138,8 +138,8 @@ pub struct Api {
     pub token_auth: Option<std::sync::Arc<crate::policy::auth::token::TokenIssuer>>,
     /// Backend signature key by [`StageId`] (§12).
     pub signing: Vec<Option<std::sync::Arc<SigningKey>>>,
-    /// IP access control by [`StageId`] (§15).
-    pub acl: Vec<Option<std::sync::Arc<crate::policy::acl::IpPolicy>>>,
+    /// Access control (IP or account) by [`StageId`] (§15).
+    pub acl: Vec<Option<std::sync::Arc<crate::policy::acl::AccessPolicy>>>,
     /// CORS on (§17).
     pub cors: bool,
     /// Gateway-response set rendering its errors (§18).

@@ -148,7 +148,7 @@ pub fn compile(spec: &GatewaySpec, base: &std::path::Path) -> Result<Compiled, V
 /// What compiling the groups accumulates.
 struct Builder {
     app_names: BTreeMap<String, crate::policy::auth::app::AppId>,
-    acls: BTreeMap<String, std::sync::Arc<crate::policy::acl::IpPolicy>>,
+    acls: BTreeMap<String, std::sync::Arc<crate::policy::acl::AccessPolicy>>,
     token_issuers: BTreeMap<String, std::sync::Arc<crate::policy::auth::token::TokenIssuer>>,
     signature_keys: BTreeMap<String, std::sync::Arc<crate::backend::SigningKey>>,
     stages: StageTable,

@@ -30,7 +30,7 @@ pub(super) struct ApiCx<'a> {
     /// App ids by `[[app]]` name.
     pub apps: &'a BTreeMap<String, crate::policy::auth::app::AppId>,
     /// Access-control policies by name.
-    pub acls: &'a BTreeMap<String, std::sync::Arc<crate::policy::acl::IpPolicy>>,
+    pub acls: &'a BTreeMap<String, std::sync::Arc<crate::policy::acl::AccessPolicy>>,
     /// Token issuers by name.
     pub token_issuers:
         &'a BTreeMap<String, std::sync::Arc<crate::policy::auth::token::TokenIssuer>>,

@@ -28,12 +28,13 @@ pub struct SignatureKeySpec {
 pub struct AclSpec {
     /// Unique name; APIs bind it per stage.
     pub name: String,
-    /// `"ip"` (account policies arrive with token authentication).
+    /// `"ip"` or `"account"` (token-authenticated APIs only).
     #[serde(rename = "type", default = "default_acl_type")]
     pub kind: String,
     /// `"allow"` (only these) or `"deny"` (all but these).
     pub effect: String,
-    /// Addresses, CIDRs and `first-last` ranges, at most 100.
+    /// At most 100: addresses, CIDRs and `first-last` ranges (`ip`), or
+    /// account names (`account`).
     pub values: Vec<String>,
 }
 
