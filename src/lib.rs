@@ -9,8 +9,10 @@
 //!                     version, client certificate); a failure closes only it
 //!   -> http::parse    head, framing, limits -> 400/413/414/494
 //!   -> route          host -> group, X-Stage -> stage, radix tree on the path -> API
-//!   -> policy         protocol (301 to HTTPS, APIG.0607), CORS plan, input
-//!                     parameters (mandatory, length, type, defaults)
+//!   -> policy         protocol (301 to HTTPS, APIG.0607), CORS plan, IP access
+//!                     control, authentication (app, token), account access
+//!                     control, input parameters (mandatory, length, type,
+//!                     defaults)
 //!   -> backend        backend policies (source IP, parameters) -> http | mock
 //!   -> rewrite        backend path, #variables#, mapped/constant/system params,
 //!                     Host, X-Forwarded-*, X-Request-Id
