@@ -71,25 +71,37 @@ fn signed(header: &[u8], claims: &[u8]) -> Vec<u8> {
 
 fn check(token: &[u8], scratch: &mut BytesMut) {
     match verify(issuer(), token, NOW, scratch) {
-        Ok(Caller { tenant_id, user_id, account_name }) => {
+        Ok(Caller {
+            tenant_id,
+            user_id,
+            account_name,
+        }) => {
             for v in [&tenant_id, &user_id, &account_name].into_iter().flatten() {
                 assert!(!v.is_empty() && !v.bytes().any(|b| b < 0x20 || b == 0x7f));
             }
             assert!(account_name.is_some() || tenant_id.is_none());
         }
-        Err(e) => assert!(matches!(e, GatewayError::TokenAuth(_) | GatewayError::TokenExpired)),
+        Err(e) => assert!(matches!(
+            e,
+            GatewayError::TokenAuth(_) | GatewayError::TokenExpired
+        )),
     }
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&mode, rest)) = data.split_first() else { return };
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
     let mut scratch = BytesMut::new();
     match mode % 3 {
         0 => check(rest, &mut scratch),
         1 => {
             let at = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
             let (header, claims) = rest.split_at(at);
-            check(&signed(header, claims.get(1..).unwrap_or_default()), &mut scratch);
+            check(
+                &signed(header, claims.get(1..).unwrap_or_default()),
+                &mut scratch,
+            );
         }
         _ => {
             let headers = |name: &[u8]| match name {
