@@ -2,6 +2,11 @@
 //! 4 KiB POST, each from a parsed request head to the constant-time MAC
 //! check, the work a worker does per app-authenticated request (the body
 //! is hashed in 1 KiB pieces, as it streams).
+//!
+//! Token verification (behaviour.md §11.6): an HS256, an RS256 and an ES256
+//! token with typical claims, from the compact string to the caller, and
+//! the same tokens through `jsonwebtoken::decode` (the crate not chosen
+//! for the request path) for comparison.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)] // bench code
 
@@ -91,8 +96,143 @@ fn bench_verify(c: &mut Criterion) {
     group.finish();
 }
 
+mod token {
+    use std::hint::black_box;
+
+    use aws_lc_rs::hmac;
+    use aws_lc_rs::rand::SystemRandom;
+    use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize};
+    use aws_lc_rs::signature::{
+        ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair, RSA_PKCS1_SHA256,
+    };
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+    use bytes::BytesMut;
+    use criterion::{Criterion, Throughput};
+    use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+    use tollgate::policy::auth::token::{Alg, ClaimNames, TokenIssuer, TokenKey, verify};
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    /// The claims jsonwebtoken deserializes (what the gateway extracts).
+    #[derive(serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Claims {
+        sub: String,
+        tenant_id: String,
+        account_name: String,
+        exp: u64,
+    }
+
+    fn token(alg: &str, sign: impl Fn(&[u8]) -> Vec<u8>, exp: i64) -> String {
+        let header = format!(r#"{{"alg":"{alg}","typ":"JWT","kid":"k1"}}"#);
+        let claims = format!(
+            r#"{{"iss":"https://id.example.com","sub":"5f2b3c9e-user","tenant_id":"0a1b2c3d4e5f","account_name":"acme","iat":{},"exp":{exp},"scope":"read write"}}"#,
+            exp - 3600
+        );
+        let signed = format!("{}.{}", B64.encode(header), B64.encode(claims));
+        let sig = sign(signed.as_bytes());
+        format!("{signed}.{}", B64.encode(sig))
+    }
+
+    fn issuer(key: TokenKey) -> TokenIssuer {
+        TokenIssuer {
+            name: "bench".into(),
+            issuer: Some("https://id.example.com".into()),
+            audience: Vec::new(),
+            leeway_s: 60,
+            claims: ClaimNames::default(),
+            keys: vec![key],
+        }
+    }
+
+    pub fn bench(c: &mut Criterion) {
+        // jsonwebtoken reads the system clock: the tokens must be valid now.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let rng = SystemRandom::new();
+        let hs = hmac::Key::new(hmac::HMAC_SHA256, SECRET);
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+        let ec =
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()).unwrap();
+        let rsa = RsaKeyPair::generate(KeySize::Rsa2048).unwrap();
+        let rsa_public = rsa.public_key().as_ref().to_vec();
+        let ec_public = ec.public_key().as_ref().to_vec();
+        let cases = [
+            (
+                "hs256",
+                token(
+                    "HS256",
+                    |m| hmac::sign(&hs, m).as_ref().to_vec(),
+                    now + 3600,
+                ),
+                TokenKey::hs256(Some("k1"), SECRET),
+                DecodingKey::from_secret(SECRET),
+                Algorithm::HS256,
+            ),
+            (
+                "rs256",
+                token(
+                    "RS256",
+                    |m| {
+                        let mut sig = vec![0; rsa.public_modulus_len()];
+                        rsa.sign(&RSA_PKCS1_SHA256, &rng, m, &mut sig).unwrap();
+                        sig
+                    },
+                    now + 3600,
+                ),
+                TokenKey::public(Some("k1"), Alg::Rs256, &rsa_public).unwrap(),
+                DecodingKey::from_rsa_der(&rsa_public),
+                Algorithm::RS256,
+            ),
+            (
+                "es256",
+                token(
+                    "ES256",
+                    |m| ec.sign(&rng, m).unwrap().as_ref().to_vec(),
+                    now + 3600,
+                ),
+                TokenKey::public(Some("k1"), Alg::Es256, &ec_public).unwrap(),
+                DecodingKey::from_ec_der(&ec_public),
+                Algorithm::ES256,
+            ),
+        ];
+        let mut group = c.benchmark_group("token");
+        group.throughput(Throughput::Elements(1));
+        let mut scratch = BytesMut::with_capacity(1024);
+        for (name, jwt, key, jwt_key, alg) in cases {
+            let iss = issuer(key);
+            let caller = verify(&iss, jwt.as_bytes(), now, &mut scratch).unwrap();
+            assert_eq!(caller.account_name.as_deref(), Some("acme"));
+            let mut tampered = jwt.clone().into_bytes();
+            let at = tampered.len() / 2;
+            tampered[at] ^= 1;
+            assert!(verify(&iss, &tampered, now, &mut scratch).is_err());
+            group.bench_function(format!("verify_{name}"), |b| {
+                b.iter(|| black_box(verify(&iss, black_box(jwt.as_bytes()), now, &mut scratch)))
+            });
+            let mut validation = Validation::new(alg);
+            validation.set_issuer(&["https://id.example.com"]);
+            validation.validate_aud = false;
+            assert!(jsonwebtoken::decode::<Claims>(&jwt, &jwt_key, &validation).is_ok());
+            group.bench_function(format!("jsonwebtoken_{name}"), |b| {
+                b.iter(|| {
+                    black_box(jsonwebtoken::decode::<Claims>(
+                        black_box(&jwt),
+                        &jwt_key,
+                        &validation,
+                    ))
+                })
+            });
+        }
+        group.finish();
+    }
+}
+
 /// Private, so the `pub fn` the macro writes needs no doc comment.
 mod group {
-    criterion::criterion_group!(benches, super::bench_verify);
+    criterion::criterion_group!(benches, super::bench_verify, super::token::bench);
 }
 criterion_main!(group::benches);

@@ -64,6 +64,32 @@ pub enum AuthFault {
     AppCodeNeedsHttps,
 }
 
+/// Why token authentication failed (behaviour.md §11.6); each is 401
+/// APIG.0301. An expired token is [`GatewayError::TokenExpired`] instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenFault {
+    /// No `Authorization: Bearer` and no `X-Auth-Token`.
+    Missing,
+    /// Not three base64url parts holding JSON objects; both headers at
+    /// once, or one repeated; a duplicate claim; a control character in
+    /// an identity claim.
+    Malformed,
+    /// `alg` is `none`, unsupported, or no key of the issuer has it.
+    Algorithm,
+    /// No key of the issuer has the token's `kid` (for its `alg`).
+    UnknownKey,
+    /// The signature does not verify.
+    BadSignature,
+    /// `iss` is not the issuer's.
+    WrongIssuer,
+    /// `aud` names none of the issuer's audiences.
+    WrongAudience,
+    /// `nbf` is still in the future (beyond the leeway).
+    NotYetValid,
+    /// No `exp` (the gateway requires one).
+    NoExpiry,
+}
+
 /// Every failure on the request path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum GatewayError {
@@ -128,6 +154,19 @@ pub enum GatewayError {
     /// empty: 401 APIG.0305 as `AUTHORIZER_IDENTITIES_FAILURE` (§11.10).
     #[error("an identity source is missing")]
     IdentitySourceMissing,
+    /// Token authentication failed: 401 APIG.0301 "Incorrect IAM
+    /// authentication information." as `AUTH_FAILURE` (§11.6, §11.10).
+    #[error("token authentication failed: {0:?}")]
+    TokenAuth(TokenFault),
+    /// The token's `exp` has passed (beyond the leeway): 401 APIG.0307
+    /// "The token must be updated." as `AUTH_FAILURE` (§11.6).
+    #[error("the token has expired")]
+    TokenExpired,
+    /// The token's account may not call (account access control): 403
+    /// APIG.0302 "The IAM user is not authorized to access the API." as
+    /// `ACCESS_DENIED` (§15).
+    #[error("the account is denied")]
+    AccountDenied,
     /// The client IP may not call (access control): 403 APIG.0402 as
     /// `ACCESS_DENIED` (§15).
     #[error("the client IP is denied")]
@@ -172,6 +211,9 @@ impl GatewayError {
             | GatewayError::AppAuth(_)
             | GatewayError::AppFrozen
             | GatewayError::AppNotAuthorized
+            | GatewayError::TokenAuth(_)
+            | GatewayError::TokenExpired
+            | GatewayError::AccountDenied
             | GatewayError::IpDenied
             | GatewayError::UnknownClientIp
             | GatewayError::AuthorizerDenied { .. }

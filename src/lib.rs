@@ -10,9 +10,11 @@
 //!   -> http::parse    head, framing, limits -> 400/413/414/494
 //!   -> route          host -> group, X-Stage -> stage, radix tree on the path -> API
 //!   -> policy         protocol (301 to HTTPS, APIG.0607), CORS plan, real
-//!                     client IP and IP ACL, authentication (app signature or
-//!                     AppCode, custom authorizer, both for two-factor), input
-//!                     parameters (mandatory, length, type, defaults)
+//!                     client IP and IP access control, authentication (app
+//!                     signature or AppCode, token, custom authorizer; app or
+//!                     token then authorizer for two-factor), account access
+//!                     control, input parameters (mandatory, length, type,
+//!                     defaults)
 //!   -> backend        backend policies (source IP, parameters, authorizer
 //!                     context) -> http | mock; a backend authorizer
 //!   -> rewrite        backend path, #variables#, mapped/constant/system params,

@@ -1,7 +1,8 @@
 //! The request path as one readable function: route → policy (protocol,
-//! CORS, real IP and ACL, app authentication, custom authorizer, input
-//! parameters) → backend (policies, backend authorizer) → rewrite →
-//! forward → respond (architecture.md "One request, one direction").
+//! CORS, real IP and access control, authentication: app, token, custom
+//! authorizer; input parameters) → backend (policies, backend authorizer)
+//! → rewrite → forward → respond (architecture.md "One request, one
+//! direction").
 //!
 //! [`CoreState`] is everything one worker core owns for its requests; the
 //! worker builds it once and hands it to every connection. Nothing in it is
@@ -24,11 +25,12 @@ use crate::http::framing::{ChunkedScanner, Scan};
 use crate::http::parse::HeaderKind;
 use crate::http::{BodyFraming, Method, ParseError, RequestHead, ResponseHead, Version, write};
 use crate::io::{self, ClientConn, Tunnel};
+use crate::policy::acl::AccessPolicy;
 use crate::policy::auth::app::{self, App, AppAuth};
 use crate::policy::auth::authorizer::{
     self, Authorizer, AuthorizerId, Fault, Kind, Settled, cache::ResultCache,
 };
-use crate::policy::auth::signature;
+use crate::policy::auth::{signature, token};
 use crate::policy::cors::{self, CorsPlan};
 use crate::policy::protocol::{self, Verdict};
 use crate::policy::{Context, Identity, params};
@@ -66,7 +68,8 @@ pub struct CoreState {
     /// This worker's own copy of the TLS configurations (its own session
     /// caches).
     pub tls: crate::tls::SniTable,
-    /// Reused buffer for canonical requests (app signatures).
+    /// Reused buffer for canonical requests (app signatures) and decoded
+    /// tokens.
     pub scratch: RefCell<BytesMut>,
     /// This worker's custom-authorizer decisions (§11.9.4), keyed by
     /// authorizer index: a reload that renumbers authorizers must clear it
@@ -201,7 +204,8 @@ pub async fn handle(
     if source != peer {
         call.source_text = Some(source.to_string().into_bytes().into());
     }
-    if let Some(Some(acl)) = api.acl.get(route.stage as usize)
+    let access = api.acl.get(route.stage as usize).and_then(Option::as_deref);
+    if let Some(AccessPolicy::Ip(acl)) = access
         && let Err(e) = acl.check(source)
     {
         return reject(core, client, &call, e).await;
@@ -211,6 +215,25 @@ pub async fn handle(
             Ok(app) => call.identity.app_id = Some(app.id.clone()),
             Err(e) => return reject(core, client, &call, e).await,
         }
+    }
+    if let Some(issuer) = &api.token_auth {
+        // §11.6; the worker's scratch buffer holds the decoded token.
+        let verified = token::authenticate(
+            issuer,
+            &head,
+            core.clock.unix_now(),
+            &mut core.scratch.borrow_mut(),
+        );
+        match verified {
+            Ok(caller) => call.identity.set_caller(caller),
+            Err(e) => return reject(core, client, &call, e).await,
+        }
+    }
+    // §15: account policies judge the account token authentication found.
+    if let Some(AccessPolicy::Account(acl)) = access
+        && let Err(e) = acl.check(call.identity.account_name.as_deref())
+    {
+        return reject(core, client, &call, e).await;
     }
     // §11.9 custom authentication, or the second factor after the app
     // (§11.7). A deny's context still reaches the gateway response.

@@ -105,7 +105,8 @@ driver_tests! {
 fn policy_mistakes_are_check_errors() {
     let toml = "[[listener]]\naddress = \"127.0.0.1:0\"\n\
         [settings]\nreal_ip_index = 0\ntrusted_proxies = [\"nope\"]\n\
-        [[acl]]\nname = \"a\"\ntype = \"account\"\neffect = \"maybe\"\nvalues = [\"10.0.0.9-10.0.0.1\"]\n\
+        [[acl]]\nname = \"a\"\ntype = \"geo\"\neffect = \"maybe\"\nvalues = [\"DE\"]\n\
+        [[acl]]\nname = \"b\"\nvalues = [\"10.0.0.9-10.0.0.1\"]\neffect = \"deny\"\n\
         [[group]]\nname = \"DEFAULT\"\n\
         [[group.api]]\nname = \"x\"\nmethod = \"GET\"\npath = \"/\"\nacl = { RELEASE = \"ghost\", DEV = \"a\" }\n\
         [group.api.backend]\ntype = \"mock\"\n";
@@ -116,7 +117,7 @@ fn policy_mistakes_are_check_errors() {
             "settings.trusted_proxies[0]",
             "acl[0].type",
             "acl[0].effect",
-            "acl[0].values[0]",
+            "acl[1].values[0]",
             "group[0].api[0].acl.RELEASE",
             "group[0].api[0].acl.DEV",
         ],

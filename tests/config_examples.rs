@@ -58,6 +58,7 @@ fn every_example_file_loads() {
         "gateway-responses.toml",
         "tls.toml",
         "app-auth.toml",
+        "token-auth.toml",
     ] {
         assert!(
             files.iter().any(|p| p.ends_with(name)),

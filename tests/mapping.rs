@@ -184,6 +184,9 @@ driver_tests! {
         extra += &system("X-Api", "HEADER", "apiId");
         extra += &system("X-App", "HEADER", "appId");
         extra += &system("X-Rid", "HEADER", "requestId");
+        extra += &system("X-Tenant", "HEADER", "tenantId");
+        extra += &system("X-User", "HEADER", "userId");
+        extra += &system("X-Account", "HEADER", "accountName");
         extra += &system("env", "QUERY", "stage");
         let gw = TestGateway::one(driver, &api_with(up.addr, "/s", "/s", &extra));
         for (stage, header) in [("RELEASE", ""), ("DEV", "X-Stage: DEV\r\n")] {
@@ -195,6 +198,9 @@ driver_tests! {
             assert_eq!(seen.header("x-env"), Some(stage));
             assert_eq!(seen.header("x-api"), Some("api-0042"), "the configured id, not the name");
             assert_eq!(seen.header("x-app"), Some(""), "no app authentication: empty");
+            for token_claim in ["x-tenant", "x-user", "x-account"] {
+                assert_eq!(seen.header(token_claim), Some(""), "no token authentication: empty");
+            }
             let rid = r.header("x-request-id").expect("X-Request-Id on the response");
             assert!(!rid.is_empty());
             assert_eq!(seen.header("x-rid"), Some(rid), "the id the client got back");

@@ -28,6 +28,12 @@ pub enum SystemParam {
     AppId,
     /// The request ID (`X-Request-Id`).
     RequestId,
+    /// The token's tenant ID (empty without token authentication, §11.6).
+    TenantId,
+    /// The token's user ID.
+    UserId,
+    /// The token's account name.
+    AccountName,
     /// A key of the frontend custom authorizer's context.
     Frontend(Box<str>),
     /// A key of the backend custom authorizer's context.

@@ -138,10 +138,13 @@ pub struct Api {
     /// The frontend custom authorizer (§11.9): custom authentication, or
     /// the second factor after app authentication (§11.7).
     pub authorizer: Option<crate::policy::auth::authorizer::AuthorizerId>,
+    /// Token authentication (§11.6): the issuer whose tokens it accepts;
+    /// `None`: no token authentication.
+    pub token_auth: Option<std::sync::Arc<crate::policy::auth::token::TokenIssuer>>,
     /// Backend signature key by [`StageId`] (§12).
     pub signing: Vec<Option<std::sync::Arc<SigningKey>>>,
-    /// IP access control by [`StageId`] (§15).
-    pub acl: Vec<Option<std::sync::Arc<crate::policy::acl::IpPolicy>>>,
+    /// Access control (IP or account) by [`StageId`] (§15).
+    pub acl: Vec<Option<std::sync::Arc<crate::policy::acl::AccessPolicy>>>,
     /// CORS on (§17).
     pub cors: bool,
     /// Gateway-response set rendering its errors (§18).

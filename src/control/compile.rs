@@ -7,6 +7,7 @@ mod apps;
 mod authorizers;
 mod backends;
 mod tls;
+mod token;
 
 use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
@@ -84,6 +85,7 @@ pub fn compile(spec: &GatewaySpec, base: &std::path::Path) -> Result<Compiled, V
     let mut out = Builder {
         app_names,
         acls: apps::acls(&spec.acl),
+        token_issuers: BTreeMap::new(),
         signature_keys: apps::signature_keys(&spec.signature_key),
         stages: stages.clone(),
         apis: Vec::new(),
@@ -93,6 +95,7 @@ pub fn compile(spec: &GatewaySpec, base: &std::path::Path) -> Result<Compiled, V
         group_sets: Vec::new(),
         errs,
     };
+    out.token_issuers = token::issuers(&spec.token_issuer, base, &mut out.errs);
     let default_group = spec.group.iter().position(|g| g.name == DEFAULT_GROUP);
     let mut hosts = HostTable::new(default_group.map(|g| g as u32));
     let mut trees = Vec::new();
@@ -153,7 +156,8 @@ pub fn compile(spec: &GatewaySpec, base: &std::path::Path) -> Result<Compiled, V
 /// What compiling the groups accumulates.
 struct Builder {
     app_names: BTreeMap<String, crate::policy::auth::app::AppId>,
-    acls: BTreeMap<String, std::sync::Arc<crate::policy::acl::IpPolicy>>,
+    acls: BTreeMap<String, std::sync::Arc<crate::policy::acl::AccessPolicy>>,
+    token_issuers: BTreeMap<String, std::sync::Arc<crate::policy::auth::token::TokenIssuer>>,
     signature_keys: BTreeMap<String, std::sync::Arc<crate::backend::SigningKey>>,
     authorizer_names: BTreeMap<String, crate::policy::auth::authorizer::AuthorizerId>,
     stages: StageTable,
@@ -178,6 +182,7 @@ impl Builder {
             sets: &sets,
             apps: &self.app_names,
             acls: &self.acls,
+            token_issuers: &self.token_issuers,
             signature_keys: &self.signature_keys,
             authorizers: &self.authorizer_names,
         };

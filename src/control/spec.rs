@@ -82,6 +82,9 @@ pub struct GatewaySpec {
     /// `[[authorizer]]`: custom authorizers (§11.9).
     #[serde(default)]
     pub authorizer: Vec<AuthorizerSpec>,
+    /// `[[token_issuer]]`: issuers of tokens for token authentication (§11.6).
+    #[serde(default)]
+    pub token_issuer: Vec<TokenIssuerSpec>,
 }
 
 /// Default `settings.authorizer_cache_entries`.

@@ -12,6 +12,7 @@ pub use authorizers::split_url;
 mod mapping;
 mod model;
 mod policies;
+mod token;
 
 use super::error::ConfigError;
 use super::spec::{
@@ -35,6 +36,7 @@ pub fn validate(spec: &GatewaySpec) -> Vec<ConfigError> {
     authorizers::authorizers(spec, &mut errs);
     access::acls(spec, &mut errs);
     access::signature_keys(spec, &mut errs);
+    token::issuers(spec, &mut errs);
     groups(spec, &mut errs);
     errs
 }
@@ -322,6 +324,7 @@ fn api(
     model::api(spec, group, api, ap, &params, errs);
     apps::api_auth(spec, api, ap, errs);
     authorizers::api(spec, api, ap, errs);
+    token::api_auth(spec, &api.auth, ap, errs);
     access::api_acl(spec, api, ap, errs);
     access::api_signature_key(spec, api, ap, errs);
     backend(spec, &api.backend, &format!("{ap}.backend"), errs);

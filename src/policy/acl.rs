@@ -1,11 +1,14 @@
-//! IP access control (behaviour.md §15) and the real client IP it, and
-//! everything else that looks at the caller's address, uses (§16).
+//! Access control (behaviour.md §15) by IP address or by account, and the
+//! real client IP that IP policies, and everything else that looks at the
+//! caller's address, use (§16).
 //!
-//! An allow policy admits only its addresses; a deny policy refuses its
-//! addresses (§15, inferred). Entries are single addresses, CIDRs and dash
+//! An allow policy admits only its entries; a deny policy refuses its
+//! entries (§15, inferred). IP entries are single addresses, CIDRs and dash
 //! ranges (`10.0.0.1-10.0.0.50`), IPv4 and IPv6. An IPv4 client of a
 //! dual-stack listener is compared as IPv4 (the connection canonicalises
-//! it).
+//! it). Account entries are account names, compared exactly with the
+//! account a token names (§11.6); an API has one policy per stage, of
+//! either kind ([`AccessPolicy`]).
 
 use std::net::IpAddr;
 
@@ -74,6 +77,50 @@ impl IpPolicy {
             _ => Err(GatewayError::IpDenied),
         }
     }
+}
+
+/// A compiled account access-control policy (§15: "Only applies to
+/// IAM-authenticated APIs"; here token-authenticated ones).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountPolicy {
+    effect: Effect,
+    /// Account names, sorted and unique.
+    names: Vec<Box<str>>,
+}
+
+impl AccountPolicy {
+    /// A policy over `names` (any order, duplicates allowed).
+    pub fn new<'a>(effect: Effect, names: impl IntoIterator<Item = &'a str>) -> AccountPolicy {
+        let mut names: Vec<Box<str>> = names.into_iter().map(Into::into).collect();
+        names.sort_unstable();
+        names.dedup();
+        AccountPolicy { effect, names }
+    }
+
+    /// 403 APIG.0302 when `account` may not call. A caller whose token
+    /// names no account is refused by either effect: a deny list cannot
+    /// tell whether it would have listed them.
+    pub fn check(&self, account: Option<&str>) -> Result<(), GatewayError> {
+        let Some(account) = account else {
+            return Err(GatewayError::AccountDenied);
+        };
+        let listed = self.names.binary_search_by(|n| (**n).cmp(account)).is_ok();
+        match (self.effect, listed) {
+            (Effect::Allow, true) | (Effect::Deny, false) => Ok(()),
+            _ => Err(GatewayError::AccountDenied),
+        }
+    }
+}
+
+/// The access-control policy bound to an API in one stage (§15: one per
+/// API per stage). The IP kind is checked before authentication, the
+/// account kind right after token authentication.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessPolicy {
+    /// By the real client IP.
+    Ip(IpPolicy),
+    /// By the token's account name.
+    Account(AccountPolicy),
 }
 
 /// How the client IP is found (§16).
@@ -171,6 +218,20 @@ mod tests {
         assert_eq!(IpEntry::parse("10.0.0.9-10.0.0.1"), None, "reversed range");
         assert_eq!(IpEntry::parse("10.0.0.1-::1"), None, "mixed families");
         assert_eq!(IpEntry::parse("10.0.0.0/33"), None);
+    }
+
+    #[test]
+    fn account_lists_match_exact_names_and_refuse_callers_without_one() {
+        let allow = AccountPolicy::new(Effect::Allow, ["bbb", "aaa", "aaa"]);
+        assert_eq!(allow.check(Some("aaa")), Ok(()));
+        assert_eq!(allow.check(Some("bbb")), Ok(()));
+        for no in [Some("AAA"), Some("aa"), Some("ccc"), None] {
+            assert_eq!(allow.check(no), Err(GatewayError::AccountDenied), "{no:?}");
+        }
+        let deny = AccountPolicy::new(Effect::Deny, ["aaa"]);
+        assert_eq!(deny.check(Some("aaa")), Err(GatewayError::AccountDenied));
+        assert_eq!(deny.check(Some("bbb")), Ok(()));
+        assert_eq!(deny.check(None), Err(GatewayError::AccountDenied));
     }
 
     #[test]

@@ -197,6 +197,27 @@ pub fn map(err: &GatewayError) -> ErrorResponse {
             Unauthorized,
             false,
         ),
+        GatewayError::TokenAuth(_) => resp(
+            401,
+            "APIG.0301",
+            "Incorrect IAM authentication information.",
+            AuthFailure,
+            false,
+        ),
+        GatewayError::TokenExpired => resp(
+            401,
+            "APIG.0307",
+            "The token must be updated.",
+            AuthFailure,
+            false,
+        ),
+        GatewayError::AccountDenied => resp(
+            403,
+            "APIG.0302",
+            "The IAM user is not authorized to access the API.",
+            AccessDenied,
+            false,
+        ),
         GatewayError::BackendSigning => resp(
             500,
             "APIG.0705",
@@ -378,6 +399,42 @@ mod tests {
                 ResponseType::RequestParametersFailure
             )
         );
+    }
+
+    #[test]
+    fn token_errors_use_the_iam_codes() {
+        // behaviour.md §11.6 / §11.10 / §15 / §20.
+        let cases = [
+            (
+                GatewayError::TokenAuth(crate::error::TokenFault::BadSignature),
+                401,
+                "APIG.0301",
+                "Incorrect IAM authentication information.",
+                ResponseType::AuthFailure,
+            ),
+            (
+                GatewayError::TokenExpired,
+                401,
+                "APIG.0307",
+                "The token must be updated.",
+                ResponseType::AuthFailure,
+            ),
+            (
+                GatewayError::AccountDenied,
+                403,
+                "APIG.0302",
+                "The IAM user is not authorized to access the API.",
+                ResponseType::AccessDenied,
+            ),
+        ];
+        for (e, status, code, message, kind) in cases {
+            let r = map(&e);
+            assert_eq!(
+                (r.status, r.code, r.message, r.kind),
+                (status, code, message, kind)
+            );
+            assert!(!r.close);
+        }
     }
 
     #[test]

@@ -170,6 +170,9 @@ fn system<'a>(req: &Request<'a>, s: &'a SystemParam) -> &'a str {
         SystemParam::ApiId => &req.api.id,
         SystemParam::AppId => req.identity.app_id(),
         SystemParam::RequestId => req.rid.as_str(),
+        SystemParam::TenantId => req.identity.tenant_id(),
+        SystemParam::UserId => req.identity.user_id(),
+        SystemParam::AccountName => req.identity.account_name(),
         SystemParam::Frontend(k) => req.identity.context(false, k).unwrap_or_default(),
         SystemParam::Backend(k) => req.identity.context(true, k).unwrap_or_default(),
     }

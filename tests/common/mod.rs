@@ -11,8 +11,10 @@ pub mod pki;
 pub mod upstream;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use tollgate::clock::{Clock, MonotonicClock};
 use tollgate::control::{self, Gateway};
 
 #[allow(unused_imports)] // each test binary uses a different part
@@ -60,14 +62,13 @@ impl TestGateway {
 
     /// As [`TestGateway::start`], with extra `[server]` lines.
     pub fn start_with(driver: &str, workers: usize, server: &str, body: &str) -> TestGateway {
-        let toml = format!(
-            "[server]\nworkers = {workers}\ndriver = \"{driver}\"\nshutdown_timeout_ms = 5000\n{server}\n[[listener]]\naddress = \"127.0.0.1:0\"\n\n{body}"
-        );
-        let compiled = match control::load(&toml) {
-            Ok(c) => c,
-            Err(errs) => panic!("test config rejected: {errs:#?}\n{toml}"),
-        };
-        TestGateway::launch(compiled)
+        TestGateway::launch(compile(driver, workers, server, body))
+    }
+
+    /// As [`TestGateway::one`], reading time from `clock` (a
+    /// `ManualClock` for tests of time windows).
+    pub fn one_clocked(driver: &str, body: &str, clock: Arc<dyn Clock>) -> TestGateway {
+        TestGateway::launch_with(compile(driver, 1, "", body), clock)
     }
 
     /// Starts a gateway from a whole TOML file (its own `[[listener]]`s);
@@ -80,7 +81,11 @@ impl TestGateway {
     }
 
     fn launch(compiled: control::Compiled) -> TestGateway {
-        let gw = Gateway::start(compiled).expect("gateway starts");
+        TestGateway::launch_with(compiled, Arc::new(MonotonicClock))
+    }
+
+    fn launch_with(compiled: control::Compiled, clock: Arc<dyn Clock>) -> TestGateway {
+        let gw = Gateway::start_with_clock(compiled, clock).expect("gateway starts");
         let addrs = gw.local_addrs().to_vec();
         TestGateway {
             gw: Some(gw),
@@ -110,6 +115,17 @@ impl Drop for TestGateway {
         if let Some(gw) = self.gw.take() {
             gw.shutdown();
         }
+    }
+}
+
+/// The config of [`TestGateway::start_with`], compiled.
+fn compile(driver: &str, workers: usize, server: &str, body: &str) -> control::Compiled {
+    let toml = format!(
+        "[server]\nworkers = {workers}\ndriver = \"{driver}\"\nshutdown_timeout_ms = 5000\n{server}\n[[listener]]\naddress = \"127.0.0.1:0\"\n\n{body}"
+    );
+    match control::load(&toml) {
+        Ok(c) => c,
+        Err(errs) => panic!("test config rejected: {errs:#?}\n{toml}"),
     }
 }
 

@@ -30,7 +30,10 @@ pub(super) struct ApiCx<'a> {
     /// App ids by `[[app]]` name.
     pub apps: &'a BTreeMap<String, crate::policy::auth::app::AppId>,
     /// Access-control policies by name.
-    pub acls: &'a BTreeMap<String, std::sync::Arc<crate::policy::acl::IpPolicy>>,
+    pub acls: &'a BTreeMap<String, std::sync::Arc<crate::policy::acl::AccessPolicy>>,
+    /// Token issuers by name.
+    pub token_issuers:
+        &'a BTreeMap<String, std::sync::Arc<crate::policy::auth::token::TokenIssuer>>,
     /// Backend signature keys by name.
     pub signature_keys: &'a BTreeMap<String, std::sync::Arc<crate::backend::SigningKey>>,
     /// Authorizer ids by `[[authorizer]]` name.
@@ -100,6 +103,7 @@ pub(super) fn api(
         protocols: Protocols::parse(&api.protocol).unwrap_or(Protocols::BOTH),
         app_auth: super::apps::auth(&api.auth, cx.apps, cx.stages, ap, errs),
         authorizer,
+        token_auth: super::token::api_issuer(&api.auth, cx.token_issuers, ap, errs),
         acl: super::apps::by_stage(&api.acl, cx.acls, cx.stages),
         signing: super::apps::by_stage(&api.signature_key, cx.signature_keys, cx.stages),
         cors: api.cors,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::super::spec::{AclSpec, AppSpec, AuthSpec, SettingsSpec, SignatureKeySpec};
 use crate::backend::SigningKey;
-use crate::policy::acl::{Effect, IpEntry, IpPolicy, RealIp};
+use crate::policy::acl::{AccessPolicy, AccountPolicy, Effect, IpEntry, IpPolicy, RealIp};
 use crate::policy::auth::app::{App, AppAuth, AppId, Apps};
 use crate::route::StageTable;
 
@@ -68,16 +68,24 @@ pub(super) fn auth(
 }
 
 /// Every `[[acl]]` by name (validated).
-pub(super) fn acls(spec: &[AclSpec]) -> BTreeMap<String, Arc<IpPolicy>> {
+pub(super) fn acls(spec: &[AclSpec]) -> BTreeMap<String, Arc<AccessPolicy>> {
     spec.iter()
         .map(|a| {
-            let policy = IpPolicy {
-                effect: if a.effect == "allow" {
-                    Effect::Allow
-                } else {
-                    Effect::Deny
-                },
-                entries: a.values.iter().filter_map(|v| IpEntry::parse(v)).collect(),
+            let effect = if a.effect == "allow" {
+                Effect::Allow
+            } else {
+                Effect::Deny
+            };
+            let policy = if a.kind == "account" {
+                AccessPolicy::Account(AccountPolicy::new(
+                    effect,
+                    a.values.iter().map(String::as_str),
+                ))
+            } else {
+                AccessPolicy::Ip(IpPolicy {
+                    effect,
+                    entries: a.values.iter().filter_map(|v| IpEntry::parse(v)).collect(),
+                })
             };
             (a.name.clone(), Arc::new(policy))
         })

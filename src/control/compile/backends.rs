@@ -447,6 +447,9 @@ pub fn parse_system(from: &str) -> Option<SystemParam> {
         "apiId" => SystemParam::ApiId,
         "appId" => SystemParam::AppId,
         "requestId" => SystemParam::RequestId,
+        "tenantId" => SystemParam::TenantId,
+        "userId" => SystemParam::UserId,
+        "accountName" => SystemParam::AccountName,
         _ => return None,
     })
 }

@@ -1,6 +1,7 @@
 //! The security parts of the configuration: certificates and domains'
-//! TLS settings (behaviour.md §4), apps and API authentication (§11),
-//! access control (§15) and backend signature keys (§12).
+//! TLS settings (behaviour.md §4), apps, token issuers and API
+//! authentication (§11), access control (§15) and backend signature keys
+//! (§12).
 
 use std::collections::BTreeMap;
 
@@ -27,12 +28,13 @@ pub struct SignatureKeySpec {
 pub struct AclSpec {
     /// Unique name; APIs bind it per stage.
     pub name: String,
-    /// `"ip"` (account policies arrive with token authentication).
+    /// `"ip"` or `"account"` (token-authenticated APIs only).
     #[serde(rename = "type", default = "default_acl_type")]
     pub kind: String,
     /// `"allow"` (only these) or `"deny"` (all but these).
     pub effect: String,
-    /// Addresses, CIDRs and `first-last` ranges, at most 100.
+    /// At most 100: addresses, CIDRs and `first-last` ranges (`ip`), or
+    /// account names (`account`).
     pub values: Vec<String>,
 }
 
@@ -66,10 +68,12 @@ pub struct AppSpec {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthSpec {
-    /// `"none"` (default), `"app"` or `"custom"` (a frontend
-    /// `[[authorizer]]`, §11.9).
+    /// `"none"` (default), `"app"`, `"token"` (§11.6) or `"custom"` (a
+    /// frontend `[[authorizer]]`, §11.9).
     #[serde(rename = "type", default = "default_auth")]
     pub kind: String,
+    /// With `"token"`: the `[[token_issuer]]` whose tokens are accepted.
+    pub token_issuer: Option<String>,
     /// App authentication also accepts `X-Apig-AppCode` (§11.5).
     #[serde(default)]
     pub simple: bool,
@@ -101,6 +105,7 @@ impl Default for AuthSpec {
     fn default() -> Self {
         AuthSpec {
             kind: default_auth(),
+            token_issuer: None,
             simple: false,
             app_code_over_http: false,
             require_signed_host: true,
@@ -109,6 +114,66 @@ impl Default for AuthSpec {
             two_factor: false,
         }
     }
+}
+
+/// `[[token_issuer]]`: who issues the tokens of token authentication
+/// (behaviour.md §11.6), and how to verify them. Paths are relative to the
+/// configuration file's directory.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenIssuerSpec {
+    /// Unique name; APIs refer to it.
+    pub name: String,
+    /// Required `iss` claim (exact match); unset: not checked.
+    pub issuer: Option<String>,
+    /// Accepted audiences: `aud` must hold one; empty: not checked.
+    #[serde(default)]
+    pub audience: Vec<String>,
+    /// Leeway on `exp` and `nbf`, seconds (default 60, at most 600).
+    #[serde(default = "default_leeway_s")]
+    pub leeway_s: i64,
+    /// Claim holding the tenant (account ID).
+    #[serde(default = "default_tenant_claim")]
+    pub tenant_claim: String,
+    /// Claim holding the user.
+    #[serde(default = "default_user_claim")]
+    pub user_claim: String,
+    /// Claim holding the account name (else the tenant ID is used).
+    #[serde(default = "default_account_claim")]
+    pub account_claim: String,
+    /// A JWKS file (RFC 7517) with more keys.
+    pub jwks: Option<String>,
+    /// Inline keys, `[[token_issuer.key]]`.
+    #[serde(default)]
+    pub key: Vec<TokenKeySpec>,
+}
+
+fn default_leeway_s() -> i64 {
+    crate::policy::auth::token::DEFAULT_LEEWAY_S.into()
+}
+fn default_tenant_claim() -> String {
+    "tenant_id".into()
+}
+fn default_user_claim() -> String {
+    "sub".into()
+}
+fn default_account_claim() -> String {
+    "account_name".into()
+}
+
+/// `[[token_issuer.key]]`: one verification key.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenKeySpec {
+    /// Key id: a token with a `kid` uses only the keys with that id.
+    pub id: Option<String>,
+    /// `"HS256"`, `"RS256"` or `"ES256"`.
+    pub alg: String,
+    /// HS256: the shared secret (its UTF-8 bytes), at least 32 bytes.
+    pub secret: Option<String>,
+    /// RS256 / ES256: PEM file with the public key (`PUBLIC KEY`) or a
+    /// certificate (`CERTIFICATE`) holding it.
+    pub pem: Option<String>,
 }
 
 /// `[[certificate]]`: an SSL certificate (behaviour.md §4.3). Paths are

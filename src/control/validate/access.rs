@@ -1,5 +1,5 @@
-//! `[[acl]]`, an API's `acl` bindings and the real-IP settings
-//! (behaviour.md §15–§16).
+//! `[[acl]]` (IP and account policies), an API's `acl` bindings and the
+//! real-IP settings (behaviour.md §15–§16).
 
 use std::collections::HashSet;
 
@@ -22,18 +22,23 @@ pub(super) fn acls(spec: &GatewaySpec, errs: &mut Vec<ConfigError>) {
                 "give every [[acl]] its own name",
             ));
         }
-        if acl.kind != "ip" {
-            errs.push(ConfigError::new(
-                format!("{at}.type"),
-                format!("unknown access-control type \"{}\"", acl.kind),
-                "use \"ip\" (account policies need token authentication, not available yet)",
-            ));
-        }
+        let ip = match acl.kind.as_str() {
+            "ip" => Some(true),
+            "account" => Some(false),
+            other => {
+                errs.push(ConfigError::new(
+                    format!("{at}.type"),
+                    format!("unknown access-control type \"{other}\""),
+                    "use \"ip\" (addresses) or \"account\" (account names of token-authenticated callers)",
+                ));
+                None
+            }
+        };
         if acl.effect != "allow" && acl.effect != "deny" {
             errs.push(ConfigError::new(
                 format!("{at}.effect"),
                 format!("unknown effect \"{}\"", acl.effect),
-                "use \"allow\" (only these addresses) or \"deny\" (all but these)",
+                "use \"allow\" (only these) or \"deny\" (all but these)",
             ));
         }
         if acl.values.is_empty() || acl.values.len() > MAX_ACL_VALUES {
@@ -43,15 +48,26 @@ pub(super) fn acls(spec: &GatewaySpec, errs: &mut Vec<ConfigError>) {
                     "{} entries; 1 to {MAX_ACL_VALUES} are allowed",
                     acl.values.len()
                 ),
-                "list addresses, CIDRs or first-last ranges (behaviour.md §15)",
+                if ip == Some(false) {
+                    "list account names (behaviour.md §15)"
+                } else {
+                    "list addresses, CIDRs or first-last ranges (behaviour.md §15)"
+                },
             ));
         }
         for (v, value) in acl.values.iter().enumerate() {
-            if IpEntry::parse(value).is_none() {
+            let vp = format!("{at}.values[{v}]");
+            if ip == Some(true) && IpEntry::parse(value).is_none() {
                 errs.push(ConfigError::new(
-                    format!("{at}.values[{v}]"),
+                    vp,
                     format!("\"{value}\" is not an address, CIDR or range"),
                     "write e.g. \"10.0.0.1\", \"10.0.0.0/8\", \"10.0.0.1-10.0.0.50\" or \"2001:db8::/32\"",
+                ));
+            } else if ip == Some(false) && !is_account_name(value) {
+                errs.push(ConfigError::new(
+                    vp,
+                    format!("\"{value}\" is not an account name"),
+                    "write one account per string, without commas, spaces at the ends or control characters: [\"aaa\", \"bbb\"]",
                 ));
             }
         }
@@ -75,6 +91,18 @@ pub(super) fn acls(spec: &GatewaySpec, errs: &mut Vec<ConfigError>) {
     }
 }
 
+/// Account names as the console takes them (§15: comma-separated there,
+/// so one name has no comma).
+fn is_account_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.trim() == name
+        && !name.contains(',')
+        && !name.chars().any(char::is_control)
+}
+
+/// An API's `acl` bindings: known stages and policies; account policies
+/// only on token-authenticated APIs (§15: "Only applies to
+/// IAM-authenticated APIs").
 pub(super) fn api_acl(spec: &GatewaySpec, api: &ApiSpec, ap: &str, errs: &mut Vec<ConfigError>) {
     for (stage, name) in &api.acl {
         let at = format!("{ap}.acl.{stage}");
@@ -85,12 +113,20 @@ pub(super) fn api_acl(spec: &GatewaySpec, api: &ApiSpec, ap: &str, errs: &mut Ve
                 "bind policies in the stages listed in the API's stages",
             ));
         }
-        if !spec.acl.iter().any(|a| &a.name == name) {
-            errs.push(ConfigError::new(
+        match spec.acl.iter().find(|a| &a.name == name) {
+            None => errs.push(ConfigError::new(
                 at,
                 format!("no [[acl]] is named \"{name}\""),
                 "add the [[acl]] or fix the name",
-            ));
+            )),
+            Some(acl) if acl.kind == "account" && api.auth.kind != "token" => {
+                errs.push(ConfigError::new(
+                    at,
+                    format!("\"{name}\" is an account policy, but the API does not use token authentication"),
+                    "account policies apply only to token-authenticated APIs (behaviour.md §15): set [group.api.auth] type = \"token\", or bind an IP policy",
+                ));
+            }
+            Some(_) => {}
         }
     }
 }

@@ -1,4 +1,5 @@
-//! `[[app]]` and `[group.api.auth]` (behaviour.md §11.2–§11.5).
+//! `[[app]]` and `[group.api.auth]` (behaviour.md §11.2–§11.5; the
+//! token keys of `[group.api.auth]` are checked in `token`).
 
 use std::collections::HashSet;
 
@@ -90,13 +91,13 @@ pub(super) fn api_auth(spec: &GatewaySpec, api: &ApiSpec, ap: &str, errs: &mut V
     let auth = &api.auth;
     let at = |key: &str| format!("{ap}.auth.{key}");
     let app = match auth.kind.as_str() {
-        "none" | "custom" => false,
+        "none" | "custom" | "token" => false,
         "app" => true,
         other => {
             errs.push(ConfigError::new(
                 at("type"),
                 format!("unknown authentication \"{other}\""),
-                "use \"none\", \"app\" or \"custom\" (behaviour.md §11.1)",
+                "use \"none\", \"app\", \"token\" or \"custom\" (behaviour.md §11.1)",
             ));
             return;
         }

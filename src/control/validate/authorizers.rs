@@ -186,7 +186,7 @@ pub(super) fn api(spec: &GatewaySpec, api: &ApiSpec, ap: &str, errs: &mut Vec<Co
     let at = |key: &str| format!("{ap}.auth.{key}");
     let mut frontend = false;
     match (auth.kind.as_str(), auth.two_factor, &auth.authorizer) {
-        ("custom", false, Some(_)) | ("app", true, Some(_)) => frontend = true,
+        ("custom", false, Some(_)) | ("app" | "token", true, Some(_)) => frontend = true,
         ("custom", false, None) => errs.push(ConfigError::new(
             at("authorizer"),
             "custom authentication needs a frontend authorizer",
@@ -199,13 +199,13 @@ pub(super) fn api(spec: &GatewaySpec, api: &ApiSpec, ap: &str, errs: &mut Vec<Co
         )),
         (kind, true, Some(_)) => errs.push(ConfigError::new(
             at("two_factor"),
-            format!("two-factor authentication adds an authorizer to app authentication, not to \"{kind}\""),
-            "set type = \"app\", or remove two_factor (behaviour.md §11.7)",
+            format!("two-factor authentication adds an authorizer to app or token authentication, not to \"{kind}\""),
+            "set type = \"app\" or \"token\", or remove two_factor (behaviour.md §11.7)",
         )),
         (_, false, Some(_)) => errs.push(ConfigError::new(
             at("authorizer"),
             "an authorizer is used only with type = \"custom\" or two_factor = true",
-            "set type = \"custom\", or two_factor = true with type = \"app\", or remove the key",
+            "set type = \"custom\", or two_factor = true with type = \"app\" or \"token\", or remove the key",
         )),
         _ => {}
     }

@@ -147,7 +147,7 @@ fn systems(h: &HttpBackendSpec, bp: &str, targets: &mut Targets, errs: &mut Errs
                 errs,
                 format!("{sp}.from"),
                 format!("unknown system parameter \"{}\"", s.from),
-                "use sourceIp, stage, apiId, appId, requestId, authorizer.frontend.<key> or authorizer.backend.<key> (behaviour.md §9.3)",
+                "use sourceIp, stage, apiId, appId, requestId, tenantId, userId, accountName, authorizer.frontend.<key> or authorizer.backend.<key> (behaviour.md §9.3)",
             );
         }
     }
