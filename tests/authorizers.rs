@@ -458,6 +458,43 @@ driver_tests! {
         get(gw.addr, "/basic").assert_apig(500, "APIG.0601", "Internal server error.");
         assert_eq!(az.connection_count(), 2, "a refused answer's connection is not pooled");
     }
+
+    fn two_factor_also_follows_a_token(driver) {
+        // §11.7: IAM (token) authentication plus the authorizer; the
+        // token's claims and the authorizer's context both reach the backend.
+        let az = basic_auth();
+        let up = TestUpstream::ok();
+        let secret = "two-factor-test-secret-0123456789abcdef";
+        let config = authorizer(az.addr, "frontend", "") + &format!(
+            "[[token_issuer]]\nname = \"t\"\n[[token_issuer.key]]\nalg = \"HS256\"\nsecret = \"{secret}\"\n\
+             [[group]]\nname = \"DEFAULT\"\n\
+             [[group.api]]\nname = \"tf\"\nmethod = \"GET\"\npath = \"/tf\"\n\
+             [group.api.auth]\ntype = \"token\"\ntoken_issuer = \"t\"\ntwo_factor = true\nauthorizer = \"auth\"\n\
+             [group.api.backend]\ntype = \"http\"\naddress = \"{}\"\n\
+             [[group.api.backend.system]]\nname = \"x-user\"\nlocation = \"HEADER\"\nfrom = \"authorizer.frontend.user_name\"\n\
+             [[group.api.backend.system]]\nname = \"x-sub\"\nlocation = \"HEADER\"\nfrom = \"userId\"\n",
+            up.addr
+        );
+        let gw = TestGateway::one(driver, &config);
+        let claims = json!({ "sub": "alice", "exp": unix_now() + 600 });
+        let key = jsonwebtoken::EncodingKey::from_secret(secret.as_bytes());
+        let token = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).unwrap();
+        // Token only: the authorizer (Basic) denies.
+        let r = request(gw.addr, &format!("GET /tf HTTP/1.1\r\nHost: h\r\nX-Auth-Token: {token}\r\n\r\n"));
+        r.assert_apig(401, "APIG.0305", "Incorrect authentication information: frontend authorizer");
+        az.next();
+        // Basic only: the token check refuses first, no call.
+        let r = request(gw.addr, &format!("GET /tf HTTP/1.1\r\nHost: h\r\nAuthorization: {BASIC}\r\n\r\n"));
+        assert_eq!(r.status, 401);
+        assert!(r.text().contains("APIG.0301"), "{}", r.text());
+        assert!(az.seen.try_recv().is_err());
+        // Both.
+        let r = request(gw.addr, &format!("GET /tf HTTP/1.1\r\nHost: h\r\nX-Auth-Token: {token}\r\nAuthorization: {BASIC}\r\n\r\n"));
+        assert_eq!(r.status, 200, "{}", r.text());
+        let seen = up.next();
+        assert_eq!(seen.header("x-user"), Some("user1"));
+        assert_eq!(seen.header("x-sub"), Some("alice"));
+    }
 }
 
 #[test]
