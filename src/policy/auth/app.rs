@@ -33,6 +33,18 @@ pub struct App {
     pub enabled: bool,
 }
 
+impl App {
+    /// An app with ID `id`, AppKey `key` and AppSecret `secret`.
+    pub fn new(id: &str, key: &[u8], secret: &[u8], enabled: bool) -> App {
+        App {
+            id: id.into(),
+            key: key.into(),
+            secret: secret.into(),
+            enabled,
+        }
+    }
+}
+
 /// Every app, by AppKey and by AppCode.
 #[derive(Debug, Clone, Default)]
 pub struct Apps {
