@@ -10,7 +10,7 @@ use ahash::AHashMap;
 use bytes::BytesMut;
 
 use super::signature::{
-    self, Authorization, EMPTY_BODY_SHA256, HeaderValue, RequestParts, SignatureError,
+    self, Authorization, EMPTY_BODY_SHA256, HeaderValue, MacKey, RequestParts, SignatureError,
     UNSIGNED_PAYLOAD,
 };
 use crate::error::{AuthFault, GatewayError};
@@ -27,8 +27,10 @@ pub struct App {
     pub id: Box<str>,
     /// AppKey.
     pub key: Box<[u8]>,
-    /// AppSecret.
-    pub secret: Box<[u8]>,
+    /// The HMAC keyed with the AppSecret, ready to clone per request
+    /// (`None` only if HMAC refused the secret, which it never does: then
+    /// no signature verifies).
+    pub mac: Option<MacKey>,
     /// `false`: frozen (405 APIG.0502).
     pub enabled: bool,
 }
@@ -39,7 +41,7 @@ impl App {
         App {
             id: id.into(),
             key: key.into(),
-            secret: secret.into(),
+            mac: MacKey::try_new(secret),
             enabled,
         }
     }
@@ -173,11 +175,10 @@ fn verify_signature<'a>(
     let (id, app) = apps
         .by_key(parsed.access)
         .ok_or(fail(AuthFault::AppNotFound))?;
-    let names = || parsed.header_names();
-    if !names().any(|n| n == b"x-sdk-date") {
+    if !parsed.signs(b"x-sdk-date") {
         return Err(fail(AuthFault::Malformed));
     }
-    if auth.require_signed_host && !names().any(|n| n == b"host") {
+    if auth.require_signed_host && !parsed.signs(b"host") {
         return Err(fail(AuthFault::HostNotSigned));
     }
     let HeaderValue::One(date) = HeaderValue::of(head.values(b"x-sdk-date")) else {
@@ -201,7 +202,8 @@ fn verify_signature<'a>(
         };
         signature::canonical_request(scene.scratch, &parts, &parsed, payload)
             .map_err(|_| fail(AuthFault::Malformed))?;
-        if signature::matches(&app.secret, date, scene.scratch, parsed.signature) {
+        let key = app.mac.as_ref();
+        if key.is_some_and(|k| k.matches(date, scene.scratch, parsed.signature)) {
             return Ok((id, app));
         }
     }
@@ -226,8 +228,7 @@ fn payload_candidates<'h>(
         (false, None) => None,
     };
     let declared = auth
-        .header_names()
-        .any(|n| n == b"x-sdk-content-sha256")
+        .signs(b"x-sdk-content-sha256")
         .then(|| HeaderValue::of(head.values(b"x-sdk-content-sha256")));
     match declared {
         None => match body {
