@@ -56,7 +56,8 @@ pub enum AuthFault {
     Mismatch,
     /// `X-Sdk-Content-Sha256` is neither UNSIGNED-PAYLOAD nor the body's hash.
     PayloadMismatch,
-    /// A signed payload whose body the gateway has not read.
+    /// A signed payload whose body could not be read whole (the client
+    /// closed, stalled past the body timeout, or missed `100 Continue`).
     BodyNotRead,
     /// No app has that AppCode (or it was sent twice).
     BadAppCode,

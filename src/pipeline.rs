@@ -16,11 +16,12 @@ use bytes::BytesMut;
 use crate::backend::select::Facts;
 use crate::backend::{self, Api, Backend, HttpBackend, MockBackend};
 use crate::clock::Clock;
-use crate::error::GatewayError;
+use crate::error::{AuthFault, GatewayError};
 use crate::forward::body::{self, Decoder};
 use crate::forward::{self, Failure, Forwarder, Target};
+use crate::http::framing::Scan;
 use crate::http::parse::HeaderKind;
-use crate::http::{BodyFraming, Method, RequestHead, ResponseHead, Version, write};
+use crate::http::{BodyFraming, Method, ParseError, RequestHead, ResponseHead, Version, write};
 use crate::io::{self, ClientConn, Tunnel};
 use crate::policy::auth::app::{self, App, AppAuth};
 use crate::policy::auth::signature;
@@ -197,9 +198,13 @@ pub async fn handle(
     {
         return reject(core, client, &call, e).await;
     }
+    let mut body_hash = None;
     if let Some(auth) = &api.app_auth {
         match authenticate_app(core, snap, client, &head, auth, route.stage).await {
-            Ok(app) => call.identity.app_id = Some(app.id.clone()),
+            Ok((app, hash)) => {
+                call.identity.app_id = Some(app.id.clone());
+                body_hash = hash;
+            }
             Err(e) => return reject(core, client, &call, e).await,
         }
     }
@@ -220,7 +225,7 @@ pub async fn handle(
                 .signing
                 .get(route.stage as usize)
                 .and_then(Option::as_deref);
-            let body_sha256 = key.and_then(|_| in_memory_body_sha256(&head, client));
+            let body_sha256 = key.and_then(|_| in_memory_body_sha256(&head, client, body_hash));
             let req = rewrite::Request {
                 head: &head,
                 route: &route,
@@ -390,9 +395,10 @@ async fn serve_mock(
     flush(client).await && keep
 }
 
-/// App authentication (§11.4–§11.5). A signed body with a length is read
-/// into the client buffer first (hashed once there, then forwarded from
-/// it: buffered once, §2.6); the app on success.
+/// App authentication (§11.4–§11.5). A signed body is read whole into the
+/// client buffer first and hashed there (§2.6), then forwarded from it:
+/// buffered once, hashed once. The app on success, with the body's hash
+/// when one was taken (backend signing reuses it, §12).
 async fn authenticate_app<'s>(
     core: &CoreState,
     snap: &'s Snapshot,
@@ -400,11 +406,16 @@ async fn authenticate_app<'s>(
     head: &RequestHead,
     auth: &AppAuth,
     stage: crate::route::StageId,
-) -> Result<&'s App, GatewayError> {
+) -> Result<(&'s App, Option<[u8; 64]>), GatewayError> {
+    let timeout = snap.timeouts.body;
     let body_sha256 = match head.framing {
         BodyFraming::Length(n) if n > 0 && payload_is_signed(head) => {
             let expect = head.wants_continue();
-            Some(hash_length_body(client, n, expect, snap.timeouts.body).await?)
+            Some(hash_length_body(client, n, expect, timeout).await?)
+        }
+        BodyFraming::Chunked if payload_is_signed(head) => {
+            let (expect, max) = (head.wants_continue(), snap.limits.max_body_bytes);
+            Some(hash_chunked_body(client, expect, max, timeout).await?)
         }
         _ => None,
     };
@@ -417,12 +428,22 @@ async fn authenticate_app<'s>(
         body_sha256: body_sha256.as_ref(),
         scratch: &mut scratch,
     };
-    app::authenticate(auth, &snap.apps, head, &mut scene).map(|(_, app)| app)
+    let (_, app) = app::authenticate(auth, &snap.apps, head, &mut scene)?;
+    Ok((app, body_sha256))
 }
 
-/// The body's hash when all of it is already buffered (none, or a
-/// `Content-Length` body read in full): what backend signing can cover.
-fn in_memory_body_sha256(head: &RequestHead, client: &ClientConn) -> Option<[u8; 64]> {
+/// The body's hash for backend signing when all of it is in memory:
+/// `known` (taken by app authentication), else that of no body or of a
+/// `Content-Length` body read in full. A chunked body is hashed only by
+/// app authentication, which buffers it.
+fn in_memory_body_sha256(
+    head: &RequestHead,
+    client: &ClientConn,
+    known: Option<[u8; 64]>,
+) -> Option<[u8; 64]> {
+    if known.is_some() {
+        return known;
+    }
     match head.framing {
         BodyFraming::None => Some(*signature::EMPTY_BODY_SHA256),
         BodyFraming::Length(n) => {
@@ -433,16 +454,22 @@ fn in_memory_body_sha256(head: &RequestHead, client: &ClientConn) -> Option<[u8;
     }
 }
 
-/// Whether a signature covers the body: signed, and not `UNSIGNED-PAYLOAD`.
+/// Whether a signature covers the body: signed, and not with a signed
+/// `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD` (an unsigned one is ignored,
+/// app-signing.md §2.6, so the body is hashed then).
 fn payload_is_signed(head: &RequestHead) -> bool {
-    let signed = head
-        .values(b"authorization")
-        .next()
-        .is_some_and(|v| v.starts_with(signature::ALGORITHM));
+    let Some(value) = head.values(b"authorization").next() else {
+        return false;
+    };
+    if !value.starts_with(signature::ALGORITHM) {
+        return false;
+    }
     let unsigned = head
         .values(b"x-sdk-content-sha256")
         .any(|v| v.trim_ascii() == signature::UNSIGNED_PAYLOAD);
-    signed && !unsigned
+    // Only UNSIGNED-PAYLOAD requests pay for a second parse of the header.
+    !unsigned
+        || signature::parse_authorization(value).is_ok_and(|a| !a.signs(b"x-sdk-content-sha256"))
 }
 
 /// Reads a `Content-Length` body whole into the client buffer (the parser
@@ -453,7 +480,7 @@ async fn hash_length_body(
     wants_continue: bool,
     timeout: Duration,
 ) -> Result<[u8; 64], GatewayError> {
-    let unread = GatewayError::AppAuth(crate::error::AuthFault::BodyNotRead);
+    let unread = GatewayError::AppAuth(AuthFault::BodyNotRead);
     let len = usize::try_from(len).map_err(|_| unread)?;
     if wants_continue && client.rbuf.len() < len {
         let sent =
@@ -471,6 +498,61 @@ async fn hash_length_body(
     let mut hash = signature::BodyHash::default();
     hash.update(client.rbuf.get(..len).unwrap_or_default());
     Ok(hash.finish())
+}
+
+/// Raw bytes a buffered chunked body may hold beyond twice
+/// `max_body_bytes`: room for the last chunk-size line and the trailer
+/// section.
+const CHUNK_FRAMING_SLACK: u64 = 64 * 1024;
+
+/// Reads a chunked body whole into the client buffer, hashing its payload
+/// as the bytes arrive (§2.6); the raw body stays there, unchanged, for the
+/// forward stage, and bytes after it (a pipelined request) stay after it.
+/// The limits are those of a streamed body: payload over `max_body` → 413,
+/// invalid framing → 400, `timeout` per read. The raw bytes are capped
+/// too (twice `max_body`, plus slack), so framing (one-byte chunks with
+/// long extensions) cannot fill memory under a small payload.
+async fn hash_chunked_body(
+    client: &mut ClientConn,
+    wants_continue: bool,
+    max_body: u64,
+    timeout: Duration,
+) -> Result<[u8; 64], GatewayError> {
+    let unread = GatewayError::AppAuth(AuthFault::BodyNotRead);
+    let too_large = GatewayError::Parse(ParseError::BodyTooLarge);
+    let max_raw = max_body
+        .saturating_mul(2)
+        .saturating_add(CHUNK_FRAMING_SLACK);
+    let mut hash = signature::ChunkedBodyHash::default();
+    let mut scanned = 0;
+    let mut continue_sent = !wants_continue;
+    loop {
+        debug_assert!(scanned <= client.rbuf.len(), "scanned past the buffer");
+        let scan = hash.scan(client.rbuf.get(scanned..).unwrap_or_default())?;
+        if hash.declared_bytes() > max_body {
+            return Err(too_large);
+        }
+        if let Scan::Done(_) = scan {
+            return Ok(hash.finish());
+        }
+        scanned = client.rbuf.len();
+        if scanned as u64 > max_raw {
+            return Err(too_large);
+        }
+        if !continue_sent {
+            let sent = io::write_owned_within(
+                &mut client.stream,
+                write::CONTINUE_100,
+                client.send_timeout,
+            );
+            sent.await.map_err(|_| unread)?;
+            continue_sent = true;
+        }
+        match body::fill(&mut client.stream, &mut client.rbuf, timeout).await {
+            Ok(n) if n > 0 => debug_assert_eq!(client.rbuf.len(), scanned + n),
+            _ => return Err(unread),
+        }
+    }
 }
 
 /// Answers a plain-HTTP GET or HEAD with 301 to HTTPS (§4.6).
@@ -494,14 +576,17 @@ async fn redirect(core: &CoreState, client: &mut ClientConn, call: &Call<'_>, po
 }
 
 /// Answers a request with an error, after reading any body the client
-/// sent so the connection stays in step.
+/// sent so the connection stays in step (unless the error closes it: an
+/// oversize or ill-framed body is not read on).
 async fn reject(
     core: &CoreState,
     client: &mut ClientConn,
     call: &Call<'_>,
     err: GatewayError,
 ) -> bool {
-    let keep = call.keep_alive && consume_body(call.snap, client, call.head).await;
+    let keep = call.keep_alive
+        && !respond::error_map::map(&err).close
+        && consume_body(call.snap, client, call.head).await;
     answer_error(core, client, call, &err, keep).await
 }
 

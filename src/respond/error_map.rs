@@ -257,7 +257,7 @@ fn auth_message(fault: AuthFault) -> &'static str {
             "Incorrect app authentication information: x-sdk-content-sha256 does not match the body"
         }
         AuthFault::BodyNotRead => {
-            "Incorrect app authentication information: sign this body with X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD"
+            "Incorrect app authentication information: the signed body was not received in full"
         }
         AuthFault::BadAppCode => "Incorrect app authentication information: app code not found",
         AuthFault::AppCodeNeedsHttps => {

@@ -331,3 +331,30 @@ fn the_clock_window_is_fifteen_minutes_both_ways() {
         );
     }
 }
+
+#[test]
+fn a_chunked_body_hashes_as_its_payload_however_it_arrives() {
+    let raw = b"5\r\nhello\r\n6;x=y\r\n world\r\n0\r\nT: 1\r\n\r\nGET / HTTP/1.1\r\n";
+    let want = sha256_hex(b"hello world");
+    let end = raw.len() - b"GET / HTTP/1.1\r\n".len();
+    for cut in 0..=raw.len() {
+        let mut hash = ChunkedBodyHash::default();
+        let (a, b) = raw.split_at(cut);
+        let done = match hash.scan(a).unwrap() {
+            Scan::Done(n) => n,
+            Scan::NeedMore => match hash.scan(b).unwrap() {
+                Scan::Done(n) => cut + n,
+                Scan::NeedMore => panic!("cut {cut}: the body ends"),
+            },
+        };
+        assert_eq!(done, end, "cut {cut}");
+        assert_eq!(hash.declared_bytes(), 11);
+        assert_eq!(hash.finish(), want, "cut {cut}");
+    }
+    // The announced size counts before its data arrives; bad framing fails.
+    let mut hash = ChunkedBodyHash::default();
+    assert_eq!(hash.scan(b"10000\r\nab"), Ok(Scan::NeedMore));
+    assert_eq!(hash.declared_bytes(), 0x10000);
+    let mut bad = ChunkedBodyHash::default();
+    assert_eq!(bad.scan(b"5\nhello"), Err(FramingError::BadLineEnding));
+}
