@@ -16,7 +16,7 @@ use bytes::BytesMut;
 use crate::backend::select::Facts;
 use crate::backend::{self, Api, Backend, HttpBackend, MockBackend};
 use crate::clock::Clock;
-use crate::error::{AuthFault, GatewayError};
+use crate::error::{AuthFault, GatewayError, Rejection};
 use crate::forward::body::{self, Decoder};
 use crate::forward::{self, Failure, Forwarder, Target};
 use crate::http::framing::Scan;
@@ -299,7 +299,10 @@ async fn proxy(
         Err(Failure {
             error: Some(e),
             client_reusable,
-        }) => answer_error(core, client, call, &e, call.keep_alive && client_reusable).await,
+        }) => {
+            let keep = call.keep_alive && client_reusable;
+            answer_error(core, client, call, &e.into(), keep).await
+        }
         Err(Failure { error: None, .. }) => false,
     }
 }
@@ -367,7 +370,7 @@ async fn send_back(
     {
         Ok(keep) => keep,
         Err(Unrelayable) => {
-            let e = GatewayError::UpstreamBadResponse;
+            let e = GatewayError::UpstreamBadResponse.into();
             answer_error(core, client, call, &e, keep).await
         }
     }
@@ -406,7 +409,7 @@ async fn authenticate_app<'s>(
     head: &RequestHead,
     auth: &AppAuth,
     stage: crate::route::StageId,
-) -> Result<(&'s App, Option<[u8; 64]>), GatewayError> {
+) -> Result<(&'s App, Option<[u8; 64]>), Rejection> {
     let timeout = snap.timeouts.body;
     let body_sha256 = match head.framing {
         BodyFraming::Length(n) if n > 0 && payload_is_signed(head) => {
@@ -575,17 +578,19 @@ async fn redirect(core: &CoreState, client: &mut ClientConn, call: &Call<'_>, po
     flush(client).await && keep
 }
 
-/// Answers a request with an error, after reading any body the client
-/// sent so the connection stays in step (unless the error closes it: an
-/// oversize or ill-framed body is not read on).
+/// Answers a request with an error (a [`GatewayError`], or a
+/// [`Rejection`] with a detail for its message), after reading any body
+/// the client sent so the connection stays in step (unless the error
+/// closes it: an oversize or ill-framed body is not read on).
 async fn reject(
     core: &CoreState,
     client: &mut ClientConn,
     call: &Call<'_>,
-    err: GatewayError,
+    err: impl Into<Rejection>,
 ) -> bool {
+    let err = err.into();
     let keep = call.keep_alive
-        && !respond::error_map::map(&err).close
+        && !respond::error_map::map(&err.error).close
         && consume_body(call.snap, client, call.head).await;
     answer_error(core, client, call, &err, keep).await
 }
@@ -604,7 +609,15 @@ pub async fn refuse(core: &CoreState, snap: &Snapshot, client: &mut ClientConn, 
         decor: Decor::default(),
     };
     let out = &mut client.out;
-    respond::error(out, &err, &rid, &scene, Version::Http11, false, false);
+    respond::error(
+        out,
+        &err.into(),
+        &rid,
+        &scene,
+        Version::Http11,
+        false,
+        false,
+    );
     flush(client).await;
 }
 
@@ -612,7 +625,7 @@ async fn answer_error(
     core: &CoreState,
     client: &mut ClientConn,
     call: &Call<'_>,
-    err: &GatewayError,
+    err: &Rejection,
     keep_alive: bool,
 ) -> bool {
     Metrics::bump(&core.metrics.errors);

@@ -180,6 +180,21 @@ fn signing_config(upstream: SocketAddr) -> String {
 
 const AUTH_FAIL: &str = "Incorrect app authentication information: verify signature fail";
 
+/// The `error_msg` of a 401 APIG.0303 body (checked to be JSON).
+fn auth_message(r: &Response) -> String {
+    assert_eq!(r.status, 401, "{}", r.text());
+    let json: serde_json::Value = serde_json::from_slice(&r.body).expect("a JSON body");
+    assert_eq!(json["error_code"], "APIG.0303");
+    json["error_msg"].as_str().expect("error_msg").to_string()
+}
+
+/// A payload hash as the messages show it (app-signing.md §6).
+fn masked_hash(body: &[u8]) -> String {
+    let hash = signature::sha256_hex(body);
+    let hash = std::str::from_utf8(&hash).unwrap();
+    format!("{}***{}", &hash[..5], &hash[58..])
+}
+
 driver_tests! {
     fn signed_requests_pass_and_carry_the_app_id(driver) {
         let up = TestUpstream::ok();
@@ -213,7 +228,8 @@ driver_tests! {
             good.replacen("{\"n\":1}", "{\"n\":2}", 1),
         ];
         for raw in &tampered {
-            request(gw.addr, raw).assert_apig(401, "APIG.0303", AUTH_FAIL);
+            let message = auth_message(&request(gw.addr, raw));
+            assert!(message.starts_with(&format!("{AUTH_FAIL}, canonicalRequest:")), "{message}");
         }
         assert_eq!(request(gw.addr, &good).status, 200);
         // An unknown key, and no credentials at all.
@@ -221,7 +237,7 @@ driver_tests! {
         request(gw.addr, &stranger).assert_apig(
             401,
             "APIG.0303",
-            "Incorrect app authentication information: app not found",
+            "Incorrect app authentication information: app not found, appkey ***",
         );
         request(gw.addr, "GET /demo HTTP/1.1\r\nHost: a\r\n\r\n").assert_apig(
             401,
@@ -240,11 +256,8 @@ driver_tests! {
             assert_eq!(r.status, 200, "offset {offset}: {}", r.text());
         }
         for offset in [-910, 910] {
-            request(gw.addr, &req.raw_with(KEY, SECRET, now + offset)).assert_apig(
-                401,
-                "APIG.0303",
-                "Incorrect app authentication information: signature expired",
-            );
+            let message = auth_message(&request(gw.addr, &req.raw_with(KEY, SECRET, now + offset)));
+            assert!(message.starts_with("Incorrect app authentication information: signature expired, "), "{message}");
         }
     }
 
@@ -291,6 +304,80 @@ driver_tests! {
         request(gw.addr, &in_test.raw()).assert_apig(403, "APIG.0304", "The app is not authorized to access the API.");
         let frozen = release.raw_with("frozenkey", "frozensecret", unix_now());
         request(gw.addr, &frozen).assert_apig(405, "APIG.0502", "The app has been frozen.");
+    }
+
+    fn failure_messages_carry_apig_details(driver) {
+        // app-signing.md §6: APIG's three detailed messages, exact.
+        let up = TestUpstream::ok();
+        let gw = TestGateway::one(driver, &config(up.addr, ""));
+        let now = unix_now();
+        let get = Signed::new("GET", "/demo");
+        let long_key = get.raw_with("0117ab8c9d0e1f2a3b4c5d6e7f80e5e1", SECRET, now);
+        request(gw.addr, &long_key).assert_apig(
+            401,
+            "APIG.0303",
+            "Incorrect app authentication information: app not found, appkey 0117***e5e1",
+        );
+        // Expired: the signed time and the gateway's, to the second.
+        let signed_at = now - 3600;
+        let before = unix_now();
+        let r = request(gw.addr, &get.raw_with(KEY, SECRET, signed_at));
+        let after = unix_now();
+        let message = auth_message(&r);
+        let expected = |server| {
+            format!(
+                "Incorrect app authentication information: signature expired, signature time:{},server time:{}",
+                signature::format_sdk_date(signed_at),
+                signature::format_sdk_date(server)
+            )
+        };
+        assert!((before..=after).any(|t| message == expected(t)), "{message}");
+        // Verify signature fail: the canonical request of what arrived,
+        // `\n` → `|`, host and payload hash masked as APIG does, credential
+        // headers hidden, quotes and backslashes JSON-escaped.
+        let mut req = Signed::new("GET", "/demo/a?b=2&a=1")
+            .header("X-Quote", "say \"hi\" \\o/")
+            .header("Cookie", "sid=1");
+        req.headers[0].1 = "d7dae4b1c1b84b8e8d5f8b7e0a9c3df7.example.com".into();
+        let date = unix_now();
+        let raw = req.raw_with(KEY, SECRET, date).replacen("X-Quote: say", "X-Quote: SAY", 1);
+        let r = request(gw.addr, &raw);
+        let expected = format!(
+            "{AUTH_FAIL}, canonicalRequest:GET|/demo/a/|a=1&b=2|cookie:***|\
+             host:d7da***3df7.example.com|x-quote:SAY \"hi\" \\o/|x-sdk-date:{}||\
+             cookie;host;x-quote;x-sdk-date|e3b0c***52b855",
+            signature::format_sdk_date(date)
+        );
+        assert_eq!(auth_message(&r), expected);
+        // The body byte for byte: the message JSON-escaped in place.
+        let escaped = expected.replace('\\', "\\\\").replace('"', "\\\"");
+        assert!(escaped.contains(r#"x-quote:SAY \"hi\" \\o/"#));
+        r.assert_apig(401, "APIG.0303", &escaped);
+        // A body's hash is that of the body received; UNSIGNED-PAYLOAD as is.
+        let post = Signed::new("POST", "/demo/p").body(b"original");
+        let date = unix_now();
+        let raw = post.raw_with(KEY, SECRET, date).replacen("original", "0riginal", 1);
+        assert_eq!(
+            auth_message(&request(gw.addr, &raw)),
+            format!(
+                "{AUTH_FAIL}, canonicalRequest:POST|/demo/p/||host:***.example.com|x-sdk-date:{}||host;x-sdk-date|{}",
+                signature::format_sdk_date(date),
+                masked_hash(b"0riginal")
+            )
+        );
+        let unsigned = Signed::new("POST", "/demo/p")
+            .header("X-Sdk-Content-Sha256", "UNSIGNED-PAYLOAD")
+            .body(b"free");
+        let date = unix_now();
+        let raw = unsigned.raw_with(KEY, SECRET, date).replacen("POST /demo/p", "POST /demo/q", 1);
+        assert_eq!(
+            auth_message(&request(gw.addr, &raw)),
+            format!(
+                "{AUTH_FAIL}, canonicalRequest:POST|/demo/q/||host:***.example.com|x-sdk-content-sha256:UNSIGNED-PAYLOAD|\
+                 x-sdk-date:{}||host;x-sdk-content-sha256;x-sdk-date|UNSIGNED-PAYLOAD",
+                signature::format_sdk_date(date)
+            )
+        );
     }
 
     fn signed_chunked_bodies_are_verified_and_forwarded_unchanged(driver) {

@@ -244,7 +244,8 @@ pub fn map(err: &GatewayError) -> ErrorResponse {
 }
 
 /// APIG's `Incorrect app authentication information: …` texts (app-signing.md
-/// §6), without the per-request details (key, times, canonical request).
+/// §6); the per-request details (key, times, canonical request) follow as
+/// the `Rejection`'s detail.
 fn auth_message(fault: AuthFault) -> &'static str {
     match fault {
         AuthFault::NoCredentials => "Incorrect app authentication information.",

@@ -13,9 +13,11 @@ use super::signature::{
     self, Authorization, EMPTY_BODY_SHA256, HeaderValue, MacKey, RequestParts, SignatureError,
     UNSIGNED_PAYLOAD,
 };
-use crate::error::{AuthFault, GatewayError};
+use crate::error::{AuthFault, GatewayError, Rejection};
 use crate::http::RequestHead;
 use crate::route::StageId;
+
+mod detail;
 
 /// Index of an app in [`Apps`].
 pub type AppId = u32;
@@ -121,13 +123,15 @@ pub struct Scene<'a> {
 const APP_CODE: &[u8] = b"x-apig-appcode";
 
 /// Authenticates `head` for an API with app authentication; the app on
-/// success.
+/// success. A failed signature says why in APIG's words (app-signing.md
+/// §6): the AppKey not found, the two times of an expired signature, or
+/// the canonical request the gateway computed, masked as [`detail`] says.
 pub fn authenticate<'a>(
     auth: &AppAuth,
     apps: &'a Apps,
     head: &RequestHead,
     scene: &mut Scene<'_>,
-) -> Result<(AppId, &'a App), GatewayError> {
+) -> Result<(AppId, &'a App), Rejection> {
     let authorization = head.values(b"authorization").next();
     let signed = authorization.filter(|v| v.starts_with(signature::ALGORITHM));
     let (id, app) = match signed {
@@ -135,10 +139,10 @@ pub fn authenticate<'a>(
         None => app_code(auth, apps, head, scene.tls)?,
     };
     if !app.enabled {
-        return Err(GatewayError::AppFrozen);
+        return Err(GatewayError::AppFrozen.into());
     }
     if !auth.granted(scene.stage, id) {
-        return Err(GatewayError::AppNotAuthorized);
+        return Err(GatewayError::AppNotAuthorized.into());
     }
     Ok((id, app))
 }
@@ -169,24 +173,27 @@ fn verify_signature<'a>(
     head: &RequestHead,
     value: &[u8],
     scene: &mut Scene<'_>,
-) -> Result<(AppId, &'a App), GatewayError> {
+) -> Result<(AppId, &'a App), Rejection> {
     let fail = |why| GatewayError::AppAuth(why);
     let parsed = signature::parse_authorization(value).map_err(|_| fail(AuthFault::Malformed))?;
-    let (id, app) = apps
-        .by_key(parsed.access)
-        .ok_or(fail(AuthFault::AppNotFound))?;
+    let Some((id, app)) = apps.by_key(parsed.access) else {
+        let key = detail::app_not_found(parsed.access);
+        return Err(Rejection::with_detail(fail(AuthFault::AppNotFound), key));
+    };
     if !parsed.signs(b"x-sdk-date") {
-        return Err(fail(AuthFault::Malformed));
+        return Err(fail(AuthFault::Malformed).into());
     }
     if auth.require_signed_host && !parsed.signs(b"host") {
-        return Err(fail(AuthFault::HostNotSigned));
+        return Err(fail(AuthFault::HostNotSigned).into());
     }
     let HeaderValue::One(date) = HeaderValue::of(head.values(b"x-sdk-date")) else {
-        return Err(fail(AuthFault::Malformed));
+        return Err(fail(AuthFault::Malformed).into());
     };
     signature::check_date(date.trim_ascii(), scene.now_unix).map_err(|e| match e {
-        SignatureError::Expired { .. } => fail(AuthFault::Expired),
-        _ => fail(AuthFault::Malformed),
+        SignatureError::Expired { signed, server } => {
+            Rejection::with_detail(fail(AuthFault::Expired), detail::expired(&signed, &server))
+        }
+        _ => fail(AuthFault::Malformed).into(),
     })?;
     let date = date.trim_ascii();
     for payload in payload_candidates(head, &parsed, scene.body_sha256)?
@@ -207,7 +214,9 @@ fn verify_signature<'a>(
             return Ok((id, app));
         }
     }
-    Err(fail(AuthFault::Mismatch))
+    // The scratch holds the last candidate tried.
+    let shown = detail::mismatch(scene.scratch, parsed.header_names().count());
+    Err(Rejection::with_detail(fail(AuthFault::Mismatch), shown))
 }
 
 /// The hashed-payload lines a correct signature may use (§2.6): the body's
