@@ -15,7 +15,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tollgate::backend::select::Facts;
 use tollgate::backend::{self, Backend};
 use tollgate::control;
-use tollgate::error::GatewayError;
+use tollgate::error::{GatewayError, Rejection};
 use tollgate::http::{Method, Version, parse_request, parse_response};
 use tollgate::policy::{Identity, params, protocol};
 use tollgate::request_id::{RequestId, RequestIdGen};
@@ -230,8 +230,8 @@ fn error(snap: &Snapshot, out: &mut BytesMut, rid: &RequestId) {
         identity: &Identity::ANONYMOUS,
         decor: Decor::default(),
     };
-    let err = black_box(&GatewayError::RouteNotFound);
-    respond::error(out, err, rid, &scene, Version::Http11, true, false);
+    let err = Rejection::from(black_box(GatewayError::RouteNotFound));
+    respond::error(out, &err, rid, &scene, Version::Http11, true, false);
 }
 
 criterion_group!(benches, bench_pipeline);

@@ -1,7 +1,9 @@
 //! App signature verification (app-signing.md): a typical signed GET and a
 //! 4 KiB POST, each from a parsed request head to the constant-time MAC
-//! check, the work a worker does per app-authenticated request (the body
-//! is hashed in 1 KiB pieces, as it streams).
+//! check (the body is hashed in 1 KiB pieces, as it streams); and the same
+//! two through `app::authenticate`, the work a worker does per
+//! app-authenticated request once the body is buffered (app lookup, date
+//! window, payload line, canonical request, MAC, grant).
 //!
 //! Token verification (behaviour.md §11.6): an HS256, an RS256 and an ES256
 //! token with typical claims, from the compact string to the caller, and
@@ -15,9 +17,10 @@ use std::hint::black_box;
 use bytes::BytesMut;
 use criterion::{Criterion, Throughput, criterion_main};
 use tollgate::http::{HeadLimits, RequestHead, parse_request};
+use tollgate::policy::auth::app::{self, App, AppAuth, Apps, Scene};
 use tollgate::policy::auth::signature::{
-    BodyHash, HeaderValue, RequestParts, canonical_request, matches, parse_authorization,
-    signature_hex,
+    BodyHash, HeaderValue, MacKey, RequestParts, canonical_request, matches, parse_authorization,
+    parse_sdk_date, signature_hex,
 };
 
 const SECRET: &[u8] = b"9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a";
@@ -72,26 +75,85 @@ fn signed(method: &str, body: &[u8]) -> RequestHead {
     head(method, body.len(), std::str::from_utf8(&sig).unwrap())
 }
 
-fn verify(head: &RequestHead, body: &[u8], cr: &mut BytesMut) -> bool {
+/// Verifies with the app's HMAC keyed once, as `App` holds it.
+fn verify(key: &MacKey, head: &RequestHead, body: &[u8], cr: &mut BytesMut) -> bool {
     let claimed = canonical(head, body, cr);
-    matches(SECRET, DATE, cr, claimed)
+    key.matches(DATE, cr, claimed)
 }
 
 fn bench_verify(c: &mut Criterion) {
     let mut group = c.benchmark_group("app_signature");
     group.throughput(Throughput::Elements(1));
     let mut cr = BytesMut::with_capacity(1024);
+    let key = MacKey::try_new(SECRET).unwrap();
     let get = signed("GET", b"");
-    assert!(verify(&get, b"", &mut cr));
+    assert!(verify(&key, &get, b"", &mut cr));
+    let claimed = canonical(&get, b"", &mut cr);
+    assert!(matches(SECRET, DATE, &cr, claimed), "keyed on the spot too");
     group.bench_function("verify_get", |b| {
-        b.iter(|| black_box(verify(black_box(&get), b"", &mut cr)))
+        b.iter(|| black_box(verify(&key, black_box(&get), b"", &mut cr)))
     });
     let body = vec![b'x'; 4096];
     let post = signed("POST", &body);
-    assert!(verify(&post, &body, &mut cr));
-    assert!(!verify(&post, &body[1..], &mut cr), "a changed body fails");
+    assert!(verify(&key, &post, &body, &mut cr));
+    assert!(
+        !verify(&key, &post, &body[1..], &mut cr),
+        "a changed body fails"
+    );
     group.bench_function("verify_post_4k", |b| {
-        b.iter(|| black_box(verify(&post, black_box(&body), &mut cr)))
+        b.iter(|| black_box(verify(&key, &post, black_box(&body), &mut cr)))
+    });
+    group.finish();
+}
+
+/// `head` (with `body`) through app authentication: the app's index.
+fn authenticate(
+    apps: &Apps,
+    auth: &AppAuth,
+    head: &RequestHead,
+    body: &[u8],
+    cr: &mut BytesMut,
+) -> Option<u32> {
+    let hash = (!body.is_empty()).then(|| {
+        let mut hash = BodyHash::default();
+        hash.update(body);
+        hash.finish()
+    });
+    let mut scene = Scene {
+        tls: false,
+        stage: 0,
+        now_unix: parse_sdk_date(DATE).unwrap(),
+        body_sha256: hash.as_ref(),
+        scratch: cr,
+    };
+    app::authenticate(auth, apps, head, &mut scene)
+        .ok()
+        .map(|(id, _)| id)
+}
+
+fn bench_authenticate(c: &mut Criterion) {
+    let mut group = c.benchmark_group("app_authenticate");
+    group.throughput(Throughput::Elements(1));
+    let mut apps = Apps::default();
+    let key = b"4f5b0d2a8c1e4b7f9a3d6e2c1b0a9f8e";
+    let id = apps.insert(App::new("demo", key, SECRET, true), &[]);
+    let auth = AppAuth {
+        require_signed_host: true,
+        grants: vec![vec![id]],
+        ..AppAuth::default()
+    };
+    let mut cr = BytesMut::with_capacity(1024);
+    let get = signed("GET", b"");
+    assert_eq!(authenticate(&apps, &auth, &get, b"", &mut cr), Some(id));
+    group.bench_function("get", |b| {
+        b.iter(|| black_box(authenticate(&apps, &auth, black_box(&get), b"", &mut cr)))
+    });
+    let body = vec![b'x'; 4096];
+    let post = signed("POST", &body);
+    assert_eq!(authenticate(&apps, &auth, &post, &body, &mut cr), Some(id));
+    assert_eq!(authenticate(&apps, &auth, &post, &body[1..], &mut cr), None);
+    group.bench_function("post_4k", |b| {
+        b.iter(|| black_box(authenticate(&apps, &auth, &post, black_box(&body), &mut cr)))
     });
     group.finish();
 }
@@ -233,6 +295,11 @@ mod token {
 
 /// Private, so the `pub fn` the macro writes needs no doc comment.
 mod group {
-    criterion::criterion_group!(benches, super::bench_verify, super::token::bench);
+    criterion::criterion_group!(
+        benches,
+        super::bench_verify,
+        super::bench_authenticate,
+        super::token::bench
+    );
 }
 criterion_main!(group::benches);

@@ -56,7 +56,8 @@ pub enum AuthFault {
     Mismatch,
     /// `X-Sdk-Content-Sha256` is neither UNSIGNED-PAYLOAD nor the body's hash.
     PayloadMismatch,
-    /// A signed payload whose body the gateway has not read.
+    /// A signed payload whose body could not be read whole (the client
+    /// closed, stalled past the body timeout, or missed `100 Continue`).
     BodyNotRead,
     /// No app has that AppCode (or it was sent twice).
     BadAppCode,
@@ -195,6 +196,43 @@ pub enum GatewayError {
     /// The backend sent an unparseable or ill-framed response: 502 APIG.0201 "Backend unavailable.".
     #[error("backend sent an invalid response")]
     UpstreamBadResponse,
+}
+
+/// A failure as it is answered: the [`GatewayError`] and, for this
+/// request only, a detail its message carries beyond the variant's fixed
+/// text (APIG's `…: app not found, appkey 0117***e5e1`, app-signing.md §6).
+///
+/// A detail is built on the failure path only: a plain error converts with
+/// `From` and allocates nothing, so functions on the request path can
+/// return `Result<_, Rejection>` at no cost to the requests that pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// What failed: status, code, fixed message and response type come
+    /// from it (`respond::error_map`).
+    pub error: GatewayError,
+    /// Appended as is to the error's message (`$context.error.message`,
+    /// JSON-escaped when rendered); starts with its own separator (APIG's
+    /// details start with `, `). Never a secret: it goes to the client.
+    pub detail: Option<Box<str>>,
+}
+
+impl Rejection {
+    /// `error` with `detail` appended to its message.
+    pub fn with_detail(error: GatewayError, detail: impl Into<Box<str>>) -> Rejection {
+        Rejection {
+            error,
+            detail: Some(detail.into()),
+        }
+    }
+}
+
+impl From<GatewayError> for Rejection {
+    fn from(error: GatewayError) -> Rejection {
+        Rejection {
+            error,
+            detail: None,
+        }
+    }
 }
 
 impl GatewayError {

@@ -18,7 +18,7 @@ use bytes::BytesMut;
 use crate::backend::select::Facts;
 use crate::backend::{self, Api, Backend, HttpBackend, MockBackend};
 use crate::clock::Clock;
-use crate::error::GatewayError;
+use crate::error::{AuthFault, GatewayError, Rejection};
 use crate::forward::body::{self, Decoder};
 use crate::forward::{self, Failure, Forwarder, Target};
 use crate::http::framing::{ChunkedScanner, Scan};
@@ -210,9 +210,13 @@ pub async fn handle(
     {
         return reject(core, client, &call, e).await;
     }
+    let mut body_hash = None;
     if let Some(auth) = &api.app_auth {
         match authenticate_app(core, snap, client, &head, auth, route.stage).await {
-            Ok(app) => call.identity.app_id = Some(app.id.clone()),
+            Ok((app, hash)) => {
+                call.identity.app_id = Some(app.id.clone());
+                body_hash = hash;
+            }
             Err(e) => return reject(core, client, &call, e).await,
         }
     }
@@ -276,7 +280,7 @@ pub async fn handle(
                 .signing
                 .get(route.stage as usize)
                 .and_then(Option::as_deref);
-            let body_sha256 = key.and_then(|_| in_memory_body_sha256(&head, client));
+            let body_sha256 = key.and_then(|_| in_memory_body_sha256(&head, client, body_hash));
             let req = rewrite::Request {
                 head: &head,
                 route: &route,
@@ -350,7 +354,10 @@ async fn proxy(
         Err(Failure {
             error: Some(e),
             client_reusable,
-        }) => answer_error(core, client, call, &e, call.keep_alive && client_reusable).await,
+        }) => {
+            let keep = call.keep_alive && client_reusable;
+            answer_error(core, client, call, &e.into(), keep).await
+        }
         Err(Failure { error: None, .. }) => false,
     }
 }
@@ -418,7 +425,7 @@ async fn send_back(
     {
         Ok(keep) => keep,
         Err(Unrelayable) => {
-            let e = GatewayError::UpstreamBadResponse;
+            let e = GatewayError::UpstreamBadResponse.into();
             answer_error(core, client, call, &e, keep).await
         }
     }
@@ -446,9 +453,10 @@ async fn serve_mock(
     flush(client).await && keep
 }
 
-/// App authentication (§11.4–§11.5). A signed body with a length is read
-/// into the client buffer first (hashed once there, then forwarded from
-/// it: buffered once, §2.6); the app on success.
+/// App authentication (§11.4–§11.5). A signed body is read whole into the
+/// client buffer first and hashed there (§2.6), then forwarded from it:
+/// buffered once, hashed once. The app on success, with the body's hash
+/// when one was taken (backend signing reuses it, §12).
 async fn authenticate_app<'s>(
     core: &CoreState,
     snap: &'s Snapshot,
@@ -456,11 +464,16 @@ async fn authenticate_app<'s>(
     head: &RequestHead,
     auth: &AppAuth,
     stage: crate::route::StageId,
-) -> Result<&'s App, GatewayError> {
+) -> Result<(&'s App, Option<[u8; 64]>), Rejection> {
+    let timeout = snap.timeouts.body;
     let body_sha256 = match head.framing {
         BodyFraming::Length(n) if n > 0 && payload_is_signed(head) => {
             let expect = head.wants_continue();
-            Some(hash_length_body(client, n, expect, snap.timeouts.body).await?)
+            Some(hash_length_body(client, n, expect, timeout).await?)
+        }
+        BodyFraming::Chunked if payload_is_signed(head) => {
+            let (expect, max) = (head.wants_continue(), snap.limits.max_body_bytes);
+            Some(hash_chunked_body(client, expect, max, timeout).await?)
         }
         _ => None,
     };
@@ -473,7 +486,8 @@ async fn authenticate_app<'s>(
         body_sha256: body_sha256.as_ref(),
         scratch: &mut scratch,
     };
-    app::authenticate(auth, &snap.apps, head, &mut scene).map(|(_, app)| app)
+    let (_, app) = app::authenticate(auth, &snap.apps, head, &mut scene)?;
+    Ok((app, body_sha256))
 }
 
 /// Runs a custom authorizer (§11.9): the cached decision for the request's
@@ -707,9 +721,18 @@ async fn send_to_authorizer(
     forward::call::call(&fw, &target, request, authorizer::MAX_RESULT_BYTES).await
 }
 
-/// The body's hash when all of it is already buffered (none, or a
-/// `Content-Length` body read in full): what backend signing can cover.
-fn in_memory_body_sha256(head: &RequestHead, client: &ClientConn) -> Option<[u8; 64]> {
+/// The body's hash for backend signing when all of it is in memory:
+/// `known` (taken by app authentication), else that of no body or of a
+/// `Content-Length` body read in full. A chunked body is hashed only by
+/// app authentication, which buffers it.
+fn in_memory_body_sha256(
+    head: &RequestHead,
+    client: &ClientConn,
+    known: Option<[u8; 64]>,
+) -> Option<[u8; 64]> {
+    if known.is_some() {
+        return known;
+    }
     match head.framing {
         BodyFraming::None => Some(*signature::EMPTY_BODY_SHA256),
         BodyFraming::Length(n) => {
@@ -720,16 +743,22 @@ fn in_memory_body_sha256(head: &RequestHead, client: &ClientConn) -> Option<[u8;
     }
 }
 
-/// Whether a signature covers the body: signed, and not `UNSIGNED-PAYLOAD`.
+/// Whether a signature covers the body: signed, and not with a signed
+/// `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD` (an unsigned one is ignored,
+/// app-signing.md §2.6, so the body is hashed then).
 fn payload_is_signed(head: &RequestHead) -> bool {
-    let signed = head
-        .values(b"authorization")
-        .next()
-        .is_some_and(|v| v.starts_with(signature::ALGORITHM));
+    let Some(value) = head.values(b"authorization").next() else {
+        return false;
+    };
+    if !value.starts_with(signature::ALGORITHM) {
+        return false;
+    }
     let unsigned = head
         .values(b"x-sdk-content-sha256")
         .any(|v| v.trim_ascii() == signature::UNSIGNED_PAYLOAD);
-    signed && !unsigned
+    // Only UNSIGNED-PAYLOAD requests pay for a second parse of the header.
+    !unsigned
+        || signature::parse_authorization(value).is_ok_and(|a| !a.signs(b"x-sdk-content-sha256"))
 }
 
 /// Reads a `Content-Length` body whole into the client buffer (the parser
@@ -740,7 +769,7 @@ async fn hash_length_body(
     wants_continue: bool,
     timeout: Duration,
 ) -> Result<[u8; 64], GatewayError> {
-    let unread = GatewayError::AppAuth(crate::error::AuthFault::BodyNotRead);
+    let unread = GatewayError::AppAuth(AuthFault::BodyNotRead);
     read_length_body(client, len, wants_continue, timeout)
         .await
         .map_err(|ClientStalled| unread)?;
@@ -781,6 +810,56 @@ async fn read_length_body(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct ClientStalled;
 
+/// Reads a chunked body whole into the client buffer, hashing its payload
+/// as the bytes arrive (§2.6); the raw body stays there, unchanged, for the
+/// forward stage, and bytes after it (a pipelined request) stay after it.
+/// The limits are those of a streamed body: payload over `max_body` → 413,
+/// invalid framing → 400, `timeout` per read. The raw bytes are capped
+/// too (twice `max_body`, plus slack), so framing (one-byte chunks with
+/// long extensions) cannot fill memory under a small payload.
+async fn hash_chunked_body(
+    client: &mut ClientConn,
+    wants_continue: bool,
+    max_body: u64,
+    timeout: Duration,
+) -> Result<[u8; 64], GatewayError> {
+    let unread = GatewayError::AppAuth(AuthFault::BodyNotRead);
+    let too_large = GatewayError::Parse(ParseError::BodyTooLarge);
+    let max_raw = max_body
+        .saturating_mul(2)
+        .saturating_add(CHUNK_FRAMING_SLACK);
+    let mut hash = signature::ChunkedBodyHash::default();
+    let mut scanned = 0;
+    let mut continue_sent = !wants_continue;
+    loop {
+        debug_assert!(scanned <= client.rbuf.len(), "scanned past the buffer");
+        let scan = hash.scan(client.rbuf.get(scanned..).unwrap_or_default())?;
+        if hash.declared_bytes() > max_body {
+            return Err(too_large);
+        }
+        if let Scan::Done(_) = scan {
+            return Ok(hash.finish());
+        }
+        scanned = client.rbuf.len();
+        if scanned as u64 > max_raw {
+            return Err(too_large);
+        }
+        if !continue_sent {
+            let sent = io::write_owned_within(
+                &mut client.stream,
+                write::CONTINUE_100,
+                client.send_timeout,
+            );
+            sent.await.map_err(|_| unread)?;
+            continue_sent = true;
+        }
+        match body::fill(&mut client.stream, &mut client.rbuf, timeout).await {
+            Ok(n) if n > 0 => debug_assert_eq!(client.rbuf.len(), scanned + n),
+            _ => return Err(unread),
+        }
+    }
+}
+
 /// Answers a plain-HTTP GET or HEAD with 301 to HTTPS (§4.6).
 async fn redirect(core: &CoreState, client: &mut ClientConn, call: &Call<'_>, port: u16) -> bool {
     let head = call.head;
@@ -801,15 +880,20 @@ async fn redirect(core: &CoreState, client: &mut ClientConn, call: &Call<'_>, po
     flush(client).await && keep
 }
 
-/// Answers a request with an error, after reading any body the client
-/// sent so the connection stays in step.
+/// Answers a request with an error (a [`GatewayError`], or a
+/// [`Rejection`] with a detail for its message), after reading any body
+/// the client sent so the connection stays in step (unless the error
+/// closes it: an oversize or ill-framed body is not read on).
 async fn reject(
     core: &CoreState,
     client: &mut ClientConn,
     call: &Call<'_>,
-    err: GatewayError,
+    err: impl Into<Rejection>,
 ) -> bool {
-    let keep = call.keep_alive && consume_body(call.snap, client, call.head).await;
+    let err = err.into();
+    let keep = call.keep_alive
+        && !respond::error_map::map(&err.error).close
+        && consume_body(call.snap, client, call.head).await;
     answer_error(core, client, call, &err, keep).await
 }
 
@@ -827,7 +911,15 @@ pub async fn refuse(core: &CoreState, snap: &Snapshot, client: &mut ClientConn, 
         decor: Decor::default(),
     };
     let out = &mut client.out;
-    respond::error(out, &err, &rid, &scene, Version::Http11, false, false);
+    respond::error(
+        out,
+        &err.into(),
+        &rid,
+        &scene,
+        Version::Http11,
+        false,
+        false,
+    );
     flush(client).await;
 }
 
@@ -835,7 +927,7 @@ async fn answer_error(
     core: &CoreState,
     client: &mut ClientConn,
     call: &Call<'_>,
-    err: &GatewayError,
+    err: &Rejection,
     keep_alive: bool,
 ) -> bool {
     Metrics::bump(&core.metrics.errors);

@@ -71,6 +71,25 @@ impl Signed {
 
     /// The raw request, signed at `date` with `key`/`secret`.
     fn raw_with(&self, key: &str, secret: &str, date: i64) -> String {
+        let mut raw = self.head_with(key, secret, date);
+        raw.push_str(&format!("Content-Length: {}\r\n\r\n", self.body.len()));
+        raw.push_str(std::str::from_utf8(&self.body).unwrap());
+        raw
+    }
+
+    /// The raw request signed now, its body sent chunked in chunks of
+    /// `size` bytes (with a trailer field); `extra` head lines go unsigned.
+    fn chunked(&self, size: usize, extra: &str) -> String {
+        let mut raw = self.head_with(KEY, SECRET, unix_now());
+        raw.push_str(extra);
+        raw.push_str("Transfer-Encoding: chunked\r\n\r\n");
+        raw.push_str(&chunks(&self.body, size));
+        raw
+    }
+
+    /// Request line, headers and `Authorization`, signed at `date`; no
+    /// framing header, no blank line.
+    fn head_with(&self, key: &str, secret: &str, date: i64) -> String {
         let date = signature::format_sdk_date(date);
         let mut headers = self.headers.clone();
         headers.push(("X-Sdk-Date".into(), date.clone()));
@@ -119,8 +138,6 @@ impl Signed {
             "Authorization: SDK-HMAC-SHA256 Access={key}, SignedHeaders={signed}, Signature={}\r\n",
             std::str::from_utf8(&sig).unwrap()
         ));
-        raw.push_str(&format!("Content-Length: {}\r\n\r\n", self.body.len()));
-        raw.push_str(std::str::from_utf8(&self.body).unwrap());
         raw
     }
 
@@ -129,7 +146,54 @@ impl Signed {
     }
 }
 
+/// `body` as chunks of `size` bytes (extensions on every other one), the
+/// last chunk, a trailer field.
+fn chunks(body: &[u8], size: usize) -> String {
+    let mut out = String::new();
+    for (i, piece) in body.chunks(size).enumerate() {
+        let ext = if i % 2 == 1 { ";n=\"odd\"" } else { "" };
+        out.push_str(&format!("{:x}{ext}\r\n", piece.len()));
+        out.push_str(std::str::from_utf8(piece).unwrap());
+        out.push_str("\r\n");
+    }
+    out.push_str("0\r\nX-Trailer: t\r\n\r\n");
+    out
+}
+
+/// A body of `n` bytes that shows where a piece went missing or moved.
+fn patterned(n: usize) -> Vec<u8> {
+    (0..n)
+        .map(|i| b"0123456789abcdefghijklmnopqrstuvwxyz"[i % 36])
+        .collect()
+}
+
+/// `config` with a signature key bound, so the backend request is signed
+/// (behaviour.md §12).
+fn signing_config(upstream: SocketAddr) -> String {
+    config(upstream, "").replacen(
+        "[[group]]",
+        "[[signature_key]]\nname = \"gk\"\nkey = \"gateway-key\"\nsecret = \"gateway-secret\"\n\n[[group]]",
+        1,
+    )
+    .replacen("stages = [", "signature_key = { RELEASE = \"gk\" }\nstages = [", 1)
+}
+
 const AUTH_FAIL: &str = "Incorrect app authentication information: verify signature fail";
+
+/// The `error_msg` of a 401 APIG.0303 body (checked to be JSON).
+fn auth_message(r: &Response) -> String {
+    assert_eq!(r.status, 401, "{}", r.text());
+    let json: serde_json::Value = serde_json::from_slice(&r.body).expect("a JSON body");
+    assert_eq!(json["error_code"], "APIG.0303");
+    json["error_msg"].as_str().expect("error_msg").to_string()
+}
+
+/// A payload hash as the messages show it (app-signing.md §6).
+fn masked_hash(body: &[u8]) -> String {
+    let hash = signature::sha256_hex(body);
+    let hash = std::str::from_utf8(&hash).unwrap();
+    format!("{}***{}", &hash[..5], &hash[58..])
+}
 
 driver_tests! {
     fn signed_requests_pass_and_carry_the_app_id(driver) {
@@ -164,7 +228,8 @@ driver_tests! {
             good.replacen("{\"n\":1}", "{\"n\":2}", 1),
         ];
         for raw in &tampered {
-            request(gw.addr, raw).assert_apig(401, "APIG.0303", AUTH_FAIL);
+            let message = auth_message(&request(gw.addr, raw));
+            assert!(message.starts_with(&format!("{AUTH_FAIL}, canonicalRequest:")), "{message}");
         }
         assert_eq!(request(gw.addr, &good).status, 200);
         // An unknown key, and no credentials at all.
@@ -172,7 +237,7 @@ driver_tests! {
         request(gw.addr, &stranger).assert_apig(
             401,
             "APIG.0303",
-            "Incorrect app authentication information: app not found",
+            "Incorrect app authentication information: app not found, appkey ***",
         );
         request(gw.addr, "GET /demo HTTP/1.1\r\nHost: a\r\n\r\n").assert_apig(
             401,
@@ -191,11 +256,8 @@ driver_tests! {
             assert_eq!(r.status, 200, "offset {offset}: {}", r.text());
         }
         for offset in [-910, 910] {
-            request(gw.addr, &req.raw_with(KEY, SECRET, now + offset)).assert_apig(
-                401,
-                "APIG.0303",
-                "Incorrect app authentication information: signature expired",
-            );
+            let message = auth_message(&request(gw.addr, &req.raw_with(KEY, SECRET, now + offset)));
+            assert!(message.starts_with("Incorrect app authentication information: signature expired, "), "{message}");
         }
     }
 
@@ -211,6 +273,24 @@ driver_tests! {
         // Empty body: either official signer's payload line verifies.
         let empty = Signed::new("GET", "/demo").header("X-Sdk-Content-Sha256", "UNSIGNED-PAYLOAD");
         assert_eq!(request(gw.addr, &empty.raw()).status, 200);
+        // A chunked unsigned payload streams through unread.
+        let chunked = Signed::new("POST", "/demo/up")
+            .header("X-Sdk-Content-Sha256", "UNSIGNED-PAYLOAD")
+            .body(b"streamed");
+        assert_eq!(request(gw.addr, &chunked.chunked(3, "")).status, 200);
+        assert_eq!(up.next().body, b"first");
+        assert_eq!(up.next().body, b"other");
+        up.next();
+        assert_eq!(up.next().body, b"streamed");
+        // The header counts only when signed (§2.6): added after signing,
+        // it is ignored and the body's hash is what verifies.
+        let late = "X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD\r\nContent-Length";
+        let signed = Signed::new("POST", "/demo/up").body(b"hashed").raw();
+        let late = signed.replacen("Content-Length", late, 1);
+        assert_eq!(request(gw.addr, &late).status, 200);
+        assert_eq!(up.next().body, b"hashed");
+        let tampered = late.replace("hashed", "HASHED");
+        assert_eq!(request(gw.addr, &tampered).status, 401);
     }
 
     fn grants_are_per_stage_and_frozen_apps_are_refused(driver) {
@@ -224,6 +304,216 @@ driver_tests! {
         request(gw.addr, &in_test.raw()).assert_apig(403, "APIG.0304", "The app is not authorized to access the API.");
         let frozen = release.raw_with("frozenkey", "frozensecret", unix_now());
         request(gw.addr, &frozen).assert_apig(405, "APIG.0502", "The app has been frozen.");
+    }
+
+    fn failure_messages_carry_apig_details(driver) {
+        // app-signing.md §6: APIG's three detailed messages, exact.
+        let up = TestUpstream::ok();
+        let gw = TestGateway::one(driver, &config(up.addr, ""));
+        let now = unix_now();
+        let get = Signed::new("GET", "/demo");
+        let long_key = get.raw_with("0117ab8c9d0e1f2a3b4c5d6e7f80e5e1", SECRET, now);
+        request(gw.addr, &long_key).assert_apig(
+            401,
+            "APIG.0303",
+            "Incorrect app authentication information: app not found, appkey 0117***e5e1",
+        );
+        // Expired: the signed time and the gateway's, to the second.
+        let signed_at = now - 3600;
+        let before = unix_now();
+        let r = request(gw.addr, &get.raw_with(KEY, SECRET, signed_at));
+        let after = unix_now();
+        let message = auth_message(&r);
+        let expected = |server| {
+            format!(
+                "Incorrect app authentication information: signature expired, signature time:{},server time:{}",
+                signature::format_sdk_date(signed_at),
+                signature::format_sdk_date(server)
+            )
+        };
+        assert!((before..=after).any(|t| message == expected(t)), "{message}");
+        // Verify signature fail: the canonical request of what arrived,
+        // `\n` → `|`, host and payload hash masked as APIG does, credential
+        // headers hidden, quotes and backslashes JSON-escaped.
+        let mut req = Signed::new("GET", "/demo/a?b=2&a=1")
+            .header("X-Quote", "say \"hi\" \\o/")
+            .header("Cookie", "sid=1");
+        req.headers[0].1 = "d7dae4b1c1b84b8e8d5f8b7e0a9c3df7.example.com".into();
+        let date = unix_now();
+        let raw = req.raw_with(KEY, SECRET, date).replacen("X-Quote: say", "X-Quote: SAY", 1);
+        let r = request(gw.addr, &raw);
+        let expected = format!(
+            "{AUTH_FAIL}, canonicalRequest:GET|/demo/a/|a=1&b=2|cookie:***|\
+             host:d7da***3df7.example.com|x-quote:SAY \"hi\" \\o/|x-sdk-date:{}||\
+             cookie;host;x-quote;x-sdk-date|e3b0c***52b855",
+            signature::format_sdk_date(date)
+        );
+        assert_eq!(auth_message(&r), expected);
+        // The body byte for byte: the message JSON-escaped in place.
+        let escaped = expected.replace('\\', "\\\\").replace('"', "\\\"");
+        assert!(escaped.contains(r#"x-quote:SAY \"hi\" \\o/"#));
+        r.assert_apig(401, "APIG.0303", &escaped);
+        // A body's hash is that of the body received; UNSIGNED-PAYLOAD as is.
+        let post = Signed::new("POST", "/demo/p").body(b"original");
+        let date = unix_now();
+        let raw = post.raw_with(KEY, SECRET, date).replacen("original", "0riginal", 1);
+        assert_eq!(
+            auth_message(&request(gw.addr, &raw)),
+            format!(
+                "{AUTH_FAIL}, canonicalRequest:POST|/demo/p/||host:***.example.com|x-sdk-date:{}||host;x-sdk-date|{}",
+                signature::format_sdk_date(date),
+                masked_hash(b"0riginal")
+            )
+        );
+        let unsigned = Signed::new("POST", "/demo/p")
+            .header("X-Sdk-Content-Sha256", "UNSIGNED-PAYLOAD")
+            .body(b"free");
+        let date = unix_now();
+        let raw = unsigned.raw_with(KEY, SECRET, date).replacen("POST /demo/p", "POST /demo/q", 1);
+        assert_eq!(
+            auth_message(&request(gw.addr, &raw)),
+            format!(
+                "{AUTH_FAIL}, canonicalRequest:POST|/demo/q/||host:***.example.com|x-sdk-content-sha256:UNSIGNED-PAYLOAD|\
+                 x-sdk-date:{}||host;x-sdk-content-sha256;x-sdk-date|UNSIGNED-PAYLOAD",
+                signature::format_sdk_date(date)
+            )
+        );
+    }
+
+    fn signed_chunked_bodies_are_verified_and_forwarded_unchanged(driver) {
+        let up = TestUpstream::start(|s| Reply::Ok(format!("{} bytes", s.body.len())));
+        let gw = TestGateway::one(driver, &signing_config(up.addr));
+        let body = patterned(10_000);
+        let post = Signed::new("POST", "/demo/up")
+            .header("Content-Type", "application/json")
+            .body(&body);
+        let r = request(gw.addr, &post.chunked(1000, ""));
+        assert_eq!((r.status, r.text().as_str()), (200, "10000 bytes"));
+        let seen = up.next();
+        assert_eq!(seen.body, body);
+        assert_eq!(seen.header("transfer-encoding"), Some("chunked"));
+        assert_eq!(seen.header("x-app-id"), Some("demo-id"));
+        // The backend signature covers the body's hash, taken once.
+        assert_eq!(seen.header("x-sdk-content-sha256"), None);
+        assert!(backend_signature_verifies(&seen, "gateway-secret"));
+        // Two on one connection, pipelined: each body ends where it should.
+        let small = Signed::new("PUT", "/demo/x").body(b"second body");
+        let mut c = Conn::open(gw.addr);
+        c.send(format!("{}{}", post.chunked(333, ""), small.chunked(4, "")).as_bytes());
+        assert_eq!(c.read().text(), "10000 bytes");
+        assert_eq!(c.read().text(), "11 bytes");
+        assert_eq!(up.next().body, body);
+        assert_eq!(up.next().body, b"second body");
+        // An empty chunked body, signed with the empty hash.
+        let empty = Signed::new("POST", "/demo/e");
+        assert_eq!(request(gw.addr, &empty.chunked(8, "")).status, 200);
+        assert_eq!(up.next().body, b"");
+    }
+
+    fn tampered_or_malformed_chunked_bodies_are_refused(driver) {
+        let up = TestUpstream::ok();
+        let gw = TestGateway::one(driver, &config(up.addr, ""));
+        let post = Signed::new("POST", "/demo/up").body(b"hello chunked world");
+        let good = post.chunked(5, "");
+        let tampered = good.replacen("hello", "jello", 1);
+        let r = request(gw.addr, &tampered);
+        assert_eq!(r.status, 401, "{}", r.text());
+        assert!(r.text().contains(AUTH_FAIL), "{}", r.text());
+        // The chunks may be cut differently: the payload is what is signed.
+        assert_eq!(request(gw.addr, &post.chunked(7, "")).status, 200);
+        // Bad framing is 400 APIG.0602 whatever the signature, then close.
+        let mut c = Conn::open(gw.addr);
+        c.send(good.replacen("\r\n5\r\nhello", "\r\n5\nhello", 1).as_bytes());
+        c.read().assert_apig(400, "APIG.0602", "Bad request.");
+        assert!(c.is_closed());
+        let mut c = Conn::open(gw.addr);
+        c.send(good.replacen("\r\n5\r\nhello", "\r\nz\r\nhello", 1).as_bytes());
+        c.read().assert_apig(400, "APIG.0602", "Bad request.");
+        assert!(c.is_closed());
+        assert_eq!(request(gw.addr, &good).status, 200);
+        // A client that stops halfway gets told so.
+        let mut c = Conn::open(gw.addr);
+        c.send(&good.as_bytes()[..good.len() - 12]);
+        c.stream.shutdown(std::net::Shutdown::Write).unwrap();
+        c.read().assert_apig(
+            401,
+            "APIG.0303",
+            "Incorrect app authentication information: the signed body was not received in full",
+        );
+    }
+
+    fn oversize_chunked_bodies_are_413(driver) {
+        let up = TestUpstream::ok();
+        let body = format!("[settings]\nmax_body_bytes = 4096\n\n{}", config(up.addr, ""));
+        let gw = TestGateway::one(driver, &body);
+        let fits = Signed::new("POST", "/demo/up").body(&patterned(4096));
+        assert_eq!(request(gw.addr, &fits.chunked(1000, "")).status, 200);
+        let over = Signed::new("POST", "/demo/up").body(&patterned(4097));
+        let mut c = Conn::open(gw.addr);
+        c.send(over.chunked(1000, "").as_bytes());
+        c.read().assert_apig(413, "APIG.0201", "Request entity too large.");
+        assert!(c.is_closed());
+        // An announced chunk over the limit is refused before its data.
+        let head = over.chunked(1000, "");
+        let head = &head[..head.find("\r\n\r\n").unwrap() + 4];
+        let mut c = Conn::open(gw.addr);
+        c.send(format!("{head}2000\r\nab").as_bytes());
+        c.read().assert_apig(413, "APIG.0201", "Request entity too large.");
+        assert!(c.is_closed());
+        // Framing cannot fill memory under the payload limit: one-byte
+        // chunks with 4 KiB extensions. The buffered body may hold twice
+        // the limit plus 64 KiB; one byte more (sent whole, so the refusal
+        // comes after the last byte is read) is 413 for an 18-byte payload.
+        let max_raw = 2 * 4096 + 64 * 1024;
+        let mut framing = format!("1;e={}\r\nx\r\n", "x".repeat(4000)).repeat(18);
+        framing.push_str("1;e=");
+        framing.push_str(&"x".repeat(max_raw + 1 - framing.len()));
+        let mut c = Conn::open(gw.addr);
+        c.send(format!("{head}{framing}").as_bytes());
+        c.read().assert_apig(413, "APIG.0201", "Request entity too large.");
+        assert!(c.is_closed());
+    }
+
+    fn chunked_bodies_in_small_writes_are_put_together(driver) {
+        let up = TestUpstream::start(|s| Reply::Ok(String::from_utf8_lossy(&s.body).into_owned()));
+        let gw = TestGateway::one(driver, &config(up.addr, ""));
+        let body = patterned(300);
+        let raw = Signed::new("POST", "/demo/up").body(&body).chunked(41, "");
+        let body_at = raw.find("\r\n\r\n").unwrap() + 4;
+        let mut c = Conn::open(gw.addr);
+        c.send(&raw.as_bytes()[..body_at]);
+        // Three bytes a write: cut inside chunk-size lines, extensions,
+        // data, CRLFs and the trailer; a pause lets each arrive alone.
+        for piece in raw.as_bytes()[body_at..].chunks(3) {
+            c.send(piece);
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let r = c.read();
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.body, body);
+    }
+
+    fn expect_100_continue_works_for_a_chunked_body(driver) {
+        let up = TestUpstream::start(|s| Reply::Ok(String::from_utf8_lossy(&s.body).into_owned()));
+        let gw = TestGateway::one(driver, &config(up.addr, ""));
+        let raw = Signed::new("POST", "/demo/up")
+            .body(b"after the interim answer")
+            .chunked(10, "Expect: 100-continue\r\n");
+        let body_at = raw.find("\r\n\r\n").unwrap() + 4;
+        let mut c = Conn::open(gw.addr);
+        c.send(&raw.as_bytes()[..body_at]);
+        assert_eq!(c.read().status, 100);
+        c.send(&raw.as_bytes()[body_at..]);
+        let r = c.read();
+        assert_eq!((r.status, r.text().as_str()), (200, "after the interim answer"));
+        assert!(up.next().header("expect").is_none());
+        // A tampered body after 100 Continue is still refused.
+        let tampered = raw.replacen("after", "AFTER", 1);
+        let mut c = Conn::open(gw.addr);
+        c.send(&tampered.as_bytes()[..body_at]);
+        assert_eq!(c.read().status, 100);
+        c.send(&tampered.as_bytes()[body_at..]);
+        assert_eq!(c.read().status, 401);
     }
 
     fn app_codes_need_https_unless_allowed(driver) {

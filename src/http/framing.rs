@@ -139,6 +139,18 @@ impl ChunkedScanner {
     /// The result does not depend on how the body is split across calls.
     /// After `Done` or an error, later calls repeat the outcome (`Done(0)`).
     pub fn scan(&mut self, data: &[u8]) -> Result<Scan, FramingError> {
+        self.scan_payload(data, |_| {})
+    }
+
+    /// Scans like [`ChunkedScanner::scan`] and hands each run of payload
+    /// bytes (chunk data, framing left out) to `payload`, in order. The runs
+    /// are slices of `data`, never copies; together they are the de-chunked
+    /// body (what a signature hashes, app-signing.md §2.6).
+    pub fn scan_payload(
+        &mut self,
+        data: &[u8],
+        mut payload: impl FnMut(&[u8]),
+    ) -> Result<Scan, FramingError> {
         let mut at = 0;
         loop {
             debug_assert!(at <= data.len(), "scanned past the input");
@@ -152,7 +164,9 @@ impl ChunkedScanner {
                 return Ok(Scan::NeedMore);
             };
             if self.state == State::Data {
-                at += self.skip_data(rest.len());
+                let n = self.skip_data(rest.len());
+                payload(rest.get(..n).unwrap_or_default());
+                at += n;
             } else {
                 self.state = self.step(byte).unwrap_or_else(State::Failed);
                 at += 1;

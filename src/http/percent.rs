@@ -109,6 +109,11 @@ const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 /// `[apig]` → `%5Bapig%5D` in both sets.
 pub fn encode(src: &[u8], set: EncodeSet, out: &mut BytesMut) {
     let table = set.table();
+    // Most parts need no escape: one pass finds that and copies them.
+    if !src.iter().any(|&b| table[usize::from(b)]) {
+        out.put_slice(src);
+        return;
+    }
     let start = out.len();
     let want = encoded_len(src, set);
     out.reserve(want);

@@ -293,7 +293,8 @@ pub fn map(err: &GatewayError) -> ErrorResponse {
 }
 
 /// APIG's `Incorrect app authentication information: …` texts (app-signing.md
-/// §6), without the per-request details (key, times, canonical request).
+/// §6); the per-request details (key, times, canonical request) follow as
+/// the `Rejection`'s detail.
 fn auth_message(fault: AuthFault) -> &'static str {
     match fault {
         AuthFault::NoCredentials => "Incorrect app authentication information.",
@@ -306,7 +307,7 @@ fn auth_message(fault: AuthFault) -> &'static str {
             "Incorrect app authentication information: x-sdk-content-sha256 does not match the body"
         }
         AuthFault::BodyNotRead => {
-            "Incorrect app authentication information: sign this body with X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD"
+            "Incorrect app authentication information: the signed body was not received in full"
         }
         AuthFault::BadAppCode => "Incorrect app authentication information: app code not found",
         AuthFault::AppCodeNeedsHttps => {

@@ -17,7 +17,7 @@ pub mod tunnel;
 use bytes::{BufMut, BytesMut};
 
 use crate::backend::MockBackend;
-use crate::error::GatewayError;
+use crate::error::Rejection;
 use crate::http::parse::{HeaderKind, ResponseFraming};
 use crate::http::{ResponseHead, Version, write};
 use crate::policy::Identity;
@@ -125,20 +125,29 @@ fn gateway_headers(out: &mut BytesMut, rid: &RequestId, version: Version, keep_a
 /// Renders an error response into `out` with the scene's response set;
 /// returns whether the connection must close afterwards (`keep_alive`
 /// false or the error demands it). A response to HEAD keeps its
-/// `Content-Length` but carries no body.
+/// `Content-Length` but carries no body. The rejection's detail, if any,
+/// follows the mapped message in `$context.error.message`.
 #[allow(clippy::too_many_arguments)] // the response's parts, passed explicitly
 pub fn error(
     out: &mut BytesMut,
-    err: &GatewayError,
+    err: &Rejection,
     rid: &RequestId,
     scene: &ErrorScene<'_>,
     version: Version,
     keep_alive: bool,
     head_request: bool,
 ) -> bool {
-    let r = error_map::map(err);
+    let r = error_map::map(&err.error);
     let keep_alive = keep_alive && !r.close;
     let entry = scene.set.entry(r.kind);
+    let detailed;
+    let message = match &err.detail {
+        Some(detail) => {
+            detailed = [r.message, detail].concat();
+            &detailed
+        }
+        None => r.message,
+    };
     let ctx = ErrorContext {
         request_id: rid.as_bytes(),
         api_id: scene.api_id.as_bytes(),
@@ -146,7 +155,7 @@ pub fn error(
         stage: scene.stage.as_bytes(),
         source_ip: scene.source_ip,
         error_code: r.code,
-        error_message: r.message,
+        error_message: message,
         error_type: r.kind.key(),
         frontend: scene.identity.frontend.as_deref().unwrap_or_default(),
         backend: scene.identity.backend.as_deref().unwrap_or_default(),
@@ -315,6 +324,7 @@ fn backend_sent(resp: &ResponseHead, name: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::GatewayError;
     use crate::request_id::RequestIdGen;
 
     #[test]
@@ -333,7 +343,7 @@ mod tests {
         };
         let close = error(
             &mut out,
-            &GatewayError::RouteNotFound,
+            &GatewayError::RouteNotFound.into(),
             &rid,
             &scene,
             Version::Http11,
@@ -354,5 +364,56 @@ mod tests {
                 rid.as_str()
             )
         );
+    }
+
+    #[test]
+    fn a_detail_follows_the_message_json_escaped() {
+        // app-signing.md §6: `…: verify signature fail, canonicalRequest:…`;
+        // the detail echoes client bytes, so quotes and controls must stay
+        // inside the JSON string.
+        let rid = RequestIdGen::new(0).next_id();
+        let set = ResponseSet::builtin("default");
+        let scene = ErrorScene {
+            set: &set,
+            api_id: "",
+            stage: "RELEASE",
+            source_ip: b"127.0.0.1",
+            identity: &Identity::ANONYMOUS,
+            decor: Decor::default(),
+        };
+        let fault = GatewayError::AppAuth(crate::error::AuthFault::Mismatch);
+        let detail = ", canonicalRequest:GET|/|q=\"1\"\\|x:\t\u{1}é";
+        let err = Rejection::with_detail(fault, detail);
+        let mut out = BytesMut::new();
+        error(&mut out, &err, &rid, &scene, Version::Http11, true, false);
+        let text = std::str::from_utf8(&out).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 401 Unauthorized\r\n"));
+        assert!(head.contains(&format!("Content-Length: {}", body.len())));
+        assert!(body.contains(r#"q=\"1\"\\|x:\u0009\u0001é"#), "{body}");
+        let json: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(
+            json["error_msg"],
+            format!("Incorrect app authentication information: verify signature fail{detail}")
+        );
+        // Without a detail the fixed message is unchanged.
+        out.clear();
+        error(
+            &mut out,
+            &fault.into(),
+            &rid,
+            &scene,
+            Version::Http11,
+            true,
+            false,
+        );
+        let body = std::str::from_utf8(&out)
+            .unwrap()
+            .split_once("\r\n\r\n")
+            .unwrap()
+            .1;
+        assert!(body.contains(
+            r#""error_msg": "Incorrect app authentication information: verify signature fail""#
+        ));
     }
 }

@@ -179,3 +179,42 @@ pub fn unix_now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
 }
+
+/// Whether the gateway's backend signature on `seen` verifies with
+/// `secret`, as a backend using the SDK checks it (behaviour.md §12): the
+/// canonical request of what the backend received, its body's hash unless
+/// `X-Sdk-Content-Sha256` says otherwise, a date within the window.
+pub fn backend_signature_verifies(seen: &Seen, secret: &str) -> bool {
+    use tollgate::policy::auth::signature::{self, HeaderValue, RequestParts};
+    let auth = seen
+        .header("authorization")
+        .expect("signed upstream request");
+    let auth = signature::parse_authorization(auth.as_bytes()).expect("SDK-HMAC-SHA256");
+    let (path, query) = match seen.target.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (seen.target.as_str(), None),
+    };
+    let lookup = |name: &[u8]| {
+        HeaderValue::of(
+            seen.headers
+                .iter()
+                .filter(|(n, _)| n.as_bytes().eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_bytes()),
+        )
+    };
+    let parts = RequestParts {
+        method: seen.method.as_bytes(),
+        path: path.as_bytes(),
+        query: query.map(str::as_bytes),
+        headers: lookup,
+    };
+    let payload = match seen.header("x-sdk-content-sha256") {
+        Some(v) => v.as_bytes().to_vec(),
+        None => signature::sha256_hex(&seen.body).to_vec(),
+    };
+    let mut cr = bytes::BytesMut::new();
+    signature::canonical_request(&mut cr, &parts, &auth, &payload).expect("signed headers sent");
+    let date = seen.header("x-sdk-date").expect("X-Sdk-Date");
+    assert!(signature::check_date(date.as_bytes(), unix_now()).is_ok());
+    signature::matches(secret.as_bytes(), date.as_bytes(), &cr, auth.signature)
+}

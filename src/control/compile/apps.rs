@@ -16,12 +16,12 @@ pub(super) fn apps(specs: &[AppSpec]) -> (Apps, BTreeMap<String, AppId>) {
     let mut apps = Apps::default();
     let mut names = BTreeMap::new();
     for spec in specs {
-        let app = App {
-            id: spec.id.as_deref().unwrap_or(&spec.name).into(),
-            key: spec.key.as_bytes().into(),
-            secret: spec.secret.as_bytes().into(),
-            enabled: spec.enabled,
-        };
+        let app = App::new(
+            spec.id.as_deref().unwrap_or(&spec.name),
+            spec.key.as_bytes(),
+            spec.secret.as_bytes(),
+            spec.enabled,
+        );
         let id = apps.insert(app, &spec.app_codes);
         names.insert(spec.name.clone(), id);
     }

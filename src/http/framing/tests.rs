@@ -257,3 +257,42 @@ fn declared_bytes_counts_the_announced_chunk_before_its_data() {
     assert_eq!(s.declared_bytes(), 16);
     assert_eq!(s.data_bytes(), 3);
 }
+
+/// The payload `scan_payload` hands out over `pieces` cut at `cuts`.
+fn payload_of(input: &[u8], cuts: &[usize]) -> Vec<u8> {
+    let mut scanner = ChunkedScanner::new();
+    let mut payload = Vec::new();
+    let mut start = 0;
+    for end in cuts.iter().copied().chain([input.len()]) {
+        let scan = scanner.scan_payload(&input[start..end], |p| payload.extend_from_slice(p));
+        if !matches!(scan, Ok(Scan::NeedMore)) {
+            break;
+        }
+        start = end;
+    }
+    payload
+}
+
+#[test]
+fn scan_payload_hands_out_the_dechunked_body_at_every_split() {
+    let known: &[(&[u8], &[u8])] = &[
+        (b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n", b"hello world"),
+        (b"5;a=\"x;y\"\r\nhello\r\n0\r\nT: 1\r\n\r\n", b"hello"),
+        (b"3\r\n\r\n\r\r\n0\r\n\r\n", b"\r\n\r"),
+        (b"0\r\n\r\n", b""),
+    ];
+    for &(body, payload) in known {
+        assert_eq!(payload_of(body, &[]), payload);
+    }
+    for &(body, count) in VALID {
+        let mut input = body.to_vec();
+        input.extend_from_slice(b"5\r\nNEXT!\r\n");
+        let whole = payload_of(&input, &[]);
+        assert_eq!(whole.len() as u64, count);
+        for cut in 0..=input.len() {
+            assert_eq!(payload_of(&input, &[cut]), whole, "cut {cut}");
+        }
+        let every: Vec<usize> = (1..input.len()).collect();
+        assert_eq!(payload_of(&input, &every), whole);
+    }
+}

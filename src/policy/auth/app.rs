@@ -10,12 +10,14 @@ use ahash::AHashMap;
 use bytes::BytesMut;
 
 use super::signature::{
-    self, Authorization, EMPTY_BODY_SHA256, HeaderValue, RequestParts, SignatureError,
+    self, Authorization, EMPTY_BODY_SHA256, HeaderValue, MacKey, RequestParts, SignatureError,
     UNSIGNED_PAYLOAD,
 };
-use crate::error::{AuthFault, GatewayError};
+use crate::error::{AuthFault, GatewayError, Rejection};
 use crate::http::RequestHead;
 use crate::route::StageId;
+
+mod detail;
 
 /// Index of an app in [`Apps`].
 pub type AppId = u32;
@@ -27,10 +29,24 @@ pub struct App {
     pub id: Box<str>,
     /// AppKey.
     pub key: Box<[u8]>,
-    /// AppSecret.
-    pub secret: Box<[u8]>,
+    /// The HMAC keyed with the AppSecret, ready to clone per request
+    /// (`None` only if HMAC refused the secret, which it never does: then
+    /// no signature verifies).
+    pub mac: Option<MacKey>,
     /// `false`: frozen (405 APIG.0502).
     pub enabled: bool,
+}
+
+impl App {
+    /// An app with ID `id`, AppKey `key` and AppSecret `secret`.
+    pub fn new(id: &str, key: &[u8], secret: &[u8], enabled: bool) -> App {
+        App {
+            id: id.into(),
+            key: key.into(),
+            mac: MacKey::try_new(secret),
+            enabled,
+        }
+    }
 }
 
 /// Every app, by AppKey and by AppCode.
@@ -107,13 +123,15 @@ pub struct Scene<'a> {
 const APP_CODE: &[u8] = b"x-apig-appcode";
 
 /// Authenticates `head` for an API with app authentication; the app on
-/// success.
+/// success. A failed signature says why in APIG's words (app-signing.md
+/// §6): the AppKey not found, the two times of an expired signature, or
+/// the canonical request the gateway computed, masked as [`detail`] says.
 pub fn authenticate<'a>(
     auth: &AppAuth,
     apps: &'a Apps,
     head: &RequestHead,
     scene: &mut Scene<'_>,
-) -> Result<(AppId, &'a App), GatewayError> {
+) -> Result<(AppId, &'a App), Rejection> {
     let authorization = head.values(b"authorization").next();
     let signed = authorization.filter(|v| v.starts_with(signature::ALGORITHM));
     let (id, app) = match signed {
@@ -121,10 +139,10 @@ pub fn authenticate<'a>(
         None => app_code(auth, apps, head, scene.tls)?,
     };
     if !app.enabled {
-        return Err(GatewayError::AppFrozen);
+        return Err(GatewayError::AppFrozen.into());
     }
     if !auth.granted(scene.stage, id) {
-        return Err(GatewayError::AppNotAuthorized);
+        return Err(GatewayError::AppNotAuthorized.into());
     }
     Ok((id, app))
 }
@@ -155,25 +173,27 @@ fn verify_signature<'a>(
     head: &RequestHead,
     value: &[u8],
     scene: &mut Scene<'_>,
-) -> Result<(AppId, &'a App), GatewayError> {
+) -> Result<(AppId, &'a App), Rejection> {
     let fail = |why| GatewayError::AppAuth(why);
     let parsed = signature::parse_authorization(value).map_err(|_| fail(AuthFault::Malformed))?;
-    let (id, app) = apps
-        .by_key(parsed.access)
-        .ok_or(fail(AuthFault::AppNotFound))?;
-    let names = || parsed.header_names();
-    if !names().any(|n| n == b"x-sdk-date") {
-        return Err(fail(AuthFault::Malformed));
+    let Some((id, app)) = apps.by_key(parsed.access) else {
+        let key = detail::app_not_found(parsed.access);
+        return Err(Rejection::with_detail(fail(AuthFault::AppNotFound), key));
+    };
+    if !parsed.signs(b"x-sdk-date") {
+        return Err(fail(AuthFault::Malformed).into());
     }
-    if auth.require_signed_host && !names().any(|n| n == b"host") {
-        return Err(fail(AuthFault::HostNotSigned));
+    if auth.require_signed_host && !parsed.signs(b"host") {
+        return Err(fail(AuthFault::HostNotSigned).into());
     }
     let HeaderValue::One(date) = HeaderValue::of(head.values(b"x-sdk-date")) else {
-        return Err(fail(AuthFault::Malformed));
+        return Err(fail(AuthFault::Malformed).into());
     };
     signature::check_date(date.trim_ascii(), scene.now_unix).map_err(|e| match e {
-        SignatureError::Expired { .. } => fail(AuthFault::Expired),
-        _ => fail(AuthFault::Malformed),
+        SignatureError::Expired { signed, server } => {
+            Rejection::with_detail(fail(AuthFault::Expired), detail::expired(&signed, &server))
+        }
+        _ => fail(AuthFault::Malformed).into(),
     })?;
     let date = date.trim_ascii();
     for payload in payload_candidates(head, &parsed, scene.body_sha256)?
@@ -189,11 +209,14 @@ fn verify_signature<'a>(
         };
         signature::canonical_request(scene.scratch, &parts, &parsed, payload)
             .map_err(|_| fail(AuthFault::Malformed))?;
-        if signature::matches(&app.secret, date, scene.scratch, parsed.signature) {
+        let key = app.mac.as_ref();
+        if key.is_some_and(|k| k.matches(date, scene.scratch, parsed.signature)) {
             return Ok((id, app));
         }
     }
-    Err(fail(AuthFault::Mismatch))
+    // The scratch holds the last candidate tried.
+    let shown = detail::mismatch(scene.scratch, parsed.header_names().count());
+    Err(Rejection::with_detail(fail(AuthFault::Mismatch), shown))
 }
 
 /// The hashed-payload lines a correct signature may use (§2.6): the body's
@@ -214,8 +237,7 @@ fn payload_candidates<'h>(
         (false, None) => None,
     };
     let declared = auth
-        .header_names()
-        .any(|n| n == b"x-sdk-content-sha256")
+        .signs(b"x-sdk-content-sha256")
         .then(|| HeaderValue::of(head.values(b"x-sdk-content-sha256")));
     match declared {
         None => match body {

@@ -7,8 +7,10 @@
 //! hash (app-signing.md §8 step 7). The same code signs backend requests
 //! (behaviour.md §12), so a backend verifies with the official SDKs.
 //!
-//! Allocation: one reused `Vec` holds the canonical request; its hash, the
-//! string to sign and the MAC live on the stack.
+//! Allocation: one reused buffer holds the canonical request; query pairs
+//! are sorted on the stack (up to 16), and the canonical request's hash,
+//! the string to sign and the MAC live on the stack. Percent-encoded path
+//! and query parts are decoded into a fresh `Vec` each.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -18,6 +20,7 @@ use bytes::{BufMut, BytesMut};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
+use crate::http::framing::{ChunkedScanner, FramingError, Scan};
 use crate::http::percent::{self, EncodeSet};
 
 /// The algorithm token that starts the `Authorization` value.
@@ -93,12 +96,26 @@ pub struct Authorization<'a> {
     pub signed_headers: &'a [u8],
     /// `Signature`: 64 lower-case hex digits (case is not enforced).
     pub signature: &'a [u8],
+    /// Which of [`KNOWN_NAMES`] are signed, one bit each (found while the
+    /// names were checked, so asking costs no second pass).
+    known: u8,
 }
+
+/// Signed-header names a verifier asks about on every request.
+const KNOWN_NAMES: [&[u8]; 3] = [b"host", b"x-sdk-date", b"x-sdk-content-sha256"];
 
 impl<'a> Authorization<'a> {
     /// The signed header names, in the order given.
     pub fn header_names(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
         self.signed_headers.split(|&b| b == b';')
+    }
+
+    /// Whether `name` (lower case) is among the signed headers.
+    pub fn signs(&self, name: &[u8]) -> bool {
+        match KNOWN_NAMES.iter().position(|&k| k == name) {
+            Some(bit) => self.known & (1 << bit) != 0,
+            None => self.header_names().any(|n| n == name),
+        }
     }
 }
 
@@ -135,18 +152,22 @@ pub fn parse_authorization(value: &[u8]) -> Result<Authorization<'_>, SignatureE
     if access.is_empty() {
         return Err(SignatureError::Malformed("empty Access"));
     }
-    let names_ok = signed_headers
-        .split(|&b| b == b';')
-        .all(|n| !n.is_empty() && !n.iter().any(u8::is_ascii_uppercase));
-    if !names_ok {
-        return Err(SignatureError::Malformed(
-            "SignedHeaders must be non-empty lower-case names",
-        ));
+    let mut known = 0;
+    for name in signed_headers.split(|&b| b == b';') {
+        if name.is_empty() || name.iter().any(u8::is_ascii_uppercase) {
+            return Err(SignatureError::Malformed(
+                "SignedHeaders must be non-empty lower-case names",
+            ));
+        }
+        if let Some(bit) = KNOWN_NAMES.iter().position(|&k| k == name) {
+            known |= 1 << bit;
+        }
     }
     Ok(Authorization {
         access,
         signed_headers,
         signature,
+        known,
     })
 }
 
@@ -241,22 +262,41 @@ fn canonical_uri(out: &mut BytesMut, path: &[u8]) {
 /// A decoded query key and value.
 type DecodedPair<'a> = (Cow<'a, [u8]>, Cow<'a, [u8]>);
 
+/// Query pairs sorted on the stack; longer queries use a `Vec`.
+const INLINE_PAIRS: usize = 16;
+
 /// §2.3: pairs split on `&` and the first `=`, decoded, sorted by decoded
 /// key then value (code-point order = UTF-8 byte order), re-encoded.
 fn canonical_query(out: &mut BytesMut, query: &[u8]) {
     if query.is_empty() {
         return;
     }
-    let mut pairs: Vec<DecodedPair<'_>> = query
-        .split(|&b| b == b'&')
-        .filter_map(|item| {
-            let (key, value) = match item.iter().position(|&b| b == b'=') {
-                Some(eq) => (&item[..eq], &item[eq + 1..]),
-                None => (item, &b""[..]),
-            };
-            (!key.is_empty()).then(|| (utf8_lossy_decoded(key), utf8_lossy_decoded(value)))
-        })
-        .collect();
+    let pairs = query.split(|&b| b == b'&').filter_map(decoded_pair);
+    // At most one pair per `&`-separated item.
+    if query.iter().filter(|&&b| b == b'&').count() < INLINE_PAIRS {
+        let mut inline: [DecodedPair<'_>; INLINE_PAIRS] = Default::default();
+        let mut n = 0;
+        for (slot, pair) in inline.iter_mut().zip(pairs) {
+            *slot = pair;
+            n += 1;
+        }
+        write_sorted(out, &mut inline[..n]);
+    } else {
+        write_sorted(out, &mut pairs.collect::<Vec<_>>());
+    }
+}
+
+/// One `key[=value]` item decoded; `None` for an empty key.
+fn decoded_pair(item: &[u8]) -> Option<DecodedPair<'_>> {
+    let (key, value) = match item.iter().position(|&b| b == b'=') {
+        Some(eq) => (&item[..eq], &item[eq + 1..]),
+        None => (item, &b""[..]),
+    };
+    (!key.is_empty()).then(|| (utf8_lossy_decoded(key), utf8_lossy_decoded(value)))
+}
+
+/// Sorts `pairs` and appends them re-encoded, joined by `&`.
+fn write_sorted(out: &mut BytesMut, pairs: &mut [DecodedPair<'_>]) {
     pairs.sort_unstable();
     for (i, (key, value)) in pairs.iter().enumerate() {
         if i > 0 {
@@ -303,6 +343,39 @@ impl BodyHash {
     }
 }
 
+/// The hash of a chunked body's payload (§2.6: the de-chunked bytes),
+/// taken as the raw body arrives. Each [`ChunkedBodyHash::scan`] gets the
+/// bytes that came since the last one; their framing is validated as the
+/// forward stage does and the chunk data in them hashed where it lies (no
+/// copy). A body the hash accepts is one the forward stage passes on.
+#[derive(Clone, Default)]
+pub struct ChunkedBodyHash {
+    scanner: ChunkedScanner,
+    hash: BodyHash,
+}
+
+impl ChunkedBodyHash {
+    /// Scans and hashes the next raw bytes of the body; `Done(n)`: the body
+    /// ends after `n` of them.
+    pub fn scan(&mut self, raw: &[u8]) -> Result<Scan, FramingError> {
+        let hash = &mut self.hash;
+        self.scanner
+            .scan_payload(raw, |payload| hash.update(payload))
+    }
+
+    /// Payload bytes announced so far, the current chunk's size included:
+    /// a body limit refuses a chunk as soon as its size line is read.
+    pub fn declared_bytes(&self) -> u64 {
+        self.scanner.declared_bytes()
+    }
+
+    /// Lower-case hex of the hash (of the whole payload once `scan` said
+    /// `Done`).
+    pub fn finish(self) -> [u8; 64] {
+        self.hash.finish()
+    }
+}
+
 fn hex_of(bytes: &[u8; 32]) -> [u8; 64] {
     let mut out = [0u8; 64];
     // Cannot fail: the output is exactly twice the input.
@@ -310,33 +383,65 @@ fn hex_of(bytes: &[u8; 32]) -> [u8; 64] {
     out
 }
 
-/// §3–§4: HMAC-SHA256 keyed by the secret over
-/// `SDK-HMAC-SHA256\n<date>\n<hex sha256(canonical)>`, as lower-case hex.
-/// `None` only if the HMAC refused the key, which RFC 2104 HMAC never does
-/// (backend signing maps it to APIG.0705).
-pub fn signature_hex(secret: &[u8], date: &[u8], canonical: &[u8]) -> Option<[u8; 64]> {
-    let mac = mac(secret, date, canonical)?;
-    Some(hex_of(&mac.finalize().into_bytes().into()))
-}
+/// HMAC-SHA256 keyed with one secret (§4: the secret's bytes, no
+/// derivation). Keying hashes the two key pads, two of the eight SHA-256
+/// compressions of a typical signature; a `MacKey` made once per app at
+/// config compile time is cloned per request instead.
+#[derive(Clone)]
+pub struct MacKey(Hmac<Sha256>);
 
-fn mac(secret: &[u8], date: &[u8], canonical: &[u8]) -> Option<Hmac<Sha256>> {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).ok()?;
-    mac.update(ALGORITHM);
-    mac.update(b"\n");
-    mac.update(date);
-    mac.update(b"\n");
-    mac.update(&sha256_hex(canonical));
-    Some(mac)
-}
-
-/// Whether `claimed` (hex, as sent) is the signature of `canonical`;
-/// compared in constant time.
-pub fn matches(secret: &[u8], date: &[u8], canonical: &[u8], claimed: &[u8]) -> bool {
-    let mut raw = [0u8; 32];
-    if hex::decode_to_slice(claimed, &mut raw).is_err() {
-        return false;
+impl MacKey {
+    /// The HMAC keyed with `secret`; `None` only if HMAC refused the key,
+    /// which RFC 2104 HMAC never does.
+    pub fn try_new(secret: &[u8]) -> Option<MacKey> {
+        <Hmac<Sha256> as Mac>::new_from_slice(secret)
+            .ok()
+            .map(MacKey)
     }
-    mac(secret, date, canonical).is_some_and(|m| m.verify_slice(&raw).is_ok())
+
+    /// §3–§4: the MAC over
+    /// `SDK-HMAC-SHA256\n<date>\n<hex sha256(canonical)>`, as lower-case hex.
+    pub fn signature_hex(&self, date: &[u8], canonical: &[u8]) -> [u8; 64] {
+        hex_of(&self.mac(date, canonical).finalize().into_bytes().into())
+    }
+
+    /// Whether `claimed` (hex, as sent) is the signature of `canonical`;
+    /// compared in constant time.
+    pub fn matches(&self, date: &[u8], canonical: &[u8], claimed: &[u8]) -> bool {
+        let mut raw = [0u8; 32];
+        if hex::decode_to_slice(claimed, &mut raw).is_err() {
+            return false;
+        }
+        self.mac(date, canonical).verify_slice(&raw).is_ok()
+    }
+
+    fn mac(&self, date: &[u8], canonical: &[u8]) -> Hmac<Sha256> {
+        let mut mac = self.0.clone();
+        mac.update(ALGORITHM);
+        mac.update(b"\n");
+        mac.update(date);
+        mac.update(b"\n");
+        mac.update(&sha256_hex(canonical));
+        mac
+    }
+}
+
+impl fmt::Debug for MacKey {
+    /// Never prints key material.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MacKey(..)")
+    }
+}
+
+/// [`MacKey::signature_hex`] keyed with `secret` on the spot. `None` only
+/// if the HMAC refused the key (backend signing maps it to APIG.0705).
+pub fn signature_hex(secret: &[u8], date: &[u8], canonical: &[u8]) -> Option<[u8; 64]> {
+    Some(MacKey::try_new(secret)?.signature_hex(date, canonical))
+}
+
+/// [`MacKey::matches`] keyed with `secret` on the spot.
+pub fn matches(secret: &[u8], date: &[u8], canonical: &[u8], claimed: &[u8]) -> bool {
+    MacKey::try_new(secret).is_some_and(|k| k.matches(date, canonical, claimed))
 }
 
 /// Seconds since the Unix epoch of an `X-Sdk-Date` (`YYYYMMDDTHHMMSSZ`).

@@ -190,6 +190,56 @@ fn canonical_query_follows_section_2_3() {
 }
 
 #[test]
+fn long_queries_sort_the_same_off_the_stack() {
+    // 15 `&` sort on the stack, 16 and more in a Vec: same rule either way.
+    for n in [15, 16, 17, 40] {
+        let items: Vec<String> = (0..n).rev().map(|i| format!("k{i:02}={i}")).collect();
+        let mut sorted = items.clone();
+        sorted.sort();
+        assert_eq!(query(&items.join("&")), sorted.join("&"), "{n} pairs");
+    }
+    // Empty keys are dropped, so 16 items may hold fewer pairs.
+    let sparse = format!("{}b=2&a=1", "&".repeat(20));
+    assert_eq!(query(&sparse), "a=1&b=2");
+}
+
+#[test]
+fn signs_answers_from_the_names_list() {
+    let a = parse_authorization(
+        b"SDK-HMAC-SHA256 Access=k, SignedHeaders=content-type;host;x-sdk-date, Signature=ab",
+    )
+    .unwrap();
+    assert!(a.signs(b"host") && a.signs(b"x-sdk-date") && a.signs(b"content-type"));
+    assert!(!a.signs(b"x-sdk-content-sha256") && !a.signs(b"x-stage"));
+    assert!(!a.signs(b"hos") && !a.signs(b"x-sdk-date;"));
+    let b = parse_authorization(
+        b"SDK-HMAC-SHA256 Access=k, SignedHeaders=x-sdk-content-sha256, Signature=ab",
+    )
+    .unwrap();
+    assert!(b.signs(b"x-sdk-content-sha256") && !b.signs(b"host") && !b.signs(b"x-sdk-date"));
+}
+
+#[test]
+fn a_mac_key_made_once_signs_like_one_made_per_call() {
+    let key = MacKey::try_new(b"s3cret").unwrap();
+    let cr = b"GET\n/\n\nhost:a\n\nhost\nx";
+    let sig = key.signature_hex(b"20240315T083000Z", cr);
+    assert_eq!(Some(sig), signature_hex(b"s3cret", b"20240315T083000Z", cr));
+    // Reused: cloning leaves the keyed state untouched.
+    assert!(key.matches(b"20240315T083000Z", cr, &sig));
+    assert!(key.matches(b"20240315T083000Z", cr, &sig));
+    assert!(!key.matches(b"20240315T083001Z", cr, &sig));
+    // Keys longer than SHA-256's block are hashed first (RFC 2104).
+    let long = [7u8; 100];
+    let long_key = MacKey::try_new(&long).unwrap();
+    assert_eq!(
+        Some(long_key.signature_hex(b"d", cr)),
+        signature_hex(&long, b"d", cr)
+    );
+    assert_eq!(format!("{key:?}"), "MacKey(..)");
+}
+
+#[test]
 fn authorization_parsing_is_strict_about_items_and_lenient_about_spaces() {
     let a = parse_authorization(
         b"SDK-HMAC-SHA256   Access=k ,SignedHeaders=host;x-sdk-date,  Signature=ab",
@@ -280,4 +330,31 @@ fn the_clock_window_is_fifteen_minutes_both_ways() {
             String::from_utf8_lossy(bad)
         );
     }
+}
+
+#[test]
+fn a_chunked_body_hashes_as_its_payload_however_it_arrives() {
+    let raw = b"5\r\nhello\r\n6;x=y\r\n world\r\n0\r\nT: 1\r\n\r\nGET / HTTP/1.1\r\n";
+    let want = sha256_hex(b"hello world");
+    let end = raw.len() - b"GET / HTTP/1.1\r\n".len();
+    for cut in 0..=raw.len() {
+        let mut hash = ChunkedBodyHash::default();
+        let (a, b) = raw.split_at(cut);
+        let done = match hash.scan(a).unwrap() {
+            Scan::Done(n) => n,
+            Scan::NeedMore => match hash.scan(b).unwrap() {
+                Scan::Done(n) => cut + n,
+                Scan::NeedMore => panic!("cut {cut}: the body ends"),
+            },
+        };
+        assert_eq!(done, end, "cut {cut}");
+        assert_eq!(hash.declared_bytes(), 11);
+        assert_eq!(hash.finish(), want, "cut {cut}");
+    }
+    // The announced size counts before its data arrives; bad framing fails.
+    let mut hash = ChunkedBodyHash::default();
+    assert_eq!(hash.scan(b"10000\r\nab"), Ok(Scan::NeedMore));
+    assert_eq!(hash.declared_bytes(), 0x10000);
+    let mut bad = ChunkedBodyHash::default();
+    assert_eq!(bad.scan(b"5\nhello"), Err(FramingError::BadLineEnding));
 }
