@@ -636,9 +636,13 @@ async fn read_event_body(
                 .map_err(|_| too_large)
         }
         BodyFraming::Chunked => {
-            let raw = read_chunked_body(client, expect, max, timeout).await?;
-            let raw = client.rbuf.get(..raw).unwrap_or_default();
-            Ok(EventBody::Decoded(forward::call::dechunk(raw)))
+            let mut decoded = Vec::new();
+            let collect = |payload: &[u8]| decoded.extend_from_slice(payload);
+            match buffer_chunked_body(client, expect, max, timeout, collect).await {
+                Ok(_) => Ok(EventBody::Decoded(decoded)),
+                Err(BodyRead::Stalled) => Err(Refusal::Close),
+                Err(BodyRead::Refused(e)) => Err(Refusal::Answer(e, None)),
+            }
         }
     }
 }
@@ -648,34 +652,39 @@ async fn read_event_body(
 const CHUNK_FRAMING_SLACK: u64 = 64 * 1024;
 
 /// Reads a chunked request body whole into the client buffer, unchanged
-/// (the forward stage relays it from there); returns its raw length.
-/// Payload over `max` → 413, invalid framing → 400, and the raw bytes are
-/// capped at twice `max` plus slack so framing cannot fill memory.
-async fn read_chunked_body(
+/// (the forward stage relays it from there, and bytes after it — a
+/// pipelined request — stay after it), handing each run of payload bytes
+/// to `on_payload` as it arrives; returns the body's raw length. Payload
+/// over `max` → 413, invalid framing → 400, `timeout` per read; the raw
+/// bytes are capped at twice `max` plus slack, so framing (one-byte chunks
+/// with long extensions) cannot fill memory under a small payload.
+async fn buffer_chunked_body(
     client: &mut ClientConn,
     wants_continue: bool,
     max: u64,
     timeout: Duration,
-) -> Result<usize, Refusal> {
-    let answer = |e| Refusal::Answer(e, None);
-    let too_large = GatewayError::Parse(ParseError::BodyTooLarge);
+    mut on_payload: impl FnMut(&[u8]),
+) -> Result<usize, BodyRead> {
+    let too_large = BodyRead::Refused(GatewayError::Parse(ParseError::BodyTooLarge));
     let max_raw = max.saturating_mul(2).saturating_add(CHUNK_FRAMING_SLACK);
     let mut scanner = ChunkedScanner::new();
     let mut scanned = 0;
     let mut continue_sent = !wants_continue;
     loop {
+        debug_assert!(scanned <= client.rbuf.len(), "scanned past the buffer");
+        let fresh = client.rbuf.get(scanned..).unwrap_or_default();
         let scan = scanner
-            .scan(client.rbuf.get(scanned..).unwrap_or_default())
-            .map_err(|e| answer(e.into()))?;
+            .scan_payload(fresh, &mut on_payload)
+            .map_err(|e| BodyRead::Refused(e.into()))?;
         if scanner.declared_bytes() > max {
-            return Err(answer(too_large));
+            return Err(too_large);
         }
         if let Scan::Done(n) = scan {
             return Ok(scanned + n);
         }
         scanned = client.rbuf.len();
         if scanned as u64 > max_raw {
-            return Err(answer(too_large));
+            return Err(too_large);
         }
         if !continue_sent {
             let sent = io::write_owned_within(
@@ -683,14 +692,23 @@ async fn read_chunked_body(
                 write::CONTINUE_100,
                 client.send_timeout,
             );
-            sent.await.map_err(|_| Refusal::Close)?;
+            sent.await.map_err(|_| BodyRead::Stalled)?;
             continue_sent = true;
         }
         match body::fill(&mut client.stream, &mut client.rbuf, timeout).await {
             Ok(n) if n > 0 => {}
-            _ => return Err(Refusal::Close),
+            _ => return Err(BodyRead::Stalled),
         }
     }
+}
+
+/// Why a request body could not be read whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyRead {
+    /// The client went away, failed, or sent nothing for the body timeout.
+    Stalled,
+    /// The body is refused (413, or 400 for bad framing).
+    Refused(GatewayError),
 }
 
 /// Sends an authorizer request and reads the whole answer.
@@ -810,53 +828,21 @@ async fn read_length_body(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct ClientStalled;
 
-/// Reads a chunked body whole into the client buffer, hashing its payload
-/// as the bytes arrive (§2.6); the raw body stays there, unchanged, for the
-/// forward stage, and bytes after it (a pipelined request) stay after it.
-/// The limits are those of a streamed body: payload over `max_body` → 413,
-/// invalid framing → 400, `timeout` per read. The raw bytes are capped
-/// too (twice `max_body`, plus slack), so framing (one-byte chunks with
-/// long extensions) cannot fill memory under a small payload.
+/// Reads a chunked body whole into the client buffer (see
+/// [`buffer_chunked_body`]), hashing its payload as the bytes arrive
+/// (app-signing.md §2.6).
 async fn hash_chunked_body(
     client: &mut ClientConn,
     wants_continue: bool,
     max_body: u64,
     timeout: Duration,
 ) -> Result<[u8; 64], GatewayError> {
-    let unread = GatewayError::AppAuth(AuthFault::BodyNotRead);
-    let too_large = GatewayError::Parse(ParseError::BodyTooLarge);
-    let max_raw = max_body
-        .saturating_mul(2)
-        .saturating_add(CHUNK_FRAMING_SLACK);
-    let mut hash = signature::ChunkedBodyHash::default();
-    let mut scanned = 0;
-    let mut continue_sent = !wants_continue;
-    loop {
-        debug_assert!(scanned <= client.rbuf.len(), "scanned past the buffer");
-        let scan = hash.scan(client.rbuf.get(scanned..).unwrap_or_default())?;
-        if hash.declared_bytes() > max_body {
-            return Err(too_large);
-        }
-        if let Scan::Done(_) = scan {
-            return Ok(hash.finish());
-        }
-        scanned = client.rbuf.len();
-        if scanned as u64 > max_raw {
-            return Err(too_large);
-        }
-        if !continue_sent {
-            let sent = io::write_owned_within(
-                &mut client.stream,
-                write::CONTINUE_100,
-                client.send_timeout,
-            );
-            sent.await.map_err(|_| unread)?;
-            continue_sent = true;
-        }
-        match body::fill(&mut client.stream, &mut client.rbuf, timeout).await {
-            Ok(n) if n > 0 => debug_assert_eq!(client.rbuf.len(), scanned + n),
-            _ => return Err(unread),
-        }
+    let mut hash = signature::BodyHash::default();
+    let update = |payload: &[u8]| hash.update(payload);
+    match buffer_chunked_body(client, wants_continue, max_body, timeout, update).await {
+        Ok(_) => Ok(hash.finish()),
+        Err(BodyRead::Refused(e)) => Err(e),
+        Err(BodyRead::Stalled) => Err(GatewayError::AppAuth(AuthFault::BodyNotRead)),
     }
 }
 

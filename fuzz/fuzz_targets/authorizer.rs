@@ -35,7 +35,11 @@ fuzz_target!(|data: &[u8]| {
     };
     let az = Authorizer {
         name: "fuzz".into(),
-        kind: if mode & 2 == 0 { Kind::Frontend } else { Kind::Backend },
+        kind: if mode & 2 == 0 {
+            Kind::Frontend
+        } else {
+            Kind::Backend
+        },
         upstream: 0,
         host: "127.0.0.1:9".into(),
         path: "/auth".into(),

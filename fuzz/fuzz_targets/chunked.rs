@@ -1,13 +1,13 @@
 //! The chunked scanner never panics and gives the same result however the
 //! input is split: whole vs. two pieces cut at a byte-derived position.
 //! The same holds for the payload it hands out and for the signature's
-//! payload hash taken over it (`ChunkedBodyHash`), which must be the hash
-//! of that payload.
+//! payload hash taken over it as the pieces arrive (as the pipeline hashes
+//! a signed chunked body), which must be the hash of that payload.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use tollgate::http::framing::{ChunkedScanner, FramingError, Scan};
-use tollgate::policy::auth::signature::{ChunkedBodyHash, sha256_hex};
+use tollgate::policy::auth::signature::{BodyHash, sha256_hex};
 
 /// Scans `pieces` in turn: `Ok(Some(n))` done after n bytes overall, the
 /// payload bytes counted, the payload handed out.
@@ -27,9 +27,10 @@ fn scan(pieces: &[&[u8]]) -> (Result<Option<usize>, FramingError>, u64, Vec<u8>)
 
 /// The payload hash over `pieces`, with the outcome of the last scan.
 fn hash(pieces: &[&[u8]]) -> (Result<bool, FramingError>, [u8; 64]) {
-    let mut hash = ChunkedBodyHash::default();
+    let mut scanner = ChunkedScanner::new();
+    let mut hash = BodyHash::default();
     for piece in pieces {
-        match hash.scan(piece) {
+        match scanner.scan_payload(piece, |p| hash.update(p)) {
             Ok(Scan::Done(_)) => return (Ok(true), hash.finish()),
             Ok(Scan::NeedMore) => {}
             Err(e) => return (Err(e), hash.finish()),

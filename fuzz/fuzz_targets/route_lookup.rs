@@ -38,7 +38,9 @@ fn take<'a>(data: &mut &'a [u8], n: usize) -> &'a [u8] {
 
 fn text(raw: &[u8], restricted: bool) -> String {
     if restricted {
-        raw.iter().map(|&b| ALPHABET[b as usize % ALPHABET.len()] as char).collect()
+        raw.iter()
+            .map(|&b| ALPHABET[b as usize % ALPHABET.len()] as char)
+            .collect()
     } else {
         String::from_utf8_lossy(raw).into_owned()
     }
@@ -78,7 +80,11 @@ fn check_match(template: &Template, path: &[u8], params: &[Span], remainder: Opt
     match remainder {
         None => assert_eq!(at, segs.len(), "exact consumes every segment"),
         Some(rest) => {
-            let want = if at < segs.len() { segs[at..].join(&b'/') } else { Vec::new() };
+            let want = if at < segs.len() {
+                segs[at..].join(&b'/')
+            } else {
+                Vec::new()
+            };
             assert_eq!(rest.of(path), want.as_slice());
         }
     }
@@ -98,12 +104,21 @@ fuzz_target!(|data: &[u8]| {
             8 => MethodSpec::Any,
             m => MethodSpec::One(METHODS[m as usize]),
         };
-        let mode = if flags & 0x10 == 0 { MatchMode::Exact } else { MatchMode::Prefix };
+        let mode = if flags & 0x10 == 0 {
+            MatchMode::Exact
+        } else {
+            MatchMode::Prefix
+        };
         owned.push((method, text(take(&mut data, len), restricted), mode));
     }
     let routes: Vec<RouteDef<'_>> = (0u32..)
         .zip(&owned)
-        .map(|(id, (method, path, mode))| RouteDef { method: *method, path, mode: *mode, id })
+        .map(|(id, (method, path, mode))| RouteDef {
+            method: *method,
+            path,
+            mode: *mode,
+            id,
+        })
         .collect();
     let tree = match PathTree::build(&routes) {
         Ok(tree) => tree,

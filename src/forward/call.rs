@@ -124,27 +124,10 @@ const CHUNK_OVERHEAD: usize = 8;
 /// complete body yields nothing.
 pub fn dechunk(raw: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(raw.len());
-    let mut rest = raw;
-    // Validated input: re-scanning cannot fail; stop quietly if it did.
-    if !matches!(ChunkedScanner::new().scan(raw), Ok(Scan::Done(_))) {
-        return out;
-    }
-    loop {
-        let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") else {
-            return out;
-        };
-        let line = rest.get(..eol).unwrap_or_default();
-        let size_text = line.split(|&b| b == b';').next().unwrap_or_default();
-        let size = std::str::from_utf8(size_text)
-            .ok()
-            .and_then(|t| usize::from_str_radix(t.trim(), 16).ok())
-            .unwrap_or(0);
-        if size == 0 {
-            return out;
-        }
-        let data = rest.get(eol + 2..eol + 2 + size).unwrap_or_default();
-        out.extend_from_slice(data);
-        rest = rest.get(eol + 2 + size + 2..).unwrap_or_default();
+    let scan = ChunkedScanner::new().scan_payload(raw, |payload| out.extend_from_slice(payload));
+    match scan {
+        Ok(Scan::Done(_)) => out,
+        _ => Vec::new(),
     }
 }
 

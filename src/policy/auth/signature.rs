@@ -20,7 +20,6 @@ use bytes::{BufMut, BytesMut};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use crate::http::framing::{ChunkedScanner, FramingError, Scan};
 use crate::http::percent::{self, EncodeSet};
 
 /// The algorithm token that starts the `Authorization` value.
@@ -340,39 +339,6 @@ impl BodyHash {
     /// Lower-case hex of the hash.
     pub fn finish(self) -> [u8; 64] {
         hex_of(&self.0.finalize().into())
-    }
-}
-
-/// The hash of a chunked body's payload (§2.6: the de-chunked bytes),
-/// taken as the raw body arrives. Each [`ChunkedBodyHash::scan`] gets the
-/// bytes that came since the last one; their framing is validated as the
-/// forward stage does and the chunk data in them hashed where it lies (no
-/// copy). A body the hash accepts is one the forward stage passes on.
-#[derive(Clone, Default)]
-pub struct ChunkedBodyHash {
-    scanner: ChunkedScanner,
-    hash: BodyHash,
-}
-
-impl ChunkedBodyHash {
-    /// Scans and hashes the next raw bytes of the body; `Done(n)`: the body
-    /// ends after `n` of them.
-    pub fn scan(&mut self, raw: &[u8]) -> Result<Scan, FramingError> {
-        let hash = &mut self.hash;
-        self.scanner
-            .scan_payload(raw, |payload| hash.update(payload))
-    }
-
-    /// Payload bytes announced so far, the current chunk's size included:
-    /// a body limit refuses a chunk as soon as its size line is read.
-    pub fn declared_bytes(&self) -> u64 {
-        self.scanner.declared_bytes()
-    }
-
-    /// Lower-case hex of the hash (of the whole payload once `scan` said
-    /// `Done`).
-    pub fn finish(self) -> [u8; 64] {
-        self.hash.finish()
     }
 }
 
