@@ -125,7 +125,8 @@ const APP_CODE: &[u8] = b"x-apig-appcode";
 /// Authenticates `head` for an API with app authentication; the app on
 /// success. A failed signature says why in APIG's words (app-signing.md
 /// §6): the AppKey not found, the two times of an expired signature, or
-/// the canonical request the gateway computed, masked as [`detail`] says.
+/// the canonical request the gateway computed, masked as `app/detail.rs`
+/// explains.
 pub fn authenticate<'a>(
     auth: &AppAuth,
     apps: &'a Apps,
