@@ -466,6 +466,10 @@ async fn authenticate_app<'s>(
     stage: crate::route::StageId,
 ) -> Result<(&'s App, Option<[u8; 64]>), Rejection> {
     let timeout = snap.timeouts.body;
+    if head.framing != BodyFraming::None && payload_is_signed(head) {
+        // Refuse a bad key, date or grant before buffering the body.
+        app::precheck(auth, &snap.apps, head, stage, core.clock.unix_now())?;
+    }
     let body_sha256 = match head.framing {
         BodyFraming::Length(n) if n > 0 && payload_is_signed(head) => {
             let expect = head.wants_continue();

@@ -516,6 +516,29 @@ driver_tests! {
         assert_eq!(c.read().status, 401);
     }
 
+    fn a_bad_key_date_or_grant_is_refused_before_the_body_is_read(driver) {
+        // The client waits for 100 Continue: a refusal comes instead, and
+        // the gateway never asked for (or buffered) the body.
+        let up = TestUpstream::ok();
+        let gw = TestGateway::one(driver, &config(up.addr, ""));
+        let req = Signed::new("POST", "/demo/up").body(&[b'x'; 100_000]);
+        let cases = [
+            (req.raw_with("unknownkey", SECRET, unix_now()), "app not found"),
+            (req.raw_with(KEY, SECRET, unix_now() - 3600), "signature expired"),
+            (req.raw_with("otherkey", "othersecret", unix_now()), "not authorized"),
+        ];
+        for (raw, why) in cases {
+            let raw = raw.replacen("\r\n\r\n", "\r\nExpect: 100-continue\r\n\r\n", 1);
+            let body_at = raw.find("\r\n\r\n").unwrap() + 4;
+            let mut c = Conn::open(gw.addr);
+            c.send(&raw.as_bytes()[..body_at]);
+            let r = c.read();
+            assert!(matches!(r.status, 401 | 403), "{why}: {}", r.status);
+            assert!(r.text().contains(why), "{why}: {}", r.text());
+        }
+        assert!(up.seen.try_recv().is_err());
+    }
+
     fn app_codes_need_https_unless_allowed(driver) {
         let up = TestUpstream::ok();
         let code = format!("GET /demo HTTP/1.1\r\nHost: a\r\nX-Apig-AppCode: {CODE}\r\n\r\n");

@@ -168,13 +168,22 @@ fn app_code<'a>(
         .map_or(fail(AuthFault::BadAppCode), Ok)
 }
 
-fn verify_signature<'a>(
+/// What a signature names, checked before anything needs the body: the
+/// app, the signed-header rules and the date window.
+struct Prelude<'h, 'a> {
+    parsed: Authorization<'h>,
+    id: AppId,
+    app: &'a App,
+    date: &'h [u8],
+}
+
+fn prelude<'h, 'a>(
     auth: &AppAuth,
     apps: &'a Apps,
-    head: &RequestHead,
-    value: &[u8],
-    scene: &mut Scene<'_>,
-) -> Result<(AppId, &'a App), Rejection> {
+    head: &'h RequestHead,
+    value: &'h [u8],
+    now_unix: i64,
+) -> Result<Prelude<'h, 'a>, Rejection> {
     let fail = |why| GatewayError::AppAuth(why);
     let parsed = signature::parse_authorization(value).map_err(|_| fail(AuthFault::Malformed))?;
     let Some((id, app)) = apps.by_key(parsed.access) else {
@@ -190,13 +199,60 @@ fn verify_signature<'a>(
     let HeaderValue::One(date) = HeaderValue::of(head.values(b"x-sdk-date")) else {
         return Err(fail(AuthFault::Malformed).into());
     };
-    signature::check_date(date.trim_ascii(), scene.now_unix).map_err(|e| match e {
+    signature::check_date(date.trim_ascii(), now_unix).map_err(|e| match e {
         SignatureError::Expired { signed, server } => {
             Rejection::with_detail(fail(AuthFault::Expired), detail::expired(&signed, &server))
         }
         _ => fail(AuthFault::Malformed).into(),
     })?;
-    let date = date.trim_ascii();
+    Ok(Prelude {
+        parsed,
+        id,
+        app,
+        date: date.trim_ascii(),
+    })
+}
+
+/// The checks of a signed request that need no body — the app, the
+/// signed-header rules, the date window, the app's state and grant — so a
+/// request failing them is refused before its body is read (a client
+/// cannot make the gateway buffer a body with a made-up signature). Always
+/// followed by [`authenticate`], which repeats them.
+pub fn precheck(
+    auth: &AppAuth,
+    apps: &Apps,
+    head: &RequestHead,
+    stage: StageId,
+    now_unix: i64,
+) -> Result<(), Rejection> {
+    let authorization = head.values(b"authorization").next();
+    let Some(value) = authorization.filter(|v| v.starts_with(signature::ALGORITHM)) else {
+        return Ok(());
+    };
+    let p = prelude(auth, apps, head, value, now_unix)?;
+    if !p.app.enabled {
+        return Err(GatewayError::AppFrozen.into());
+    }
+    if !auth.granted(stage, p.id) {
+        return Err(GatewayError::AppNotAuthorized.into());
+    }
+    Ok(())
+}
+
+fn verify_signature<'a>(
+    auth: &AppAuth,
+    apps: &'a Apps,
+    head: &RequestHead,
+    value: &[u8],
+    scene: &mut Scene<'_>,
+) -> Result<(AppId, &'a App), Rejection> {
+    let fail = |why| GatewayError::AppAuth(why);
+    let Prelude {
+        parsed,
+        id,
+        app,
+        date,
+    } = prelude(auth, apps, head, value, scene.now_unix)?;
     for payload in payload_candidates(head, &parsed, scene.body_sha256)?
         .into_iter()
         .flatten()
