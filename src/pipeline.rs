@@ -222,12 +222,12 @@ pub async fn handle(
     }
     if let Some(issuer) = &api.token_auth {
         // §11.6; the worker's scratch buffer holds the decoded token.
-        let verified = token::authenticate(
-            issuer,
-            &head,
-            core.clock.unix_now(),
-            &mut core.scratch.borrow_mut(),
-        );
+        let verified = {
+            let mut scratch = core.scratch.borrow_mut();
+            let verified = token::authenticate(issuer, &head, core.clock.unix_now(), &mut scratch);
+            release_if_large(&mut scratch);
+            verified
+        };
         match verified {
             Ok(caller) => call.identity.set_caller(caller),
             Err(e) => return reject(core, client, &call, e).await,
@@ -490,8 +490,20 @@ async fn authenticate_app<'s>(
         body_sha256: body_sha256.as_ref(),
         scratch: &mut scratch,
     };
-    let (_, app) = app::authenticate(auth, &snap.apps, head, &mut scene)?;
+    let verdict = app::authenticate(auth, &snap.apps, head, &mut scene);
+    release_if_large(&mut scratch);
+    let (_, app) = verdict?;
     Ok((app, body_sha256))
+}
+
+/// Capacity a per-worker scratch buffer keeps between requests; a request
+/// that grew it beyond this gives the memory back.
+const SCRATCH_KEEP: usize = 64 * 1024;
+
+fn release_if_large(buf: &mut BytesMut) {
+    if buf.capacity() > SCRATCH_KEEP {
+        *buf = BytesMut::with_capacity(1024);
+    }
 }
 
 /// Runs a custom authorizer (§11.9): the cached decision for the request's

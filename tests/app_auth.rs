@@ -539,6 +539,55 @@ driver_tests! {
         assert!(up.seen.try_recv().is_err());
     }
 
+    fn the_signed_host_is_the_host_the_request_is_routed_by(driver) {
+        // An absolute-form target names the host the request goes to
+        // (RFC 9112 §3.2.2): a signature for api.example.com in Host does
+        // not carry a request to another host.
+        let up = TestUpstream::ok();
+        let gw = TestGateway::one(driver, &config(up.addr, ""));
+        let raw = Signed::new("GET", "/demo").raw();
+        assert_eq!(request(gw.addr, &raw).status, 200);
+        up.next();
+        let elsewhere = raw.replacen("GET /demo ", "GET http://other.example/demo ", 1);
+        let r = request(gw.addr, &elsewhere);
+        assert_eq!(r.status, 401, "{}", r.text());
+        assert!(r.text().contains("verify signature fail"), "{}", r.text());
+        let same = raw.replacen("GET /demo ", "GET http://api.example.com/demo ", 1);
+        assert_eq!(request(gw.addr, &same).status, 200);
+    }
+
+    fn repeated_signed_header_names_are_refused(driver) {
+        // A repeated name would repeat the header's value in the canonical
+        // request: a small request could build a huge one.
+        let up = TestUpstream::ok();
+        let gw = TestGateway::one(driver, &config(up.addr, ""));
+        let names = ["x-a"; 4].join(";");
+        let raw = format!(
+            "GET /demo HTTP/1.1\r\nHost: h\r\nX-A: {}\r\nX-Sdk-Date: {}\r\n\
+             Authorization: SDK-HMAC-SHA256 Access={KEY}, SignedHeaders=host;{names};x-sdk-date, Signature=00\r\n\r\n",
+            "v".repeat(1000),
+            signature::format_sdk_date(unix_now())
+        );
+        request(gw.addr, &raw).assert_apig(
+            401,
+            "APIG.0303",
+            "Incorrect app authentication information: invalid authorization",
+        );
+    }
+
+    fn no_credentials_render_as_identity_source_not_found(driver) {
+        // §27 C30: AUTH_HEADER_MISSING, not AUTH_FAILURE.
+        let up = TestUpstream::ok();
+        let responses = "[group.responses.default.AUTH_HEADER_MISSING]\nstatus = 401\nbody = '{\"missing\": \"$context.error.code\"}'\n";
+        let config = config(up.addr, "").replacen("[[group.api]]", &format!("{responses}\n[[group.api]]"), 1);
+        let gw = TestGateway::one(driver, &config);
+        let r = get(gw.addr, "/demo");
+        assert_eq!((r.status, r.text().as_str()), (401, "{\"missing\": \"APIG.0303\"}"));
+        // A wrong signature is still AUTH_FAILURE (the default body).
+        let wrong = Signed::new("GET", "/demo").raw_with(KEY, "not-the-secret", unix_now());
+        assert!(request(gw.addr, &wrong).text().contains("error_code"));
+    }
+
     fn app_codes_need_https_unless_allowed(driver) {
         let up = TestUpstream::ok();
         let code = format!("GET /demo HTTP/1.1\r\nHost: a\r\nX-Apig-AppCode: {CODE}\r\n\r\n");

@@ -180,9 +180,24 @@ pub fn map(err: &GatewayError) -> ErrorResponse {
             Default4xx,
             false,
         ),
+        // §27 C30: no credentials at all is "Identity Source Not Found".
+        GatewayError::AppAuth(AuthFault::NoCredentials) => resp(
+            401,
+            "APIG.0303",
+            auth_message(AuthFault::NoCredentials),
+            AuthHeaderMissing,
+            false,
+        ),
         GatewayError::AppAuth(fault) => {
             resp(401, "APIG.0303", auth_message(*fault), AuthFailure, false)
         }
+        GatewayError::TokenAuth(crate::error::TokenFault::Missing) => resp(
+            401,
+            "APIG.0301",
+            "Incorrect IAM authentication information.",
+            AuthHeaderMissing,
+            false,
+        ),
         GatewayError::AppFrozen => resp(
             405,
             "APIG.0502",

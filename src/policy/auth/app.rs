@@ -262,7 +262,7 @@ fn verify_signature<'a>(
             method: head.slice(head.method_span),
             path: head.slice(head.path),
             query: head.query.map(|q| head.slice(q)),
-            headers: |name: &[u8]| HeaderValue::of(head.values(name)),
+            headers: |name: &[u8]| signed_value(head, name),
         };
         signature::canonical_request(scene.scratch, &parts, &parsed, payload)
             .map_err(|_| fail(AuthFault::Malformed))?;
@@ -274,6 +274,21 @@ fn verify_signature<'a>(
     // The scratch holds the last candidate tried.
     let shown = detail::mismatch(scene.scratch, parsed.header_names().count());
     Err(Rejection::with_detail(fail(AuthFault::Mismatch), shown))
+}
+
+/// A signed header's value as the gateway acts on it. `host` is the
+/// authority the request is routed by: that of an absolute-form target
+/// when there is one (RFC 9112 §3.2.2), so a signature for one host cannot
+/// be sent to another by naming it in the request line.
+fn signed_value<'h>(head: &'h RequestHead, name: &[u8]) -> HeaderValue<'h> {
+    if name == b"host" {
+        return match head.host {
+            Some(host) if head.values(b"host").count() <= 1 => HeaderValue::One(head.slice(host)),
+            Some(_) => HeaderValue::Repeated,
+            None => HeaderValue::Missing,
+        };
+    }
+    HeaderValue::of(head.values(name))
 }
 
 /// The hashed-payload lines a correct signature may use (§2.6): the body's

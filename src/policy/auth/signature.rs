@@ -152,11 +152,26 @@ pub fn parse_authorization(value: &[u8]) -> Result<Authorization<'_>, SignatureE
         return Err(SignatureError::Malformed("empty Access"));
     }
     let mut known = 0;
-    for name in signed_headers.split(|&b| b == b';') {
+    let mut names = 0;
+    for (i, name) in signed_headers.split(|&b| b == b';').enumerate() {
         if name.is_empty() || name.iter().any(u8::is_ascii_uppercase) {
             return Err(SignatureError::Malformed(
                 "SignedHeaders must be non-empty lower-case names",
             ));
+        }
+        // Each name once, and no more names than a request has headers:
+        // the canonical request repeats a header's value per listed name,
+        // so repeats would let a small request build a huge one.
+        names += 1;
+        if names > MAX_SIGNED_HEADERS {
+            return Err(SignatureError::Malformed("too many SignedHeaders"));
+        }
+        let repeated = signed_headers
+            .split(|&b| b == b';')
+            .take(i)
+            .any(|earlier| earlier == name);
+        if repeated {
+            return Err(SignatureError::Malformed("a name repeats in SignedHeaders"));
         }
         if let Some(bit) = KNOWN_NAMES.iter().position(|&k| k == name) {
             known |= 1 << bit;
@@ -169,6 +184,10 @@ pub fn parse_authorization(value: &[u8]) -> Result<Authorization<'_>, SignatureE
         known,
     })
 }
+
+/// Most names `SignedHeaders` may list: as many as a request head may
+/// hold lines (the parser's limit).
+pub const MAX_SIGNED_HEADERS: usize = 128;
 
 /// The parts of a request a canonical request is built from, as received.
 pub struct RequestParts<'a, H> {

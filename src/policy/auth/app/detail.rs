@@ -44,6 +44,9 @@ pub(super) fn expired(signed: &str, server: &str) -> Box<str> {
     format!(", signature time:{signed},server time:{server}").into_boxed_str()
 }
 
+/// Longest canonical request shown in a message, bytes (then `…`).
+const MAX_DETAIL: usize = 2048;
+
 /// `, canonicalRequest:<canonical>` with every `\n` as `|`, masked as the
 /// module says; `headers` is the number of signed headers (their lines
 /// follow method, URI and query).
@@ -54,6 +57,11 @@ pub(super) fn mismatch(canonical: &[u8], headers: usize) -> Box<str> {
     // The blank line and the names list follow the headers.
     let payload_line = header_lines.end + 2;
     for (i, line) in canonical.split(|&b| b == b'\n').enumerate() {
+        if out.len() > MAX_DETAIL {
+            // The message echoes the request; it need not echo all of it.
+            out.push('…');
+            break;
+        }
         if i > 0 {
             out.push('|');
         }
