@@ -556,6 +556,21 @@ driver_tests! {
         assert_eq!(request(gw.addr, &same).status, 200);
     }
 
+    fn an_empty_body_declares_unsigned_payload_or_its_hash_only(driver) {
+        // app-signing.md §8: X-Sdk-Content-Sha256 holds UNSIGNED-PAYLOAD or
+        // the body's hash; any other value is refused even when the empty
+        // body's own hash would verify.
+        let up = TestUpstream::ok();
+        let gw = TestGateway::one(driver, &config(up.addr, ""));
+        let bogus = Signed::new("GET", "/demo").header("X-Sdk-Content-Sha256", "bogus").raw();
+        let r = request(gw.addr, &bogus);
+        assert_eq!(r.status, 401, "{}", r.text());
+        assert!(r.text().contains("x-sdk-content-sha256 does not match"), "{}", r.text());
+        let hash = std::str::from_utf8(&signature::sha256_hex(b"")).unwrap().to_string();
+        let declared = Signed::new("GET", "/demo").header("X-Sdk-Content-Sha256", &hash).raw();
+        assert_eq!(request(gw.addr, &declared).status, 200);
+    }
+
     fn repeated_signed_header_names_are_refused(driver) {
         // A repeated name would repeat the header's value in the canonical
         // request: a small request could build a huge one.

@@ -320,7 +320,12 @@ fn payload_candidates<'h>(
             let v = v.trim_ascii();
             match body {
                 _ if v == UNSIGNED_PAYLOAD && !empty => Ok([Some(v), None]),
-                Some(hash) if empty => Ok([Some(v), Some(hash)]),
+                // Empty body: the APIG signer hashes the header's value, the
+                // core signer the empty body; the value itself must still be
+                // one of the two a signer writes (app-signing.md §8).
+                Some(hash) if empty && (v == UNSIGNED_PAYLOAD || v.eq_ignore_ascii_case(hash)) => {
+                    Ok([Some(v), Some(hash)])
+                }
                 Some(hash) if v.eq_ignore_ascii_case(hash) => Ok([Some(v), None]),
                 Some(_) => fail(AuthFault::PayloadMismatch),
                 None => fail(AuthFault::BodyNotRead),

@@ -67,7 +67,8 @@ impl Kind {
 pub enum IdentitySource {
     /// A header, by lower-case name.
     Header(Box<str>),
-    /// A query parameter, by name (matched case-insensitively, §6.5).
+    /// A query parameter, by its exact (percent-decoded) name, as the
+    /// event's `queryStringParameters` key it.
     Query(Box<str>),
 }
 
