@@ -35,7 +35,11 @@ driver_tests! {
         assert_eq!(r.status, 200);
         let seen = up.next();
         assert_eq!(seen.target, "/backend/42?z=1&a=2&c=%5Bapig%5D");
-        assert!(seen.header("authorization").unwrap().starts_with("SDK-HMAC-SHA256 Access=gateway-key, SignedHeaders=host;x-sdk-date, Signature="));
+        // Every header the backend gets once is signed, the gateway's own
+        // (X-Request-Id, X-Forwarded-*) included; hop-by-hop ones are not.
+        assert!(seen.header("authorization").unwrap().starts_with(
+            "SDK-HMAC-SHA256 Access=gateway-key, SignedHeaders=content-length;host;x-forwarded-for;x-forwarded-host;x-forwarded-proto;x-request-id;x-sdk-date, Signature="
+        ), "{:?}", seen.header("authorization"));
         assert_eq!(seen.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case("authorization")).count(), 1);
         assert!(seen.header("x-sdk-content-sha256").is_none(), "the body was in memory: signed");
         assert!(backend_signature_verifies(&seen, "gateway-secret"));
@@ -49,5 +53,22 @@ driver_tests! {
         let seen = up.next();
         assert_eq!(seen.header("x-sdk-content-sha256"), Some("UNSIGNED-PAYLOAD"));
         assert!(backend_signature_verifies(&seen, "gateway-secret"));
+        assert!(!seen.header("authorization").unwrap().contains("transfer-encoding"));
+    }
+
+    fn a_gateway_written_header_cannot_be_changed_unnoticed(driver) {
+        // A replay with another X-Request-Id (or any parameter the gateway
+        // wrote) no longer verifies.
+        let up = TestUpstream::ok();
+        let gw = TestGateway::one(driver, &config(up.addr));
+        assert_eq!(request(gw.addr, "GET /x/1 HTTP/1.1\r\nHost: t\r\n\r\n").status, 200);
+        let mut seen = up.next();
+        assert!(backend_signature_verifies(&seen, "gateway-secret"));
+        for (name, value) in &mut seen.headers {
+            if name == "x-request-id" {
+                *value = "0".repeat(32);
+            }
+        }
+        assert!(!backend_signature_verifies(&seen, "gateway-secret"));
     }
 }

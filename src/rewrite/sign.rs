@@ -5,10 +5,12 @@
 //! with the official SDKs' code.
 //!
 //! Signed after every rewrite (§12 suggestion: the backend verifies what it
-//! receives): method, backend path and query, `host`, `x-sdk-date`, and the
-//! body's hash when the body is in memory; a body that streams is sent as
-//! `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD` (signed too), which the SDK
-//! verifiers accept.
+//! receives): method, backend path and query, every header written once
+//! (hop-by-hop ones aside, at most 128 names: `host`, `x-sdk-date`, the
+//! client's pass-through headers and the gateway's own — parameters,
+//! `X-Request-Id`, `X-Forwarded-*`), and the body's hash when the body is
+//! in memory; a body that streams is sent as `X-Sdk-Content-Sha256:
+//! UNSIGNED-PAYLOAD` (signed too), which the SDK verifiers accept.
 
 use bytes::{BufMut, BytesMut};
 
@@ -26,6 +28,32 @@ pub struct Signer<'a> {
     pub now_unix: i64,
     /// Lower-case hex SHA-256 of the body, when it is in memory.
     pub body_sha256: Option<&'a [u8; 64]>,
+}
+
+/// Headers never signed: hop-by-hop ones, which a hop may change (RFC 9110
+/// §7.6.1), and those the signer writes itself.
+const UNSIGNED_NAMES: [&[u8]; 8] = [
+    b"connection",
+    b"keep-alive",
+    b"transfer-encoding",
+    b"upgrade",
+    b"host",
+    b"authorization",
+    b"x-sdk-date",
+    b"x-sdk-content-sha256",
+];
+
+/// The `(name, value)` of each header line in `lines` (the head after its
+/// request line, each line ending in CRLF), values trimmed.
+fn header_lines(lines: &[u8]) -> Vec<(&[u8], &[u8])> {
+    lines
+        .split(|&b| b == b'\n')
+        .filter_map(|line| {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let colon = line.iter().position(|&b| b == b':')?;
+            Some((line.get(..colon)?, line.get(colon + 1..)?.trim_ascii()))
+        })
+        .collect()
 }
 
 /// Client headers the signer writes itself: a client's copies are dropped.
@@ -52,25 +80,52 @@ pub fn append(
         None => (target, None),
     };
     let date = signature::format_sdk_date(signer.now_unix);
-    let (payload, signed_headers): (&[u8], &str) = match signer.body_sha256 {
-        Some(hash) => (hash, "host;x-sdk-date"),
-        None => (UNSIGNED_PAYLOAD, "host;x-sdk-content-sha256;x-sdk-date"),
+    let payload: &[u8] = match signer.body_sha256 {
+        Some(hash) => hash,
+        None => UNSIGNED_PAYLOAD,
     };
+    // Every header already in the head and written once (client
+    // pass-through and the gateway's own: parameters, X-Request-Id,
+    // X-Forwarded-*), so a backend can trust all it verifies.
+    let written = header_lines(line.get(line_end..).unwrap_or_default());
+    let mut names: Vec<Vec<u8>> = vec![b"host".to_vec(), b"x-sdk-date".to_vec()];
+    if signer.body_sha256.is_none() {
+        names.push(b"x-sdk-content-sha256".to_vec());
+    }
+    for (name, _) in &written {
+        let lower = name.to_ascii_lowercase();
+        let once = written
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .count()
+            == 1;
+        if once && !UNSIGNED_NAMES.contains(&lower.as_slice()) && !names.contains(&lower) {
+            names.push(lower);
+        }
+    }
+    names.truncate(signature::MAX_SIGNED_HEADERS);
+    names.sort_unstable();
+    let signed_headers = names.join(&b';');
     let lookup = |name: &[u8]| match name {
         b"host" => HeaderValue::One(host),
         b"x-sdk-date" => HeaderValue::One(date.as_bytes()),
         b"x-sdk-content-sha256" => HeaderValue::One(UNSIGNED_PAYLOAD),
-        _ => HeaderValue::Missing,
+        _ => written
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map_or(HeaderValue::Missing, |(_, v)| HeaderValue::One(v)),
     };
-    let probe = format!("SDK-HMAC-SHA256 Access=-, SignedHeaders={signed_headers}, Signature=-");
-    let auth = signature::parse_authorization(probe.as_bytes()).map_err(|_| failed)?;
+    let mut probe = b"SDK-HMAC-SHA256 Access=-, SignedHeaders=".to_vec();
+    probe.extend_from_slice(&signed_headers);
+    probe.extend_from_slice(b", Signature=-");
+    let auth = signature::parse_authorization(&probe).map_err(|_| failed)?;
     let req = RequestParts {
         method,
         path,
         query,
         headers: lookup,
     };
-    let mut canonical = BytesMut::with_capacity(256);
+    let mut canonical = BytesMut::with_capacity(512);
     signature::canonical_request(&mut canonical, &req, &auth, payload).map_err(|_| failed)?;
     let sig =
         signature::signature_hex(&signer.key.secret, date.as_bytes(), &canonical).ok_or(failed)?;
@@ -81,7 +136,7 @@ pub fn append(
     out.put_slice(b"Authorization: SDK-HMAC-SHA256 Access=");
     out.put_slice(&signer.key.key);
     out.put_slice(b", SignedHeaders=");
-    out.put_slice(signed_headers.as_bytes());
+    out.put_slice(&signed_headers);
     out.put_slice(b", Signature=");
     out.put_slice(&sig);
     out.put_slice(b"\r\n");
