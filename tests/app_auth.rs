@@ -571,6 +571,51 @@ driver_tests! {
         assert_eq!(request(gw.addr, &declared).status, 200);
     }
 
+    fn the_window_edges_are_exactly_fifteen_minutes(driver) {
+        // On a manual clock: ±900 s verify, ±901 s do not (app-signing.md §6).
+        let now = 1_790_000_000;
+        let clock = std::sync::Arc::new(tollgate::clock::ManualClock::at_unix(now));
+        let up = TestUpstream::ok();
+        let gw = TestGateway::one_clocked(driver, &config(up.addr, ""), clock);
+        let req = Signed::new("GET", "/demo");
+        for offset in [-900, 900] {
+            let r = request(gw.addr, &req.raw_with(KEY, SECRET, now + offset));
+            assert_eq!(r.status, 200, "offset {offset}: {}", r.text());
+        }
+        for offset in [-901, 901] {
+            let r = request(gw.addr, &req.raw_with(KEY, SECRET, now + offset));
+            assert_eq!(r.status, 401, "offset {offset}");
+            assert!(r.text().contains("signature expired"), "{}", r.text());
+        }
+    }
+
+    fn underscore_headers_signed_by_the_apig_signer_verify(driver) {
+        // app-signing.md §10: the APIG SDK signer signs `x_custom`; the
+        // gateway must verify it as received (no nginx-style dropping).
+        let up = TestUpstream::ok();
+        let gw = TestGateway::one(driver, &config(up.addr, ""));
+        let raw = Signed::new("GET", "/demo").header("x_custom", "v1").raw();
+        assert!(raw.contains("SignedHeaders=host;x-sdk-date;x_custom,"), "{raw}");
+        assert_eq!(request(gw.addr, &raw).status, 200);
+        assert_eq!(up.next().header("x_custom"), Some("v1"));
+        let tampered = raw.replacen("x_custom: v1", "x_custom: v2", 1);
+        assert_eq!(request(gw.addr, &tampered).status, 401);
+    }
+
+    fn a_signature_takes_precedence_over_an_app_code(driver) {
+        // With both credentials, the signature is what is checked.
+        let up = TestUpstream::ok();
+        let gw = TestGateway::one(driver, &config(up.addr, "app_code_over_http = true"));
+        let with_code = |raw: String| raw.replacen("\r\n", &format!("\r\nX-Apig-AppCode: {CODE}\r\n"), 1);
+        let good = Signed::new("GET", "/demo").raw();
+        assert_eq!(request(gw.addr, &with_code(good)).status, 200);
+        let bad = Signed::new("GET", "/demo").raw_with(KEY, "wrong-secret", unix_now());
+        assert_eq!(request(gw.addr, &with_code(bad)).status, 401);
+        // The AppCode alone passes.
+        let code_only = format!("GET /demo HTTP/1.1\r\nHost: h\r\nX-Apig-AppCode: {CODE}\r\n\r\n");
+        assert_eq!(request(gw.addr, &code_only).status, 200);
+    }
+
     fn repeated_signed_header_names_are_refused(driver) {
         // A repeated name would repeat the header's value in the canonical
         // request: a small request could build a huge one.

@@ -188,6 +188,15 @@ pub fn map(err: &GatewayError) -> ErrorResponse {
             AuthHeaderMissing,
             false,
         ),
+        // The body stopped coming: answer, then close rather than wait for
+        // the rest of it a second time.
+        GatewayError::AppAuth(AuthFault::BodyNotRead) => resp(
+            401,
+            "APIG.0303",
+            auth_message(AuthFault::BodyNotRead),
+            AuthFailure,
+            true,
+        ),
         GatewayError::AppAuth(fault) => {
             resp(401, "APIG.0303", auth_message(*fault), AuthFailure, false)
         }
