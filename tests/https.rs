@@ -352,6 +352,25 @@ driver_tests! {
         assert_eq!((status, body.as_slice()), (200, &b"secure"[..]));
     }
 
+    fn app_codes_are_accepted_over_https_and_refused_over_http(driver) {
+        // §11.5: simple authentication is HTTPS-only by default.
+        let code = "TgrMzOoTpbPORwg4a2BlUgd0ziCaHzVW6bcoScNgISsTS5z1i1Mgsvb9fz2h6Ihd";
+        let extra = format!(
+            "[[app]]\nname = \"demo\"\nkey = \"demokey\"\nsecret = \"demosecret\"\napp_codes = [\"{code}\"]\n\
+             [[group.api]]\nname = \"coded\"\nmethod = \"GET\"\npath = \"/coded\"\n\
+             [group.api.auth]\ntype = \"app\"\nsimple = true\ngrants = {{ RELEASE = [\"demo\"] }}\n\
+             [group.api.backend]\ntype = \"mock\"\nbody = \"coded\"\n"
+        );
+        let (gw, _) = gateway(driver, &extra);
+        let raw = format!("GET /coded HTTP/1.1\r\nHost: a.example.test\r\nX-Apig-AppCode: {code}\r\n\r\n");
+        let (status, _, body) = over_tls(gw.addrs[1], &raw);
+        assert_eq!((status, body.as_slice()), (200, &b"coded"[..]));
+        // Plain HTTP (to a host without the redirect): not accepted.
+        let plain = request(gw.addrs[0], &raw.replace("a.example.test", "127.0.0.1"));
+        assert_eq!(plain.status, 401);
+        assert!(plain.text().contains("APIG.0303"), "{}", plain.text());
+    }
+
     fn an_http_only_api_refuses_https(driver) {
         // §6.2: APIG.0607 names the protocol the API accepts.
         let (gw, _) = gateway(driver, "");
