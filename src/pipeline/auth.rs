@@ -24,6 +24,54 @@ use super::buffer::{
 };
 /// Bytes of an upstream response head beyond the request header limit.
 use super::{Call, CoreState, RESPONSE_HEAD_SLACK, upstream_tls};
+use crate::backend::Api;
+use crate::policy::acl::AccessPolicy;
+use crate::policy::auth::token;
+use crate::route::StageId;
+
+/// The authentication chain of an API (behaviour.md §11, §15): app
+/// authentication, token authentication, the account policy the token's
+/// account meets, then the frontend authorizer (custom authentication, or
+/// the second factor, §11.7). Fills `call.identity`; returns the body's
+/// hash when app authentication took one (backend signing reuses it).
+pub(super) async fn admit(
+    core: &CoreState,
+    client: &mut ClientConn,
+    call: &mut Call<'_>,
+    api: &Api,
+    stage: StageId,
+    access: Option<&AccessPolicy>,
+) -> Result<Option<[u8; 64]>, Refusal> {
+    let answer = |e: Rejection| Refusal::Answer(e, None);
+    let (snap, head) = (call.snap, call.head);
+    let mut body_hash = None;
+    if let Some(auth) = &api.app_auth {
+        let (app, hash) = authenticate_app(core, snap, client, head, auth, stage)
+            .await
+            .map_err(answer)?;
+        call.identity.app_id = Some(app.id.clone());
+        body_hash = hash;
+    }
+    if let Some(issuer) = &api.token_auth {
+        // §11.6; the worker's scratch buffer holds the decoded token.
+        let mut scratch = core.scratch.borrow_mut();
+        let verified = token::authenticate(issuer, head, core.clock.unix_now(), &mut scratch);
+        release_if_large(&mut scratch);
+        drop(scratch);
+        call.identity
+            .set_caller(verified.map_err(|e| answer(e.into()))?);
+    }
+    // §15: account policies judge the account token authentication found.
+    if let Some(AccessPolicy::Account(acl)) = access {
+        acl.check(call.identity.account_name.as_deref())
+            .map_err(|e| answer(e.into()))?;
+    }
+    // §11.9: a deny's context still reaches the gateway response.
+    if let Some(id) = api.authorizer {
+        call.identity.frontend = authorize(core, client, call, id).await?;
+    }
+    Ok(body_hash)
+}
 
 /// App authentication (§11.4–§11.5). A signed body is read whole into the
 /// client buffer first and hashed there (§2.6), then forwarded from it:
@@ -90,7 +138,7 @@ pub(super) async fn authorize(
     id: AuthorizerId,
 ) -> Result<Context, Refusal> {
     let snap = call.snap;
-    let refuse = |e| Refusal::Answer(e, None);
+    let refuse = |e: GatewayError| Refusal::Answer(e.into(), None);
     let az = (snap.authorizers.get(id as usize)).ok_or(refuse(GatewayError::AuthorizerFailed))?;
     let key = az.cache_key(id, call.head).map_err(refuse)?;
     let caching = !az.cache_ttl.is_zero();
@@ -128,16 +176,17 @@ pub(super) async fn authorize(
     } else {
         let backend = az.kind == Kind::Backend;
         Err(Refusal::Answer(
-            GatewayError::AuthorizerDenied { backend },
+            GatewayError::AuthorizerDenied { backend }.into(),
             context,
         ))
     }
 }
 
-/// Why an authorizer step stops a request.
+/// Why an authentication step stops a request.
 pub(super) enum Refusal {
-    /// Answer with this error; the context is kept for the template.
-    Answer(GatewayError, Context),
+    /// Answer with this error; an authorizer's context is kept for the
+    /// template.
+    Answer(Rejection, Context),
     /// The client went away or stalled while sending the body the event
     /// needs: nothing can be answered.
     Close,
@@ -210,7 +259,7 @@ async fn read_event_body(
     max: u64,
     timeout: Duration,
 ) -> Result<EventBody, Refusal> {
-    let too_large = Refusal::Answer(GatewayError::Parse(ParseError::BodyTooLarge), None);
+    let too_large = Refusal::Answer(GatewayError::Parse(ParseError::BodyTooLarge).into(), None);
     let expect = head.wants_continue();
     match head.framing {
         BodyFraming::None => Ok(EventBody::Buffered(0)),
@@ -229,7 +278,7 @@ async fn read_event_body(
             match buffer_chunked_body(client, expect, max, timeout, collect).await {
                 Ok(_) => Ok(EventBody::Decoded(decoded)),
                 Err(BodyRead::Stalled) => Err(Refusal::Close),
-                Err(BodyRead::Refused(e)) => Err(Refusal::Answer(e, None)),
+                Err(BodyRead::Refused(e)) => Err(Refusal::Answer(e.into(), None)),
             }
         }
     }

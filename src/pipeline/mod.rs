@@ -26,7 +26,6 @@ use crate::http::{BodyFraming, Method, RequestHead, ResponseHead, Version};
 use crate::io::{self, ClientConn, Tunnel};
 use crate::policy::acl::AccessPolicy;
 use crate::policy::auth::authorizer::cache::ResultCache;
-use crate::policy::auth::token;
 use crate::policy::cors::{self, CorsPlan};
 use crate::policy::protocol::{self, Verdict};
 use crate::policy::{Identity, params};
@@ -46,7 +45,7 @@ use crate::upstream::pool::{Pool, UpstreamConn};
 mod auth;
 mod buffer;
 
-use auth::{Refusal, authenticate_app, authorize, release_if_large};
+use auth::{Refusal, authorize};
 use buffer::in_memory_body_sha256;
 
 const RESPONSE_HEAD_SLACK: usize = 8 * 1024;
@@ -212,47 +211,15 @@ pub async fn handle(
     {
         return reject(core, client, &call, e).await;
     }
-    let mut body_hash = None;
-    if let Some(auth) = &api.app_auth {
-        match authenticate_app(core, snap, client, &head, auth, route.stage).await {
-            Ok((app, hash)) => {
-                call.identity.app_id = Some(app.id.clone());
-                body_hash = hash;
-            }
-            Err(e) => return reject(core, client, &call, e).await,
+    // §11: who is calling (app, token, account policy, authorizer).
+    let body_hash = match auth::admit(core, client, &mut call, api, route.stage, access).await {
+        Ok(hash) => hash,
+        Err(Refusal::Answer(e, context)) => {
+            call.identity.frontend = context;
+            return reject(core, client, &call, e).await;
         }
-    }
-    if let Some(issuer) = &api.token_auth {
-        // §11.6; the worker's scratch buffer holds the decoded token.
-        let verified = {
-            let mut scratch = core.scratch.borrow_mut();
-            let verified = token::authenticate(issuer, &head, core.clock.unix_now(), &mut scratch);
-            release_if_large(&mut scratch);
-            verified
-        };
-        match verified {
-            Ok(caller) => call.identity.set_caller(caller),
-            Err(e) => return reject(core, client, &call, e).await,
-        }
-    }
-    // §15: account policies judge the account token authentication found.
-    if let Some(AccessPolicy::Account(acl)) = access
-        && let Err(e) = acl.check(call.identity.account_name.as_deref())
-    {
-        return reject(core, client, &call, e).await;
-    }
-    // §11.9 custom authentication, or the second factor after the app
-    // (§11.7). A deny's context still reaches the gateway response.
-    if let Some(id) = api.authorizer {
-        match authorize(core, client, &call, id).await {
-            Ok(context) => call.identity.frontend = context,
-            Err(Refusal::Answer(e, context)) => {
-                call.identity.frontend = context;
-                return reject(core, client, &call, e).await;
-            }
-            Err(Refusal::Close) => return false,
-        }
-    }
+        Err(Refusal::Close) => return false,
+    };
     let inputs = match params::check(&api.params, &head, &route) {
         Ok(inputs) => inputs,
         Err(e) => return reject(core, client, &call, e).await,
