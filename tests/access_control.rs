@@ -44,6 +44,29 @@ driver_tests! {
         );
     }
 
+    fn ipv6_peers_meet_ipv6_cidrs(driver) {
+        // A client on ::1 itself (not through X-Forwarded-For): allowed by
+        // an IPv6 CIDR in RELEASE, denied by another in TEST.
+        let toml = format!(
+            "[server]\nworkers = 1\ndriver = \"{driver}\"\n[[listener]]\naddress = \"[::1]:0\"\n\
+             [[stage]]\nname = \"TEST\"\n\
+             [[acl]]\nname = \"v6-allow\"\neffect = \"allow\"\nvalues = [\"::1/128\"]\n\
+             [[acl]]\nname = \"v6-deny\"\neffect = \"deny\"\nvalues = [\"::/120\"]\n\
+             [[group]]\nname = \"DEFAULT\"\n\
+             [[group.api]]\nname = \"open\"\nmethod = \"GET\"\npath = \"/open\"\nstages = [\"RELEASE\", \"TEST\"]\n\
+             acl = {{ RELEASE = \"v6-allow\", TEST = \"v6-deny\" }}\n\
+             [group.api.backend]\ntype = \"mock\"\nbody = \"ok\"\n"
+        );
+        let gw = TestGateway::from_toml(&toml);
+        assert!(gw.addr.is_ipv6());
+        assert_eq!(get_with(gw.addr, "").status, 200);
+        get_with(gw.addr, "X-Stage: TEST\r\n").assert_apig(
+            403,
+            "APIG.0402",
+            "The IP address is not authorized to access the API.",
+        );
+    }
+
     fn x_forwarded_for_is_used_only_when_configured(driver) {
         // Off (default): a forged header changes nothing.
         let gw = TestGateway::one(driver, &config(""));
