@@ -111,8 +111,16 @@ async fn exchange(client: &mut ClientConn, core: &CoreState, slot: &Slot) {
         if !pipeline::handle(core, &snap, client, head).await {
             return;
         }
+        // A body read whole (a signed body, an authorizer event) may have
+        // grown the read buffer; an idle keep-alive connection gives it back.
+        if client.rbuf.is_empty() && client.rbuf.capacity() > RBUF_KEEP {
+            client.rbuf = BytesMut::with_capacity(CLIENT_READ_BYTES);
+        }
     }
 }
+
+/// Read-buffer capacity a connection keeps between requests.
+const RBUF_KEEP: usize = 4 * CLIENT_READ_BYTES;
 
 /// Reads until a whole head is buffered. `Ok(None)`: the client closed, or
 /// stayed idle past `keepalive`, or sent a partial head slower than

@@ -94,6 +94,13 @@ pub(super) fn acls(spec: &[AclSpec]) -> BTreeMap<String, Arc<AccessPolicy>> {
 
 /// `[settings]` real-IP keys (§16; validated).
 pub(super) fn real_ip(s: &SettingsSpec) -> RealIp {
+    if s.real_ip_from_xff && s.trusted_proxies.is_empty() {
+        log::warn!(
+            "settings.real_ip_from_xff is on with no settings.trusted_proxies: every peer's \
+             X-Forwarded-For is believed, so a direct client chooses the IP that IP access \
+             control sees; list the proxies in front of the gateway"
+        );
+    }
     RealIp {
         from_xff: s.real_ip_from_xff,
         index: s.real_ip_index,
