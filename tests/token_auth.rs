@@ -491,3 +491,20 @@ fn a_jwks_without_usable_keys_is_a_check_error() {
         );
     }
 }
+
+#[test]
+fn an_issuer_with_too_many_keys_is_a_check_error() {
+    // A token without `kid` is tried against every key: the count is capped.
+    let keys: String = (0..33)
+        .map(|k| {
+            format!("[[token_issuer.key]]\nid = \"k{k}\"\nalg = \"HS256\"\nsecret = \"{SECRET}\"\n")
+        })
+        .collect();
+    let toml = format!(
+        "[[token_issuer]]\nname = \"many\"\n{keys}\n[[group]]\nname = \"DEFAULT\"\n\
+         [[group.api]]\nname = \"a\"\nmethod = \"GET\"\npath = \"/a\"\n\
+         [group.api.auth]\ntype = \"token\"\ntoken_issuer = \"many\"\n\
+         [group.api.backend]\ntype = \"mock\"\n"
+    );
+    assert_config_errors(&toml, &["token_issuer[0].jwks"]);
+}

@@ -45,6 +45,15 @@ pub(super) fn issuers(
                 )),
             }
         }
+        // A token without `kid` is tried against every key of its `alg`:
+        // the key count bounds what one bad token costs.
+        if keys.len() > MAX_ISSUER_KEYS {
+            errs.push(ConfigError::new(
+                format!("{at}.jwks"),
+                format!("{} keys; at most {MAX_ISSUER_KEYS} per issuer", keys.len()),
+                "keep only the keys in use (a rotation needs two or three)",
+            ));
+        }
         let leeway_s =
             u32::try_from(spec.leeway_s).map_or(DEFAULT_LEEWAY_S, |l| l.min(MAX_LEEWAY_S));
         let issuer = TokenIssuer {
@@ -63,6 +72,9 @@ pub(super) fn issuers(
     }
     out
 }
+
+/// Most keys (inline and JWKS together) one issuer may have.
+const MAX_ISSUER_KEYS: usize = 32;
 
 /// The issuer of an API with `type = "token"`; `None` for other types. A
 /// token API whose issuer is unknown is an error (validation reports it

@@ -35,14 +35,14 @@ pub const EMPTY_BODY_SHA256: &[u8; 64] =
 /// The clock-skew window either way (§6: 15 minutes).
 pub const WINDOW_SECS: i64 = 15 * 60;
 
-/// Why a signature was not accepted. The `Display` text follows APIG's
-/// `Incorrect app authentication information: …` suffixes (§6).
+/// Why the signature algorithm refused its input (the app-level faults —
+/// unknown app, mismatch, payload line — are `AuthFault`s). The `Display`
+/// text follows APIG's `Incorrect app authentication information: …`
+/// suffixes (§6).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SignatureError {
     /// `Authorization` is not `SDK-HMAC-SHA256 Access=…, SignedHeaders=…, Signature=…`.
     Malformed(&'static str),
-    /// `SignedHeaders` lacks `x-sdk-date` (§7), or `host` where required.
-    MissingSignedHeader(&'static str),
     /// A signed header is absent from the request, or appears twice.
     SignedHeaderNotSingle(String),
     /// `X-Sdk-Date` is not `YYYYMMDDTHHMMSSZ`.
@@ -54,20 +54,12 @@ pub enum SignatureError {
         /// The gateway's time in the same format.
         server: String,
     },
-    /// `X-Sdk-Content-Sha256` is neither `UNSIGNED-PAYLOAD` nor the body's
-    /// hash (the project's hardening, §2.6).
-    PayloadHashMismatch,
-    /// The MAC does not match; the canonical request with `\n` → `|`.
-    Mismatch(String),
 }
 
 impl fmt::Display for SignatureError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SignatureError::Malformed(why) => write!(f, "invalid authorization header: {why}"),
-            SignatureError::MissingSignedHeader(name) => {
-                write!(f, "{name} must be signed")
-            }
             SignatureError::SignedHeaderNotSingle(name) => {
                 write!(f, "signed header {name} must appear exactly once")
             }
@@ -76,12 +68,6 @@ impl fmt::Display for SignatureError {
                 f,
                 "signature expired, signature time:{signed},server time:{server}"
             ),
-            SignatureError::PayloadHashMismatch => {
-                write!(f, "x-sdk-content-sha256 does not match the body")
-            }
-            SignatureError::Mismatch(cr) => {
-                write!(f, "verify signature fail, canonicalRequest:{cr}")
-            }
         }
     }
 }
