@@ -265,7 +265,7 @@ async fn read_event_body(
         BodyFraming::None => Ok(EventBody::Buffered(0)),
         BodyFraming::Length(n) if n > max => Err(too_large),
         BodyFraming::Length(n) => {
-            read_length_body(client, n, expect, timeout)
+            read_length_body(client, n, expect, timeout, |_| {})
                 .await
                 .map_err(|ClientStalled| Refusal::Close)?;
             usize::try_from(n)

@@ -117,7 +117,7 @@ pub(super) fn payload_is_signed(head: &RequestHead) -> bool {
 }
 
 /// Reads a `Content-Length` body whole into the client buffer (the parser
-/// capped it at `max_body_bytes`) and hashes it.
+/// capped it at `max_body_bytes`), hashing each piece as it arrives.
 pub(super) async fn hash_length_body(
     client: &mut ClientConn,
     len: u64,
@@ -125,23 +125,25 @@ pub(super) async fn hash_length_body(
     timeout: Duration,
 ) -> Result<[u8; 64], GatewayError> {
     let unread = GatewayError::AppAuth(AuthFault::BodyNotRead);
-    read_length_body(client, len, wants_continue, timeout)
-        .await
-        .map_err(|ClientStalled| unread)?;
-    let len = usize::try_from(len).map_err(|_| unread)?;
     let mut hash = signature::BodyHash::default();
-    hash.update(client.rbuf.get(..len).unwrap_or_default());
+    read_length_body(client, len, wants_continue, timeout, |piece| {
+        hash.update(piece)
+    })
+    .await
+    .map_err(|ClientStalled| unread)?;
     Ok(hash.finish())
 }
 
 /// Reads a `Content-Length` body whole into the client buffer (the parser
 /// capped it at `max_body_bytes`), answering `100 Continue` first when the
-/// client waits for it. Already buffered bytes count.
+/// client waits for it. Already buffered bytes count; `on_data` sees the
+/// body's bytes in order, each once, as they arrive.
 pub(super) async fn read_length_body(
     client: &mut ClientConn,
     len: u64,
     wants_continue: bool,
     timeout: Duration,
+    mut on_data: impl FnMut(&[u8]),
 ) -> Result<(), ClientStalled> {
     let len = usize::try_from(len).map_err(|_| ClientStalled)?;
     if wants_continue && client.rbuf.len() < len {
@@ -149,13 +151,19 @@ pub(super) async fn read_length_body(
             io::write_owned_within(&mut client.stream, write::CONTINUE_100, client.send_timeout);
         sent.await.map_err(|_| ClientStalled)?;
     }
-    while client.rbuf.len() < len {
+    // What is buffered already, then each read as it arrives.
+    let mut seen = client.rbuf.len().min(len);
+    on_data(client.rbuf.get(..seen).unwrap_or_default());
+    while seen < len {
         let want = len - client.rbuf.len();
         let read = io::read_into(&mut client.stream, &mut client.rbuf, want.min(64 * 1024));
         match monoio::time::timeout(timeout, read).await {
             Ok(Ok(n)) if n > 0 => {}
             _ => return Err(ClientStalled),
         }
+        let now = client.rbuf.len().min(len);
+        on_data(client.rbuf.get(seen..now).unwrap_or_default());
+        seen = now;
     }
     Ok(())
 }
