@@ -9,7 +9,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 
 use crate::error::{GatewayError, Rejection};
-use crate::forward::{self, Forwarder, Target};
+use crate::forward::{self, Target};
 use crate::http::{BodyFraming, Method, ParseError, RequestHead};
 use crate::io::ClientConn;
 use crate::policy::Context;
@@ -23,7 +23,7 @@ use super::buffer::{
     payload_is_signed, read_length_body,
 };
 /// Bytes of an upstream response head beyond the request header limit.
-use super::{Call, CoreState, RESPONSE_HEAD_SLACK, upstream_tls};
+use super::{Call, CoreState, upstream_tls};
 use crate::backend::Api;
 use crate::policy::acl::AccessPolicy;
 use crate::policy::auth::token;
@@ -292,15 +292,7 @@ async fn send_to_authorizer(
     request: BytesMut,
 ) -> Result<forward::call::Answer, GatewayError> {
     let addr = core.resolved.borrow().pick(az.upstream)?;
-    let fw = Forwarder {
-        pool: &core.pool,
-        clock: &*core.clock,
-        metrics: &core.metrics,
-        connect_timeout: snap.timeouts.connect.min(az.timeout),
-        body_timeout: snap.timeouts.body,
-        max_body: snap.limits.max_body_bytes,
-        max_response_head: snap.limits.max_headers_total_bytes + RESPONSE_HEAD_SLACK,
-    };
+    let fw = core.forwarder(snap, snap.timeouts.connect.min(az.timeout));
     let target = Target {
         upstream: az.upstream,
         addr,

@@ -82,6 +82,22 @@ pub struct CoreState {
     pub upstream_tls: Vec<Option<crate::upstream::tls::UpstreamTls>>,
 }
 
+impl CoreState {
+    /// This worker's forwarding resources with `snap`'s limits; the
+    /// connect timeout is the caller's (an authorizer's call may be shorter).
+    fn forwarder<'a>(&'a self, snap: &Snapshot, connect_timeout: Duration) -> Forwarder<'a> {
+        Forwarder {
+            pool: &self.pool,
+            clock: &*self.clock,
+            metrics: &self.metrics,
+            connect_timeout,
+            body_timeout: snap.timeouts.body,
+            max_body: snap.limits.max_body_bytes,
+            max_response_head: snap.limits.max_headers_total_bytes + RESPONSE_HEAD_SLACK,
+        }
+    }
+}
+
 /// One request on its way through the stages: what every step after
 /// routing needs to answer it, including with an error.
 struct Call<'a> {
@@ -293,15 +309,7 @@ async fn proxy(
         }
     };
     let snap = call.snap;
-    let fw = Forwarder {
-        pool: &core.pool,
-        clock: &*core.clock,
-        metrics: &core.metrics,
-        connect_timeout: snap.timeouts.connect,
-        body_timeout: snap.timeouts.body,
-        max_body: snap.limits.max_body_bytes,
-        max_response_head: snap.limits.max_headers_total_bytes + RESPONSE_HEAD_SLACK,
-    };
+    let fw = core.forwarder(snap, snap.timeouts.connect);
     let target = Target {
         upstream: http.upstream,
         addr,
