@@ -1,0 +1,187 @@
+//! Bounded tables of counters for keys of unbounded cardinality (a client
+//! IP, a user, a parameter value): behaviour.md §13–§14 limit "per IP" and
+//! "per user", and an attacker chooses how many of those there are.
+//!
+//! A table is a fixed array of slots allocated at load, each a key tag and
+//! a [`Counter`]; lookups probe a few slots from the key's hash, lock-free
+//! (a tag is claimed with one compare-exchange). Memory never grows.
+//!
+//! **Eviction policy.** A slot is taken over by another key only when its
+//! counter is idle: nothing granted in the current window or the one
+//! before. A key that is being counted — one under attack, or over its
+//! limit — therefore keeps its slot and its count, whatever other keys
+//! arrive; rotating source addresses cannot reset it. When every probed
+//! slot is busy, the new key is counted in the table's **overflow
+//! counter**, shared by all such keys under the same limit: an attacker
+//! flooding the table with fresh keys ends up limited as one key, and so
+//! may a legitimate newcomer during such a flood (the price of bounded
+//! memory; the table size is the knob).
+//!
+//! Two keys whose 64-bit hashes collide share a counter, which can only
+//! make limits stricter. A worker about to grant from a slot that another
+//! key has just taken over may charge one lease to the new key (same
+//! direction).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::global::Counter;
+
+/// Slots probed from a key's home slot.
+const PROBES: usize = 8;
+
+/// One slot: the key's tag (0: free) and its counter.
+#[derive(Debug, Default)]
+struct Slot {
+    tag: AtomicU64,
+    counter: Counter,
+}
+
+/// A fixed-size table of per-key counters.
+#[derive(Debug)]
+pub struct KeyTable {
+    slots: Box<[Slot]>,
+    overflow: Counter,
+}
+
+/// Where a key is counted.
+#[derive(Debug, Clone, Copy)]
+pub struct Place<'a> {
+    /// The counter.
+    pub counter: &'a Counter,
+    /// Whether it is the shared overflow counter.
+    pub overflow: bool,
+}
+
+impl KeyTable {
+    /// A table of `capacity` slots (at least [`PROBES`]).
+    pub fn new(capacity: usize) -> KeyTable {
+        let slots = (0..capacity.max(PROBES)).map(|_| Slot::default()).collect();
+        KeyTable {
+            slots,
+            overflow: Counter::default(),
+        }
+    }
+
+    /// The counter for the key with 64-bit hash `hash`, in `window`.
+    pub fn place(&self, hash: u64, window: u64) -> Place<'_> {
+        let tag = hash.max(1);
+        let len = self.slots.len();
+        let home = (hash % len as u64) as usize;
+        let mut idle = None;
+        for i in 0..PROBES {
+            let Some(slot) = self.slots.get((home + i) % len) else {
+                break;
+            };
+            let seen = slot.tag.load(Ordering::Acquire);
+            if seen == tag {
+                return self.found(slot);
+            }
+            if seen == 0 {
+                match slot
+                    .tag
+                    .compare_exchange(0, tag, Ordering::AcqRel, Ordering::Acquire)
+                {
+                    Ok(_) => return self.found(slot),
+                    Err(now) if now == tag => return self.found(slot),
+                    Err(_) => continue,
+                }
+            }
+            if idle.is_none() && slot.counter.is_idle(window) {
+                idle = Some((slot, seen));
+            }
+        }
+        if let Some((slot, old)) = idle
+            && slot
+                .tag
+                .compare_exchange(old, tag, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
+            return self.found(slot);
+        }
+        Place {
+            counter: &self.overflow,
+            overflow: true,
+        }
+    }
+
+    fn found<'a>(&'a self, slot: &'a Slot) -> Place<'a> {
+        Place {
+            counter: &slot.counter,
+            overflow: false,
+        }
+    }
+
+    /// Slots (memory is this many counters, whatever the traffic).
+    pub fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::throttle::window::Position;
+
+    fn at(window: u64) -> Position {
+        Position {
+            window,
+            elapsed_ppm: 0,
+        }
+    }
+
+    #[test]
+    fn a_key_finds_its_own_counter_again() {
+        let t = KeyTable::new(64);
+        let a = t.place(42, 1);
+        assert!(!a.overflow);
+        assert_eq!(a.counter.take(10, at(1), 3), 3);
+        assert_eq!(t.place(42, 1).counter.count(1), 3);
+        assert_eq!(
+            t.place(43, 1).counter.count(1),
+            0,
+            "another key, another counter"
+        );
+    }
+
+    #[test]
+    fn rotating_keys_cannot_reset_a_busy_key_or_grow_memory() {
+        let t = KeyTable::new(64);
+        let victim = 7;
+        let limit = 5;
+        // The attacked key spends its limit in window 10.
+        assert_eq!(
+            t.place(victim, 10).counter.take(limit, at(10), limit),
+            limit
+        );
+        // A flood of fresh keys in the same window: each takes a slot or,
+        // once the probed slots are busy, the overflow counter.
+        let mut overflowed = 0;
+        for k in 1_000..101_000u64 {
+            let place = t.place(k, 10);
+            overflowed += u64::from(place.overflow);
+            place.counter.take(1_000_000, at(10), 1);
+        }
+        assert!(overflowed > 90_000, "{overflowed}");
+        assert_eq!(t.capacity(), 64, "memory is fixed");
+        // The attacked key is still at its limit.
+        let place = t.place(victim, 10);
+        assert!(!place.overflow);
+        assert_eq!(place.counter.take(limit, at(10), 1), 0);
+    }
+
+    #[test]
+    fn an_idle_slot_is_reused_by_a_new_key() {
+        let t = KeyTable::new(8);
+        for k in 1..=8u64 {
+            assert_eq!(t.place(k * 8, 1).counter.take(10, at(1), 1), 1);
+        }
+        // All eight slots busy in window 1: a ninth key overflows.
+        assert!(t.place(9 * 8, 1).overflow);
+        // Two windows later they are idle; the newcomer gets a slot with
+        // no count carried over.
+        let place = t.place(9 * 8, 3);
+        assert!(!place.overflow);
+        assert_eq!(place.counter.count(3), 0);
+        assert_eq!(place.counter.take(10, at(3), 10), 10);
+    }
+}
