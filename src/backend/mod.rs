@@ -22,13 +22,34 @@ pub use mapping::{Mapping, Source, SystemParam, Target};
 pub use select::{Condition, Effective, PolicyRule, Test, select};
 
 /// A signature key for backend requests (behaviour.md §12).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct SigningKey {
     /// Key: the `Access` of the signature.
     pub key: Box<[u8]>,
     /// Secret: the HMAC key.
     pub secret: Box<[u8]>,
+    /// The HMAC keyed with `secret` once, cloned per request (as apps do).
+    pub mac: Option<crate::policy::auth::signature::MacKey>,
 }
+
+impl SigningKey {
+    /// The key pair `key` / `secret`, its HMAC keyed now.
+    pub fn new(key: &[u8], secret: &[u8]) -> SigningKey {
+        SigningKey {
+            key: key.into(),
+            secret: secret.into(),
+            mac: crate::policy::auth::signature::MacKey::try_new(secret),
+        }
+    }
+}
+
+impl PartialEq for SigningKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key && self.secret == other.secret
+    }
+}
+
+impl Eq for SigningKey {}
 
 /// Index of an upstream address in the snapshot: chosen here, resolved and
 /// pooled by the upstream stage.

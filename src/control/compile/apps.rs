@@ -121,10 +121,7 @@ pub(super) fn real_ip(s: &SettingsSpec) -> RealIp {
 pub(super) fn signature_keys(spec: &[SignatureKeySpec]) -> BTreeMap<String, Arc<SigningKey>> {
     spec.iter()
         .map(|k| {
-            let key = SigningKey {
-                key: k.key.as_bytes().into(),
-                secret: k.secret.as_bytes().into(),
-            };
+            let key = SigningKey::new(k.key.as_bytes(), k.secret.as_bytes());
             (k.name.clone(), Arc::new(key))
         })
         .collect()
