@@ -73,6 +73,16 @@ fn basic_api(up: SocketAddr, responses: &str) -> String {
     )
 }
 
+/// `POST /p` (custom authentication with `auth`) proxied to `up`.
+fn post_api(up: SocketAddr) -> String {
+    format!(
+        "[[group]]\nname = \"DEFAULT\"\n\
+         [[group.api]]\nname = \"p\"\nmethod = \"POST\"\npath = \"/p\"\n\
+         [group.api.auth]\ntype = \"custom\"\nauthorizer = \"auth\"\n\
+         [group.api.backend]\ntype = \"http\"\naddress = \"{up}\"\n"
+    )
+}
+
 /// Starts a gateway on a manual clock (cache expiry).
 fn start_with_clock(driver: &str, body: &str, clock: Arc<ManualClock>) -> Gateway {
     let toml = format!(
@@ -346,13 +356,7 @@ driver_tests! {
             }
         });
         let up = TestUpstream::ok();
-        let config = authorizer(az.addr, "frontend", "send_body = true") + &format!(
-            "[[group]]\nname = \"DEFAULT\"\n\
-             [[group.api]]\nname = \"p\"\nmethod = \"POST\"\npath = \"/p\"\n\
-             [group.api.auth]\ntype = \"custom\"\nauthorizer = \"auth\"\n\
-             [group.api.backend]\ntype = \"http\"\naddress = \"{}\"\n",
-            up.addr
-        );
+        let config = authorizer(az.addr, "frontend", "send_body = true") + &post_api(up.addr);
         let gw = TestGateway::one(driver, &config);
         let r = request(gw.addr, "POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 7\r\n\r\n{\"a\":1}");
         assert_eq!(r.status, 200, "{}", r.text());
@@ -406,13 +410,7 @@ driver_tests! {
             }
         });
         let up = TestUpstream::ok();
-        let config = authorizer(az.addr, "frontend", "send_body = true\nmax_body_bytes = 16") + &format!(
-            "[[group]]\nname = \"DEFAULT\"\n\
-             [[group.api]]\nname = \"p\"\nmethod = \"POST\"\npath = \"/p\"\n\
-             [group.api.auth]\ntype = \"custom\"\nauthorizer = \"auth\"\n\
-             [group.api.backend]\ntype = \"http\"\naddress = \"{}\"\n",
-            up.addr
-        );
+        let config = authorizer(az.addr, "frontend", "send_body = true\nmax_body_bytes = 16") + &post_api(up.addr);
         let gw = TestGateway::one(driver, &config);
         let mut conn = Conn::open(gw.addr);
         // Sent in pieces, with 100-continue, then a pipelined request.
