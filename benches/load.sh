@@ -37,6 +37,14 @@
 #                                  wrk replays it; the other targets get
 #                                  GET /public with the same headers.
 #                                  DURATION <= 840 (the 15-minute window)
+#                       throttle   also the `throttled` API of
+#                                  config/bench.toml (GET /throttled, bound
+#                                  to a classic policy with API and IP
+#                                  limits that never trigger, §13) on the
+#                                  same Tollgate, reported as a ratio of
+#                                  the plain API (goal: within 3 %); the
+#                                  other targets get GET /unthrottl (same
+#                                  length) through the plain proxy API
 #   PIN [auto]        `0` disables taskset pinning
 #   SUT_CPUS, UPSTREAM_CPUS, WRK_CPUS   core lists for taskset (see below)
 #   RESULTS_DIR       where raw wrk output goes [target/load/<date>-<mode>]
@@ -146,9 +154,11 @@ case "$MODE" in
     # each wrk run, see sign_request), so the signed/plain ratio measures
     # the gateway's verification, not the harness's extra bytes.
     app-auth) SCHEME=http; REQ_PATH=$APP_PLAIN_PATH ;;
+    # The throttled API's path and a plain-proxy path of the same length.
+    throttle) SCHEME=http; REQ_PATH=/unthrottl ;;
     # Future modes go here, each setting SCHEME/REQ_PATH (and, if needed, a
     # wrk -s script).
-    *) echo "load.sh: unknown MODE '$MODE' (known: plain, api-model, https, app-auth)" >&2; exit 2 ;;
+    *) echo "load.sh: unknown MODE '$MODE' (known: plain, api-model, https, app-auth, throttle)" >&2; exit 2 ;;
 esac
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -442,6 +452,15 @@ if ((RUN_TOLLGATE)); then
         fi
         TARGETS+=(model)
     fi
+    if [[ "$MODE" == throttle ]]; then
+        PORT[throttled]=$TOLLGATE_PORT
+        TPATH[throttled]=/throttled
+        if command -v curl >/dev/null 2>&1; then
+            curl -fsS -o /dev/null --max-time 5 "$SCHEME://$HOST:$TOLLGATE_PORT/throttled" \
+                || die "the throttled API of $TOLLGATE_CONFIG does not answer GET /throttled"
+        fi
+        TARGETS+=(throttled)
+    fi
     if [[ "$MODE" == app-auth ]]; then
         PORT[signed]=$TOLLGATE_PORT
         TPATH[signed]=$APP_SIGNED_PATH
@@ -616,6 +635,16 @@ done
         ROUND_RATIOS=$(paste -d' ' "$RESULTS_DIR/model.parsed" "$RESULTS_DIR/tollgate.parsed" | awk '{ printf "%.3f\n", $1 / $4 }')
         awk -v mr="${RPS[model]}" -v tr="${RPS[tollgate]}" -v rr="$(echo "$ROUND_RATIOS" | median)" -v all="${ROUND_RATIOS//$'\n'/ }" 'BEGIN {
             printf "api-model/plain req/s: %.3fx of the medians; median of per-round ratios %.3fx (%s); target >= 0.950x\n", mr / tr, rr, all
+        }'
+    fi
+    if [[ -n "${RPS[throttled]:-}" ]]; then
+        # A 429 is a cheap answer: measuring those would flatter the check.
+        if grep -qE '^ *Non-2xx' "$RESULTS_DIR"/throttled-r*.txt; then
+            echo "WARNING: the throttled API answered non-2xx: its policy triggered, the ratio is void"
+        fi
+        ROUND_RATIOS=$(paste -d' ' "$RESULTS_DIR/throttled.parsed" "$RESULTS_DIR/tollgate.parsed" | awk '{ printf "%.3f\n", $1 / $4 }')
+        awk -v hr="${RPS[throttled]}" -v tr="${RPS[tollgate]}" -v rr="$(echo "$ROUND_RATIOS" | median)" -v all="${ROUND_RATIOS//$'\n'/ }" 'BEGIN {
+            printf "throttled/plain req/s: %.3fx of the medians; median of per-round ratios %.3fx (%s); goal >= 0.970x\n", hr / tr, rr, all
         }'
     fi
     if [[ -n "${RPS[signed]:-}" ]]; then

@@ -17,7 +17,24 @@ pub trait Clock: Send + Sync {
 
     /// Seconds since the Unix epoch.
     fn unix_now(&self) -> i64;
+
+    /// Milliseconds since the Unix epoch on a monotonic timebase shared by
+    /// every worker (throttling windows, behaviour.md §13.4): it never
+    /// steps back when the wall clock is set.
+    fn unix_ms(&self) -> u64;
 }
+
+/// The wall clock read once, at the first [`MonotonicClock::unix_ms`],
+/// with the monotonic instant it was read at: every worker derives its
+/// Unix milliseconds from this one origin.
+static ORIGIN: std::sync::LazyLock<(Instant, u64)> = std::sync::LazyLock::new(|| {
+    #[allow(clippy::disallowed_methods)] // the origin of the shared timebase
+    let now = Instant::now();
+    let unix_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    (now, unix_ms)
+});
 
 /// The operating system's wall clock, in Unix seconds.
 fn system_unix_now() -> i64 {
@@ -39,6 +56,13 @@ impl Clock for MonotonicClock {
 
     fn unix_now(&self) -> i64 {
         system_unix_now()
+    }
+
+    #[inline]
+    fn unix_ms(&self) -> u64 {
+        let (origin, origin_ms) = *ORIGIN;
+        let since = self.now().saturating_duration_since(origin);
+        origin_ms + u64::try_from(since.as_millis()).unwrap_or(u64::MAX / 2)
     }
 }
 
@@ -88,6 +112,11 @@ impl Clock for ManualClock {
         self.base_unix
             .saturating_add(i64::try_from(secs).unwrap_or(i64::MAX))
     }
+
+    fn unix_ms(&self) -> u64 {
+        let base = u64::try_from(self.base_unix).unwrap_or(0) * 1_000;
+        base + self.offset_nanos.load(Ordering::Relaxed) / 1_000_000
+    }
 }
 
 #[cfg(test)]
@@ -104,5 +133,8 @@ mod tests {
         let wall = ManualClock::at_unix(1_710_491_400);
         wall.advance(Duration::from_secs(901));
         assert_eq!(wall.unix_now(), 1_710_492_301);
+        assert_eq!(wall.unix_ms(), 1_710_492_301_000);
+        wall.advance(Duration::from_millis(250));
+        assert_eq!(wall.unix_ms(), 1_710_492_301_250);
     }
 }

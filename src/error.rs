@@ -175,6 +175,10 @@ pub enum GatewayError {
     /// No client IP could be found (`real_ip_strict`): 403 APIG.0401 (§16).
     #[error("unknown client IP")]
     UnknownClientIp,
+    /// A throttling limit is reached: 429 APIG.0308 "The throttling
+    /// threshold has been reached." as `THROTTLED` (§13.4).
+    #[error("throttled")]
+    Throttled,
     /// Signing the backend request failed: 500 APIG.0705 (§12).
     #[error("backend signature calculation failed")]
     BackendSigning,
@@ -255,7 +259,8 @@ impl GatewayError {
             | GatewayError::IpDenied
             | GatewayError::UnknownClientIp
             | GatewayError::AuthorizerDenied { .. }
-            | GatewayError::IdentitySourceMissing => Side::Client,
+            | GatewayError::IdentitySourceMissing
+            | GatewayError::Throttled => Side::Client,
             GatewayError::UpstreamUnresolved
             | GatewayError::BackendSigning
             | GatewayError::AuthorizerFailed => Side::Internal,

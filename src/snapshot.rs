@@ -63,6 +63,9 @@ pub struct Snapshot {
     pub authorizers: Vec<crate::policy::auth::authorizer::Authorizer>,
     /// Most cached authorizer results per worker (§11.9.4).
     pub authorizer_cache_entries: usize,
+    /// The default limit of every API, all stages together (§13.2);
+    /// `None` when turned off.
+    pub default_rate: Option<crate::policy::throttle::policy::Limit>,
     /// TLS configurations by domain and listener (§4.3–§4.5).
     pub tls: crate::tls::SniTable,
     /// Domains that redirect plain-HTTP GET/HEAD to HTTPS (§4.6) or refuse

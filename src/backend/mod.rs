@@ -166,6 +166,10 @@ pub struct Api {
     pub signing: Vec<Option<std::sync::Arc<SigningKey>>>,
     /// Access control (IP or account) by [`StageId`] (§15).
     pub acl: Vec<Option<std::sync::Arc<crate::policy::acl::AccessPolicy>>>,
+    /// Throttling policy by [`StageId`] (§13–§14).
+    pub throttle: Vec<Option<crate::policy::throttle::policy::Binding>>,
+    /// The counter of the default limit, all stages together (§13.2).
+    pub rate_all: std::sync::Arc<crate::policy::throttle::global::Counter>,
     /// CORS on (§17).
     pub cors: bool,
     /// Gateway-response set rendering its errors (§18).

@@ -6,6 +6,7 @@ mod api;
 mod apps;
 mod authorizers;
 mod backends;
+mod throttle;
 mod tls;
 mod token;
 
@@ -28,6 +29,7 @@ use api::ApiCx;
 pub use api::parse_net;
 use backends::{BackendCx, Upstreams};
 pub use backends::{backend_path, is_var_name, parse_system, split_address};
+pub use throttle::ThrottleCarry;
 
 /// Name of the catch-all group (behaviour.md §4.1).
 pub const DEFAULT_GROUP: &str = "DEFAULT";
@@ -76,14 +78,26 @@ pub struct Compiled {
 
 /// Compiles a validated spec.
 pub fn compile(spec: &GatewaySpec, base: &std::path::Path) -> Result<Compiled, Vec<ConfigError>> {
+    compile_with(spec, base, &ThrottleCarry::default())
+}
+
+/// Compiles a validated spec, keeping the throttling counters `carry`
+/// holds for policies whose definition is unchanged (a reload).
+pub fn compile_with(
+    spec: &GatewaySpec,
+    base: &std::path::Path,
+    carry: &ThrottleCarry,
+) -> Result<Compiled, Vec<ConfigError>> {
     let stages = StageTable::new(spec.stage.iter().map(|s| s.name.clone()).collect());
     let (apps, app_names) = apps::apps(&spec.app);
     let mut upstreams = Upstreams::new(base);
     let mut errs = Vec::new();
     let (authorizers, authorizer_names) =
         authorizers::compile(&spec.authorizer, &mut upstreams, &mut errs);
+    let throttle = throttle::ThrottleCx::new(spec, carry, &mut errs);
     let mut out = Builder {
         app_names,
+        throttle,
         acls: apps::acls(&spec.acl),
         token_issuers: BTreeMap::new(),
         signature_keys: apps::signature_keys(&spec.signature_key),
@@ -146,6 +160,12 @@ pub fn compile(spec: &GatewaySpec, base: &std::path::Path) -> Result<Compiled, V
             apps,
             authorizers,
             authorizer_cache_entries: s.authorizer_cache_entries,
+            default_rate: (s.default_api_rate_limit > 0).then_some(
+                crate::policy::throttle::policy::Limit {
+                    max: s.default_api_rate_limit,
+                    period: crate::policy::throttle::policy::Period::SECOND,
+                },
+            ),
             real_ip: apps::real_ip(&spec.settings),
             tls: tls.sni,
             domain_rules: tls.domain_rules,
@@ -154,7 +174,8 @@ pub fn compile(spec: &GatewaySpec, base: &std::path::Path) -> Result<Compiled, V
 }
 
 /// What compiling the groups accumulates.
-struct Builder {
+struct Builder<'a> {
+    throttle: throttle::ThrottleCx<'a>,
     app_names: BTreeMap<String, crate::policy::auth::app::AppId>,
     acls: BTreeMap<String, std::sync::Arc<crate::policy::acl::AccessPolicy>>,
     token_issuers: BTreeMap<String, std::sync::Arc<crate::policy::auth::token::TokenIssuer>>,
@@ -168,7 +189,7 @@ struct Builder {
     errs: Vec<ConfigError>,
 }
 
-impl Builder {
+impl Builder<'_> {
     /// Compiles one group's response sets and APIs; returns its path trees,
     /// one per stage (empty where the group has errors, which are recorded).
     fn group(&mut self, g: usize, group: &GroupSpec, default_timeout_ms: u64) -> Vec<PathTree> {
@@ -196,7 +217,24 @@ impl Builder {
         for (a, spec) in group.api.iter().enumerate() {
             let ap = format!("group[{g}].api[{a}]");
             match api::api(&cx, &mut backends, spec, &ap, &mut self.errs) {
-                Some(api) => self.apis.push(api),
+                Some(mut api) => {
+                    let mode =
+                        parse_match(&spec.match_mode).unwrap_or(crate::route::MatchMode::Exact);
+                    let captures: Vec<String> =
+                        crate::route::path::parse_template(&spec.path, mode)
+                            .map(|t| t.param_names().map(str::to_owned).collect())
+                            .unwrap_or_default();
+                    api.throttle = self.throttle.bind(
+                        spec,
+                        &api.id,
+                        &captures,
+                        &self.stages,
+                        &ap,
+                        &mut self.errs,
+                    );
+                    api.rate_all = self.throttle.default_counter(&api.id);
+                    self.apis.push(api)
+                }
                 None => ok = false,
             }
         }

@@ -233,6 +233,7 @@ impl WorkerPlan<'_> {
             senders.push(tx);
             let setup = WorkerSetup {
                 index,
+                workers: self.count,
                 driver: self.driver,
                 io_uring_entries: rt.io_uring_entries,
                 pin_core: (!cores.is_empty()).then(|| cores[index % cores.len()]),

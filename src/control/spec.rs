@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 mod security;
+mod throttle;
 pub use security::*;
+pub use throttle::*;
 
 /// Largest request-target (behaviour.md §3: 32 KB, read as KiB), bytes.
 pub const DEFAULT_MAX_URI_BYTES: usize = 32 * 1024;
@@ -85,6 +87,12 @@ pub struct GatewaySpec {
     /// `[[token_issuer]]`: issuers of tokens for token authentication (§11.6).
     #[serde(default)]
     pub token_issuer: Vec<TokenIssuerSpec>,
+    /// `[[throttle]]`: classic request-throttling policies (§13).
+    #[serde(default)]
+    pub throttle: Vec<ThrottleSpec>,
+    /// `[[throttle2]]`: throttling 2.0 policies (§14).
+    #[serde(default)]
+    pub throttle2: Vec<Throttle2Spec>,
 }
 
 /// Default `settings.authorizer_cache_entries`.
@@ -210,6 +218,9 @@ pub struct SettingsSpec {
     /// Most custom-authorizer results each worker caches (§11.9.4); the
     /// oldest is evicted first. 0 turns caching off.
     pub authorizer_cache_entries: usize,
+    /// Requests per second each API admits across all stages, with or
+    /// without a bound policy (§13.2, §27 C1); 0 turns it off.
+    pub default_api_rate_limit: u64,
 }
 
 impl Default for SettingsSpec {
@@ -234,6 +245,7 @@ impl Default for SettingsSpec {
             trusted_proxies: Vec::new(),
             real_ip_strict: false,
             authorizer_cache_entries: DEFAULT_AUTHORIZER_CACHE_ENTRIES,
+            default_api_rate_limit: DEFAULT_API_RATE_LIMIT,
         }
     }
 }
@@ -313,6 +325,13 @@ pub struct ApiSpec {
     /// Backend signature key by stage (§12): `{ RELEASE = "backend" }`.
     #[serde(default)]
     pub signature_key: BTreeMap<String, String>,
+    /// Classic throttling policy by stage (§13.2): `{ RELEASE = "basic" }`.
+    #[serde(default)]
+    pub throttle: BTreeMap<String, String>,
+    /// Throttling 2.0 policy by stage (§14.1); where both are bound, it
+    /// replaces the classic one.
+    #[serde(default)]
+    pub throttle2: BTreeMap<String, String>,
     /// `[[group.api.param]]`: input parameters (§6.5).
     #[serde(default)]
     pub param: Vec<ParamSpec>,

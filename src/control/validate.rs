@@ -12,6 +12,7 @@ pub use authorizers::split_url;
 mod mapping;
 mod model;
 mod policies;
+mod throttle;
 mod token;
 
 use super::error::ConfigError;
@@ -37,6 +38,7 @@ pub fn validate(spec: &GatewaySpec) -> Vec<ConfigError> {
     access::acls(spec, &mut errs);
     access::signature_keys(spec, &mut errs);
     token::issuers(spec, &mut errs);
+    throttle::throttles(spec, &mut errs);
     groups(spec, &mut errs);
     errs
 }
@@ -327,6 +329,7 @@ fn api(
     token::api_auth(spec, &api.auth, ap, errs);
     access::api_acl(spec, api, ap, errs);
     access::api_signature_key(spec, api, ap, errs);
+    throttle::api_throttle(spec, api, ap, errs);
     backend(spec, &api.backend, &format!("{ap}.backend"), errs);
     for (p, pol) in api.policy.iter().enumerate() {
         backend(

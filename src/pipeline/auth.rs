@@ -50,6 +50,9 @@ pub(super) async fn admit(
             .await
             .map_err(answer)?;
         call.identity.app_id = Some(app.id.clone());
+        if app.tenant.is_some() {
+            call.identity.tenant_id = app.tenant.clone();
+        }
         body_hash = hash;
     }
     if let Some(issuer) = &api.token_auth {

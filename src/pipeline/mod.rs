@@ -27,7 +27,9 @@ use crate::io::{self, ClientConn, Tunnel};
 use crate::policy::acl::AccessPolicy;
 use crate::policy::auth::authorizer::cache::ResultCache;
 use crate::policy::cors::{self, CorsPlan};
-use crate::policy::protocol::{self, Verdict};
+use crate::policy::protocol::{self, Verdict as ProtocolVerdict};
+use crate::policy::throttle::check::{RateHeaders, Throttle, Verdict};
+use crate::policy::throttle::policy::Facts as ThrottleFacts;
 use crate::policy::{Identity, params};
 use crate::record::Metrics;
 use crate::request_id::{RequestId, RequestIdGen};
@@ -36,10 +38,12 @@ use crate::respond::{
     relay::{self, PoolReturn, RelayTimeouts, Unrelayable},
 };
 use crate::rewrite;
+use crate::route::RouteMatch;
 use crate::route::stage::RELEASE_ID;
 use crate::snapshot::Snapshot;
 use crate::upstream::Resolved;
 use crate::upstream::pool::{Pool, UpstreamConn};
+use std::net::IpAddr;
 
 /// Bytes of an upstream response head beyond the request header limit.
 mod auth;
@@ -80,6 +84,12 @@ pub struct CoreState {
     /// built from the snapshot the worker started with: a reload that
     /// renumbers upstreams must rebuild it with the snapshot swap.
     pub upstream_tls: Vec<Option<crate::upstream::tls::UpstreamTls>>,
+    /// This worker's throttling leases (§13–§14), keyed by counter
+    /// address: a reload that frees counters must clear it with the
+    /// snapshot swap (a freed address may be reused by a new counter).
+    pub throttle: RefCell<crate::policy::throttle::shard::Shard>,
+    /// Workers sharing the throttling counters (sizes leases).
+    pub workers: u64,
 }
 
 impl CoreState {
@@ -119,6 +129,8 @@ struct Call<'a> {
     identity: Identity,
     /// The client IP as text when it is not the peer's (§16).
     source_text: Option<Rc<[u8]>>,
+    /// Debug-mode throttling headers (§13.5), once throttling ran.
+    rate: Option<RateHeaders>,
 }
 
 impl Call<'_> {
@@ -133,6 +145,7 @@ impl Call<'_> {
     fn decor(&self, core: &CoreState, upstream_ms: Option<u64>) -> Decor {
         Decor {
             cors: self.cors,
+            rate: self.rate,
             latency: self.started.map(|t| Latency {
                 total_ms: millis(core.clock.now().saturating_duration_since(t)),
                 upstream_ms,
@@ -166,6 +179,7 @@ pub async fn handle(
         cors: None,
         identity: Identity::default(),
         source_text: None,
+        rate: None,
     };
     if let (Some(negotiated), Some(host)) = (&client.tls_config, head.host)
         && core.tls.misdirected(head.slice(host), negotiated)
@@ -207,8 +221,8 @@ pub async fn handle(
         host,
         &snap.domain_rules,
     ) {
-        Ok(Verdict::Pass) => {}
-        Ok(Verdict::Redirect { port }) => return redirect(core, client, &call, port).await,
+        Ok(ProtocolVerdict::Pass) => {}
+        Ok(ProtocolVerdict::Redirect { port }) => return redirect(core, client, &call, port).await,
         Err(e) => return reject(core, client, &call, e).await,
     }
     call.cors = cors::check(api.cors, &head);
@@ -236,6 +250,12 @@ pub async fn handle(
         }
         Err(Refusal::Close) => return false,
     };
+    // §13–§14: throttling, once the caller is known.
+    let verdict = throttle(core, &call, api, &route, source, client);
+    call.rate = verdict.headers;
+    if !verdict.admitted {
+        return reject(core, client, &call, GatewayError::Throttled).await;
+    }
     let inputs = match params::check(&api.params, &head, &route) {
         Ok(inputs) => inputs,
         Err(e) => return reject(core, client, &call, e).await,
@@ -287,6 +307,45 @@ pub async fn handle(
         }
         Backend::Mock(mock) => serve_mock(core, client, &call, mock).await,
     }
+}
+
+/// Checks the API's default limit and its bound throttling policy
+/// (§13–§14) on this worker's leases.
+fn throttle(
+    core: &CoreState,
+    call: &Call<'_>,
+    api: &Api,
+    route: &RouteMatch,
+    source: IpAddr,
+    client: &ClientConn,
+) -> Verdict {
+    let binding = api
+        .throttle
+        .get(route.stage as usize)
+        .and_then(Option::as_ref);
+    let default = call.snap.default_rate.map(|limit| (&*api.rate_all, limit));
+    if binding.is_none() && default.is_none() {
+        return Verdict {
+            admitted: true,
+            headers: None,
+        };
+    }
+    let source_text = call.source_text(client);
+    let facts = ThrottleFacts {
+        head: call.head,
+        route,
+        identity: &call.identity,
+        source,
+        source_text: &source_text,
+    };
+    let mut shard = core.throttle.borrow_mut();
+    let mut throttle = Throttle {
+        shard: &mut shard,
+        workers: core.workers,
+        now_ms: core.clock.unix_ms(),
+        debug: call.started.is_some(),
+    };
+    throttle.check(default, binding, &facts)
 }
 
 async fn proxy(

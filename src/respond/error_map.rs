@@ -156,6 +156,13 @@ pub fn map(err: &GatewayError) -> ErrorResponse {
             NotFound,
             false,
         ),
+        GatewayError::Throttled => resp(
+            429,
+            "APIG.0308",
+            "The throttling threshold has been reached.",
+            Throttled,
+            false,
+        ),
         GatewayError::MethodNotAllowed => {
             resp(404, "APIG.0101", "The API does not exist.", NotFound, false)
         }

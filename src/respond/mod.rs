@@ -45,6 +45,8 @@ pub struct Decor {
     pub cors: Option<CorsPlan>,
     /// Debug latencies (§19).
     pub latency: Option<Latency>,
+    /// Debug throttling headers (§13.5).
+    pub rate: Option<crate::policy::throttle::check::RateHeaders>,
 }
 
 impl Decor {
@@ -61,6 +63,17 @@ impl Decor {
             if let Some(up) = l.upstream_ms {
                 write::header_number(out, b"X-Apig-Upstream-Latency", up);
             }
+        }
+        for (name, v) in self.rate.iter().flat_map(|r| r.each()) {
+            // `remain:9,limit:10,time:10 second` (§13.5).
+            let value = format!(
+                "remain:{},limit:{},time:{} {}",
+                v.remain,
+                v.limit,
+                v.period.n,
+                v.period.unit.word()
+            );
+            write::header(out, name, value.as_bytes());
         }
     }
 }
@@ -301,17 +314,19 @@ fn pass_headers(out: &mut BytesMut, resp: &ResponseHead, decor: &Decor, keep_len
             | HeaderKind::XRequestId
             | HeaderKind::Server => false,
         };
-        // In debug mode the latency headers are the gateway's (§19).
+        // In debug mode the latency and rate-limit headers are the
+        // gateway's (§13.5, §19).
         let name = h.name.of(&resp.buf);
-        if pass && !(decor.latency.is_some() && is_latency_header(name)) {
+        if pass && !(decor.latency.is_some() && is_debug_header(name)) {
             write::header(out, name, h.value.of(&resp.buf));
         }
     }
 }
 
-fn is_latency_header(name: &[u8]) -> bool {
+fn is_debug_header(name: &[u8]) -> bool {
     name.eq_ignore_ascii_case(b"x-apig-latency")
         || name.eq_ignore_ascii_case(b"x-apig-upstream-latency")
+        || (name.get(..17)).is_some_and(|p| p.eq_ignore_ascii_case(b"x-apig-ratelimit-"))
 }
 
 /// Whether the backend's response has a CORS header named `name`.

@@ -54,6 +54,8 @@ pub enum ControlMsg {
 pub struct WorkerSetup {
     /// Index (0-based).
     pub index: usize,
+    /// How many workers there are (throttling leases, §13).
+    pub workers: usize,
     /// Driver.
     pub driver: Driver,
     /// io_uring queue entries.
@@ -156,6 +158,8 @@ async fn run(setup: WorkerSetup, ready: Sender<Result<usize, String>>) -> Metric
         authorizer_cache: RefCell::new(crate::policy::auth::authorizer::cache::ResultCache::new(
             snap.authorizer_cache_entries,
         )),
+        throttle: RefCell::default(),
+        workers: setup.workers.max(1) as u64,
     });
     let slot = Rc::new(Slot {
         current: RefCell::new(Rc::new(snap)),

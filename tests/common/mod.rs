@@ -68,7 +68,12 @@ impl TestGateway {
     /// As [`TestGateway::one`], reading time from `clock` (a
     /// `ManualClock` for tests of time windows).
     pub fn one_clocked(driver: &str, body: &str, clock: Arc<dyn Clock>) -> TestGateway {
-        TestGateway::launch_with(compile(driver, 1, "", body), clock)
+        TestGateway::clocked(driver, 1, body, clock)
+    }
+
+    /// As [`TestGateway::start`], every worker reading time from `clock`.
+    pub fn clocked(driver: &str, workers: usize, body: &str, clock: Arc<dyn Clock>) -> TestGateway {
+        TestGateway::launch_with(compile(driver, workers, "", body), clock)
     }
 
     /// Starts a gateway from a whole TOML file (its own `[[listener]]`s);

@@ -105,6 +105,8 @@ pub(super) fn api(
         authorizer,
         token_auth: super::token::api_issuer(&api.auth, cx.token_issuers, ap, errs),
         acl: super::apps::by_stage(&api.acl, cx.acls, cx.stages),
+        throttle: Vec::new(), // bound by the builder
+        rate_all: std::sync::Arc::default(),
         signing: super::apps::by_stage(&api.signature_key, cx.signature_keys, cx.stages),
         cors: api.cors,
         responses,

@@ -16,12 +16,13 @@ pub(super) fn apps(specs: &[AppSpec]) -> (Apps, BTreeMap<String, AppId>) {
     let mut apps = Apps::default();
     let mut names = BTreeMap::new();
     for spec in specs {
-        let app = App::new(
+        let mut app = App::new(
             spec.id.as_deref().unwrap_or(&spec.name),
             spec.key.as_bytes(),
             spec.secret.as_bytes(),
             spec.enabled,
         );
+        app.tenant = spec.tenant.as_deref().map(Box::from);
         let id = apps.insert(app, &spec.app_codes);
         names.insert(spec.name.clone(), id);
     }

@@ -62,6 +62,10 @@ pub struct AppSpec {
     /// `false` freezes the app: 405 APIG.0502 (§11.2).
     #[serde(default = "default_true")]
     pub enabled: bool,
+    /// The tenant (project ID) owning the app: the `tenantId` of its
+    /// calls, what user throttling counts and excluded tenants name
+    /// (§13.3, §27 C16).
+    pub tenant: Option<String>,
 }
 
 /// `[group.api.auth]`: how callers of an API authenticate (§11.1).

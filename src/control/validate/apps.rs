@@ -42,6 +42,15 @@ pub(super) fn apps(spec: &GatewaySpec, errs: &mut Vec<ConfigError>) {
                 "set secret to a random string (e.g. 32 hex digits)",
             );
         }
+        if let Some(t) = &app.tenant
+            && (t.is_empty() || t.chars().any(char::is_control))
+        {
+            push(
+                "tenant",
+                "the tenant is empty or holds a control character".into(),
+                "set the owning tenant's (project's) ID, e.g. \"tenant-a\"",
+            );
+        }
         if app.app_codes.len() > MAX_APP_CODES {
             push(
                 "app_codes",

@@ -35,6 +35,9 @@ pub struct App {
     pub mac: Option<MacKey>,
     /// `false`: frozen (405 APIG.0502).
     pub enabled: bool,
+    /// The tenant owning the app (`tenantId` of its calls; user
+    /// throttling and excluded tenants, §13.3, §27 C16).
+    pub tenant: Option<Box<str>>,
 }
 
 impl App {
@@ -45,6 +48,7 @@ impl App {
             key: key.into(),
             mac: MacKey::try_new(secret),
             enabled,
+            tenant: None,
         }
     }
 }

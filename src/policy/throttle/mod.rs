@@ -1,13 +1,99 @@
 //! Request throttling (behaviour.md §13–§14): limits that hold for the
 //! whole gateway while the request path takes no lock.
 //!
-//! - [`window`]: the sliding-window algorithm, alone.
-//! - [`global`]: the cross-core counters, atomics only.
-//! - [`shard`]: each core's leases on those counters.
-//! - [`table`]: bounded tables of counters for keys of unbounded
-//!   cardinality (IP, user, parameter value), with the eviction policy.
+//! # What is limited
+//!
+//! - Every API has a **default limit** across all its stages
+//!   (`settings.default_api_rate_limit`, 200 per second, §13.2), reported
+//!   as `X-Apig-RateLimit-Api-Allenv`; it applies with or without a bound
+//!   policy (§13.2 Inferred).
+//! - A **classic policy** (`[[throttle]]`, §13) bound to an API in a stage
+//!   adds its API limit (per API, or one budget for all bound APIs of the
+//!   stage when `type = "shared"`), and optional user, app and IP limits.
+//!   The user dimension is the caller's tenant (token claim, or the
+//!   app's `tenant`), else its user ID (§27 C16). An excluded tenant's
+//!   threshold replaces the user limit for that tenant; an excluded app's
+//!   replaces the app limit for that app; the other limits still apply
+//!   (§13.3).
+//! - A **2.0 policy** (`[[throttle2]]`, §14) bound in the same stage
+//!   replaces the classic one. It has the same basic limits and special
+//!   apps and tenants, plus parameter rules: AND/OR condition trees over
+//!   headers, path and query parameters, the method and system
+//!   variables. The first rule whose condition holds limits the request,
+//!   counted per rule or per distinct `key_by` value (§14.5).
+//!
+//! A request passes every limit that applies, checked in that order
+//! ([`check`]); the first refusal answers 429 APIG.0308 through the
+//! group's THROTTLED response, and permits taken for the request are
+//! given back, so refused requests do not consume quota.
+//!
+//! # The algorithm
+//!
+//! A sliding-window counter ([`window`]): fixed windows aligned to the
+//! Unix epoch, the previous window's count weighted by how much of it the
+//! sliding window still covers. The module doc of [`window`] lists the
+//! behaviour at window edges; `tests/throttling.rs` drives them over a
+//! [`crate::clock::ManualClock`]. Time is [`crate::clock::Clock::unix_ms`]:
+//! one wall-clock origin read once and advanced by the monotonic clock, so
+//! all workers agree on window numbers and a wall-clock step cannot reset
+//! a window.
+//!
+//! # Across cores
+//!
+//! Each limited key has one [`global::Counter`]: two `AtomicU64`s, shared
+//! by all workers. Workers do not write it per request. Each worker keeps
+//! a [`shard::Shard`] of **leases**: it takes up to
+//! `max(1, limit / (100 · W))` permits at once with one compare-exchange
+//! and spends them from its own memory. When the counter refuses, the
+//! worker remembers until when the budget cannot open and refuses locally
+//! until then. So a key's cache line is written at most about `100 · W`
+//! times per window plus once per refusal-reopen per worker, whatever the
+//! request rate; the common path is a hash lookup in the core's own map.
+//! No `Mutex` or `RwLock` anywhere.
+//!
+//! **The bound.** With W workers driving one key at limit L with demand
+//! above L, each window admits between `0.99 · L` and `L + W`:
+//! - at most W leases of at most `L / (100 · W)` permits are stranded
+//!   unspent when a window ends, so at least `L − L/100` are spent;
+//! - grants never exceed the budget, so at most L are granted per window;
+//!   a worker whose requests straddle the boundary may spend one permit of
+//!   the old window's lease in the new one, hence `+ W`.
+//!
+//! The unit test `shard::two_cores_at_the_limit_admit_within_the_bound`
+//! simulates it and `tests/throttling.rs` checks it on two real workers.
+//!
+//! **Trade-offs.** Leasing makes small limits exact (a lease of 1 is a
+//! grant per request) and large limits cheap. Permits leased but unspent
+//! are counted as used: a worker that stops receiving a key's requests
+//! strands at most one lease (≤ 1 % of L over all workers). `remain` in
+//! the debug headers reads the shared budget plus this worker's own lease,
+//! so it reads low by at most the other workers' leases.
+//!
+//! # Memory
+//!
+//! Keys fixed by configuration (an API in a stage, a special app or
+//! tenant, a rule without `key_by`) get their own counters at load.
+//! Keys of unbounded cardinality (tenants, apps, client IPs, `key_by`
+//! values) live in one fixed-size [`table::KeyTable`] per dimension per
+//! policy (`key_slots`, default 65 536 slots of 24 bytes). A slot is
+//! reused only when its key was idle for two windows; a busy key — one
+//! under attack — keeps its count however many new keys arrive, and
+//! newcomers that find no free slot share the table's overflow counter
+//! (see [`table`] for the eviction policy). Each worker's lease map is
+//! bounded too ([`shard`]): leases of finished windows go first.
+//!
+//! # Reload
+//!
+//! Counters live in `Arc`s beside the snapshot, not in it: a
+//! [`policy::Policy`]'s tables and each binding's scope counters.
+//! `control::compile::compile_with` takes a `ThrottleCarry` from the old
+//! snapshot and keeps the counters of every policy whose definition is
+//! unchanged (and of every API's default limit), so a reload that does
+//! not touch a policy does not reset it.
 
+pub mod check;
 pub mod global;
+pub mod policy;
 pub mod shard;
 pub mod table;
 pub mod window;

@@ -112,6 +112,27 @@ impl Shard {
         }
     }
 
+    /// Permits left for `key` under `limit` at `now_ms` (debug headers):
+    /// the counter's sliding-window budget plus what this core still
+    /// holds in its lease. Other cores' unspent leases count as spent, so
+    /// this reads low by at most one lease per other worker.
+    pub fn remain(
+        &self,
+        key: LeaseKey,
+        counter: &Counter,
+        limit: u64,
+        period: std::time::Duration,
+        now_ms: u64,
+    ) -> u64 {
+        let at = Position::of(now_ms, period);
+        let previous = counter.count(at.window.wrapping_sub(1));
+        let current = counter.count(at.window);
+        let held = (self.leases.get(&key))
+            .filter(|l| l.window == at.window)
+            .map_or(0, |l| l.left);
+        window::budget(limit, previous, current, at.elapsed_ppm) + held
+    }
+
     /// Drops leases of finished windows; if none is finished, all of them.
     fn trim(&mut self, window: u64) {
         self.leases.retain(|_, l| l.window >= window);

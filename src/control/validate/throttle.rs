@@ -1,0 +1,262 @@
+//! `[[throttle]]` and `[[throttle2]]` policies and an API's `throttle` /
+//! `throttle2` bindings (behaviour.md §13–§14). Condition trees are
+//! checked where they are compiled (`compile::throttle`), which resolves
+//! their parameters against each bound API.
+
+use std::collections::{BTreeMap, HashSet};
+
+use super::super::error::ConfigError;
+use super::super::spec::{ApiSpec, GatewaySpec};
+use super::model::known_stage;
+use crate::policy::throttle::policy::Unit;
+
+/// Most excluded (special) apps, and tenants, per policy (§13.3).
+pub const MAX_SPECIALS: usize = 30;
+/// Most parameter rules per 2.0 policy (§14.1).
+pub const MAX_RULES: usize = 100;
+/// Largest limit: counts are kept in 32 bits per window.
+pub const MAX_LIMIT: u64 = 1_000_000_000;
+/// Longest period: a year of seconds.
+pub const MAX_PERIOD_SECONDS: u64 = 366 * 86_400;
+/// Smallest and largest per-key table.
+pub const KEY_SLOTS: std::ops::RangeInclusive<usize> = 64..=16 * 1024 * 1024;
+
+/// The basic limits both kinds of policy share, with their TOML names.
+struct Basic<'a> {
+    at: String,
+    period: u32,
+    unit: &'a str,
+    api: u64,
+    user: Option<u64>,
+    app: Option<u64>,
+    ip: Option<u64>,
+    specials: [(&'static str, &'a BTreeMap<String, u64>); 2],
+    key_slots: usize,
+}
+
+pub(super) fn throttles(spec: &GatewaySpec, errs: &mut Vec<ConfigError>) {
+    let mut names = HashSet::new();
+    let mut name = |at: &str, name: &str, errs: &mut Vec<ConfigError>| {
+        if name.trim().is_empty() || !names.insert(name.to_owned()) {
+            errs.push(ConfigError::new(
+                format!("{at}.name"),
+                format!("policy name \"{name}\" is empty or used twice"),
+                "give every [[throttle]] and [[throttle2]] its own name",
+            ));
+        }
+    };
+    for (i, t) in spec.throttle.iter().enumerate() {
+        let at = format!("throttle[{i}]");
+        name(&at, &t.name, errs);
+        scope(&at, "type", &t.kind, errs);
+        basic(
+            &Basic {
+                at,
+                period: t.period,
+                unit: &t.unit,
+                api: t.api_limit,
+                user: t.user_limit,
+                app: t.app_limit,
+                ip: t.ip_limit,
+                specials: [
+                    ("excluded_apps", &t.excluded_apps),
+                    ("excluded_tenants", &t.excluded_tenants),
+                ],
+                key_slots: t.key_slots,
+            },
+            errs,
+        );
+    }
+    for (i, t) in spec.throttle2.iter().enumerate() {
+        let at = format!("throttle2[{i}]");
+        name(&at, &t.name, errs);
+        scope(&at, "scope", &t.scope, errs);
+        if t.rule.len() > MAX_RULES {
+            errs.push(ConfigError::new(
+                format!("{at}.rule"),
+                format!(
+                    "{} rules; at most {MAX_RULES} are allowed (§14.1)",
+                    t.rule.len()
+                ),
+                "merge rules with `any` conditions, or split the APIs over two policies",
+            ));
+        }
+        for (r, rule) in t.rule.iter().enumerate() {
+            let rp = format!("{at}.rule[{r}]");
+            limit_range(&format!("{rp}.limit"), rule.limit, errs);
+            let unit = rule.unit.as_deref().unwrap_or(&t.unit);
+            period(&rp, rule.period.unwrap_or(t.period), unit, errs);
+            if rule.key_by.len() > 8 {
+                errs.push(ConfigError::new(
+                    format!("{rp}.key_by"),
+                    format!("{} parameters; at most 8 are allowed", rule.key_by.len()),
+                    "count by fewer parameters",
+                ));
+            }
+        }
+        basic(
+            &Basic {
+                at,
+                period: t.period,
+                unit: &t.unit,
+                api: t.api_limit,
+                user: t.user_limit,
+                app: t.app_limit,
+                ip: t.ip_limit,
+                specials: [
+                    ("special_apps", &t.special_apps),
+                    ("special_tenants", &t.special_tenants),
+                ],
+                key_slots: t.key_slots,
+            },
+            errs,
+        );
+    }
+    let s = &spec.settings;
+    if s.default_api_rate_limit > MAX_LIMIT {
+        errs.push(ConfigError::new(
+            "settings.default_api_rate_limit",
+            format!("{} is above {MAX_LIMIT}", s.default_api_rate_limit),
+            "set requests per second per API, or 0 to turn the default limit off",
+        ));
+    }
+}
+
+fn scope(at: &str, key: &str, value: &str, errs: &mut Vec<ConfigError>) {
+    if value != "api" && value != "shared" {
+        errs.push(ConfigError::new(
+            format!("{at}.{key}"),
+            format!("unknown {key} \"{value}\""),
+            "use \"api\" (each bound API counted alone) or \"shared\" (all bound APIs of a stage count together)",
+        ));
+    }
+}
+
+fn limit_range(at: &str, limit: u64, errs: &mut Vec<ConfigError>) {
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        errs.push(ConfigError::new(
+            at,
+            format!("{limit} is not between 1 and {MAX_LIMIT}"),
+            "set the requests admitted per period",
+        ));
+    }
+}
+
+fn period(at: &str, n: u32, unit: &str, errs: &mut Vec<ConfigError>) {
+    match Unit::parse(unit) {
+        None => errs.push(ConfigError::new(
+            format!("{at}.unit"),
+            format!("unknown unit \"{unit}\""),
+            "use \"second\", \"minute\", \"hour\" or \"day\"",
+        )),
+        Some(u) if n == 0 || u64::from(n) * u.seconds() > MAX_PERIOD_SECONDS => {
+            errs.push(ConfigError::new(
+                format!("{at}.period"),
+                format!("a period of {n} {unit} is not between 1 second and 366 days"),
+                "set period to how many units one window lasts, e.g. period = 10, unit = \"second\"",
+            ));
+        }
+        Some(_) => {}
+    }
+}
+
+/// Limits, their ordering (§13.1, §27 C16) and exclusions (§13.3).
+fn basic(b: &Basic<'_>, errs: &mut Vec<ConfigError>) {
+    let at = &b.at;
+    period(at, b.period, b.unit, errs);
+    limit_range(&format!("{at}.api_limit"), b.api, errs);
+    let mut under = |key: &str, value: Option<u64>, bound_key: &str, bound: u64| {
+        let Some(v) = value else { return };
+        limit_range(&format!("{at}.{key}"), v, errs);
+        if v > bound {
+            errs.push(ConfigError::new(
+                format!("{at}.{key}"),
+                format!("{key} {v} is above {bound_key} {bound}"),
+                format!("lower {key} to at most {bound} (behaviour.md §13.1)"),
+            ));
+        }
+    };
+    under("user_limit", b.user, "api_limit", b.api);
+    match b.user {
+        Some(user) => under("app_limit", b.app, "user_limit", user),
+        None => under("app_limit", b.app, "api_limit", b.api),
+    }
+    under("ip_limit", b.ip, "api_limit", b.api);
+    for (key, specials) in b.specials {
+        if specials.len() > MAX_SPECIALS {
+            errs.push(ConfigError::new(
+                format!("{at}.{key}"),
+                format!(
+                    "{} entries; at most {MAX_SPECIALS} are allowed (§13.3)",
+                    specials.len()
+                ),
+                "keep the 30 that need their own threshold",
+            ));
+        }
+        for (id, &v) in specials {
+            let vp = format!("{at}.{key}.{id}");
+            if id.is_empty() {
+                errs.push(ConfigError::new(
+                    vp.clone(),
+                    "an empty ID",
+                    "name the app or tenant",
+                ));
+            }
+            if !(1..=b.api).contains(&v) {
+                errs.push(ConfigError::new(
+                    vp,
+                    format!("threshold {v} is not between 1 and api_limit {}", b.api),
+                    "a special threshold may exceed the user or app limit it replaces, never the API limit (behaviour.md §13.3)",
+                ));
+            }
+        }
+    }
+    if !KEY_SLOTS.contains(&b.key_slots) {
+        errs.push(ConfigError::new(
+            format!("{at}.key_slots"),
+            format!("{} is not between {} and {}", b.key_slots, KEY_SLOTS.start(), KEY_SLOTS.end()),
+            "size each per-key table for the keys (IPs, tenants, apps) active in two periods; each slot is 24 bytes",
+        ));
+    }
+}
+
+/// An API's `throttle` and `throttle2` bindings: known stages the API is
+/// published in, and existing policies of the right kind.
+pub(super) fn api_throttle(
+    spec: &GatewaySpec,
+    api: &ApiSpec,
+    ap: &str,
+    errs: &mut Vec<ConfigError>,
+) {
+    let kinds = [
+        (
+            "throttle",
+            &api.throttle,
+            spec.throttle.iter().map(|t| &t.name).collect::<Vec<_>>(),
+        ),
+        (
+            "throttle2",
+            &api.throttle2,
+            spec.throttle2.iter().map(|t| &t.name).collect(),
+        ),
+    ];
+    for (key, bound, names) in kinds {
+        for (stage, name) in bound {
+            let at = format!("{ap}.{key}.{stage}");
+            if !known_stage(spec, stage) || !api.stages.contains(stage) {
+                errs.push(ConfigError::new(
+                    at.clone(),
+                    format!("the API is not published in stage \"{stage}\""),
+                    "bind policies in the stages listed in the API's stages (one per stage, §13.2)",
+                ));
+            }
+            if !names.contains(&name) {
+                errs.push(ConfigError::new(
+                    at,
+                    format!("no [[{key}]] is named \"{name}\""),
+                    format!("add the [[{key}]] or fix the name"),
+                ));
+            }
+        }
+    }
+}
