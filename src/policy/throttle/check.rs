@@ -98,6 +98,9 @@ struct Run<'s, 't> {
     taken: [Option<Taken>; MAX_LIMITS],
     n: usize,
     headers: RateHeaders,
+    /// The last period seen and `now_ms`'s window in it: limits of one
+    /// period (the usual case) cost one division per request.
+    window: (std::time::Duration, u64),
 }
 
 impl Throttle<'_> {
@@ -115,6 +118,7 @@ impl Throttle<'_> {
             taken: [None; MAX_LIMITS],
             n: 0,
             headers: RateHeaders::default(),
+            window: (std::time::Duration::ZERO, 0),
         };
         let admitted = run.all(default, binding, facts);
         if !admitted {
@@ -237,21 +241,31 @@ impl Run<'_, '_> {
             return true;
         };
         let hash = policy::key_hash(b, dim, parts);
-        let window = Position::of(self.t.now_ms, limit.period.duration()).window;
+        let window = self.window_of(limit.period.duration());
         let place = table.place(hash, window);
         // Keys in the overflow counter share one lease.
         let key = if place.overflow { 0 } else { hash };
         self.one(place.counter, key, limit, report)
     }
 
+    /// The window number of now in `period`, remembered for the next
+    /// limit of the same period.
+    fn window_of(&mut self, period: std::time::Duration) -> u64 {
+        if self.window.0 != period {
+            self.window = (period, Position::window_of(self.t.now_ms, period));
+        }
+        self.window.1
+    }
+
     /// Takes one permit from `counter` for `key` under `limit`.
     fn one(&mut self, counter: &Counter, key: u64, limit: Limit, report: Report) -> bool {
+        let period = limit.period.duration();
+        let window = self.window_of(period);
         let t = &mut *self.t;
         let lease: LeaseKey = (std::ptr::from_ref(counter) as usize, key);
-        let period = limit.period.duration();
-        let taken = t
-            .shard
-            .take(lease, counter, limit.max, period, t.workers, t.now_ms);
+        let taken = (t.shard).take_in(
+            lease, counter, limit.max, period, window, t.workers, t.now_ms,
+        );
         if let Some(taken) = taken
             && let Some(slot) = self.taken.get_mut(self.n)
         {

@@ -67,19 +67,37 @@ impl Shard {
         workers: u64,
         now_ms: u64,
     ) -> Option<Taken> {
-        let at = Position::of(now_ms, period);
+        let window = Position::window_of(now_ms, period);
+        self.take_in(key, counter, limit, period, window, workers, now_ms)
+    }
+
+    /// [`Shard::take`] with `now_ms`'s window number already known (a
+    /// request checking several limits of one period divides once). The
+    /// common path needs only the window; the fraction within it (another
+    /// division) only when the counter is asked.
+    #[allow(clippy::too_many_arguments)] // take's arguments plus the window
+    pub fn take_in(
+        &mut self,
+        key: LeaseKey,
+        counter: &Counter,
+        limit: u64,
+        period: std::time::Duration,
+        window: u64,
+        workers: u64,
+        now_ms: u64,
+    ) -> Option<Taken> {
         if self.leases.len() >= MAX_LEASES && !self.leases.contains_key(&key) {
-            self.trim(at.window);
+            self.trim(window);
         }
         let lease = self.leases.entry(key).or_insert(Lease {
-            window: at.window,
+            window,
             left: 0,
             closed_until: 0,
         });
-        if lease.window != at.window {
+        if lease.window != window {
             // A new window: unspent permits of the old one are void.
             *lease = Lease {
-                window: at.window,
+                window,
                 left: 0,
                 closed_until: 0,
             };
@@ -88,6 +106,7 @@ impl Shard {
             if now_ms < lease.closed_until {
                 return None;
             }
+            let at = Position::of(now_ms, period);
             let size = (limit / (100 * workers.max(1))).max(1);
             let granted = counter.take(limit, at, size);
             if granted == 0 {
@@ -97,10 +116,7 @@ impl Shard {
             lease.left = granted;
         }
         lease.left -= 1;
-        Some(Taken {
-            key,
-            window: at.window,
-        })
+        Some(Taken { key, window })
     }
 
     /// Returns a permit taken for a request another limit refused.

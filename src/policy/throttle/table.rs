@@ -53,9 +53,11 @@ pub struct Place<'a> {
 }
 
 impl KeyTable {
-    /// A table of `capacity` slots (at least [`PROBES`]).
+    /// A table of `capacity` slots, rounded up to a power of two (at
+    /// least [`PROBES`]): probing masks instead of dividing.
     pub fn new(capacity: usize) -> KeyTable {
-        let slots = (0..capacity.max(PROBES)).map(|_| Slot::default()).collect();
+        let len = capacity.max(PROBES).next_power_of_two();
+        let slots = (0..len).map(|_| Slot::default()).collect();
         KeyTable {
             slots,
             overflow: Counter::default(),
@@ -65,11 +67,11 @@ impl KeyTable {
     /// The counter for the key with 64-bit hash `hash`, in `window`.
     pub fn place(&self, hash: u64, window: u64) -> Place<'_> {
         let tag = hash.max(1);
-        let len = self.slots.len();
-        let home = (hash % len as u64) as usize;
+        let mask = self.slots.len() - 1;
+        let home = hash as usize & mask;
         let mut idle = None;
         for i in 0..PROBES {
-            let Some(slot) = self.slots.get((home + i) % len) else {
+            let Some(slot) = self.slots.get((home + i) & mask) else {
                 break;
             };
             let seen = slot.tag.load(Ordering::Acquire);

@@ -44,21 +44,38 @@ pub struct Position {
 impl Position {
     /// The position of `unix_ms` in windows of `period` (at least 1 ms).
     pub fn of(unix_ms: u64, period: Duration) -> Position {
-        let period_ms = u64::try_from(period.as_millis()).unwrap_or(u64::MAX).max(1);
+        let period_ms = period_ms(period);
         let window = unix_ms / period_ms;
-        let into = unix_ms % period_ms;
-        let elapsed_ppm = (u128::from(into) * 1_000_000 / u128::from(period_ms)) as u32;
+        let into = unix_ms - window * period_ms;
+        // u64 suffices for periods up to 584 years (`into` · 10⁶ < 2⁶⁴).
+        let elapsed_ppm = match into.checked_mul(1_000_000) {
+            Some(scaled) => scaled / period_ms,
+            None => (u128::from(into) * 1_000_000 / u128::from(period_ms)) as u64,
+        } as u32;
         Position {
             window,
             elapsed_ppm,
         }
     }
 
+    /// Only the window number of `unix_ms` (one division: the request
+    /// path's common case, where no fraction is needed).
+    #[inline]
+    pub fn window_of(unix_ms: u64, period: Duration) -> u64 {
+        unix_ms / period_ms(period)
+    }
+
     /// Milliseconds from `unix_ms` (in this window) to the next window.
     pub fn ms_to_next(unix_ms: u64, period: Duration) -> u64 {
-        let period_ms = u64::try_from(period.as_millis()).unwrap_or(u64::MAX).max(1);
+        let period_ms = period_ms(period);
         period_ms - unix_ms % period_ms
     }
+}
+
+/// A period in milliseconds, at least 1.
+#[inline]
+fn period_ms(period: Duration) -> u64 {
+    u64::try_from(period.as_millis()).unwrap_or(u64::MAX).max(1)
 }
 
 /// The previous window's weight at `elapsed_ppm`: `⌈previous · (1 − f)⌉`.
