@@ -123,11 +123,9 @@ driver_tests! {
                 r.header("x-apig-ratelimit-api"),
                 Some(format!("remain:{remain},limit:3,time:10 second").as_str())
             );
-            let allenv = 200 - (3 - remain) ;
-            assert_eq!(
-                r.header("x-apig-ratelimit-api-allenv"),
-                Some(format!("remain:{allenv},limit:200,time:1 second").as_str()),
-                "the default limit is reported alongside (§13.2)"
+            assert!(
+                r.header("x-apig-ratelimit-api-allenv").is_none(),
+                "the default limit is for APIs without a policy (§13.2, §14.1)"
             );
         }
         let refused = call(gw.addr, "GET", "/a", debug);
@@ -245,9 +243,9 @@ driver_tests! {
         // → 10, reqPath = /fc OR (reqPath = /list AND method = get) → 10,
         // special tenant 5.
         let clock = clock();
-        let policy = |api_limit: u32, a: u32, b: u32| format!(
+        let policy = |api_limit: u32, special: u32, a: u32, b: u32| format!(
             "period = 60\napi_limit = {api_limit}\nuser_limit = 5\n\
-             special_tenants = {{ \"tenant-special\" = 5 }}\n\
+             special_tenants = {{ \"tenant-special\" = {special} }}\n\
              [[throttle2.param]]\nlocation = \"header\"\nname = \"Host\"\n\
              [[throttle2.rule]]\nname = \"host\"\nlimit = {a}\ncondition = {{ param = \"Host\", value = \"www.abc.com\" }}\n\
              [[throttle2.rule]]\nname = \"paths\"\nlimit = {b}\n\
@@ -258,30 +256,86 @@ driver_tests! {
             "{}\
              [[throttle2]]\nname = \"example\"\n{}\
              [[throttle2]]\nname = \"tight\"\n{}\
-             [[group]]\nname = \"DEFAULT\"\n{}{}",
+             [[throttle2]]\nname = \"special\"\n{}\
+             [[group]]\nname = \"DEFAULT\"\n{}{}{}",
             apps(&["special", "t1", "t2"]),
-            policy(10, 10, 10),
-            policy(100, 2, 3),
+            policy(10, 5, 10, 10),
+            policy(100, 5, 2, 3),
+            policy(100, 7, 100, 100),
             api("example", "ANY", "/ex/", "throttle2 = { RELEASE = \"example\" }", Some(&["special", "t1", "t2"])),
+            api("special", "ANY", "/sp/", "throttle2 = { RELEASE = \"special\" }", Some(&["special", "t1"])),
             api("tight", "ANY", "/", "throttle2 = { RELEASE = \"tight\" }", None),
         );
         let gw = TestGateway::one_clocked(driver, &body, clock);
+        let addr = gw.addr;
         // The example: the special tenant gets 5, ordinary tenants their 5
         // user calls, and all together 10 within 60 s.
-        let by = |app: &str| call(gw.addr, "GET", "/ex/list", &as_app(app));
+        let by = |app: &str| call(addr, "GET", "/ex/list", &as_app(app));
         assert_eq!(admitted(6, || by("special")), 5);
         assert_eq!(admitted(6, || by("t1")), 5);
         assert_eq!(admitted(2, || by("t2")), 0, "the API limit (10) is reached");
-        // The same tree with tighter rules shows each branch. First match
-        // applies: the Host rule, then the paths rule.
+        // A special threshold above the user limit replaces it (§14.5).
+        let on_sp = |app: &str| call(addr, "GET", "/sp/x", &as_app(app));
+        assert_eq!(admitted(8, || on_sp("special")), 7, "special tenant: 7, above user 5");
+        assert_eq!(admitted(8, || on_sp("t1")), 5, "others: the user limit");
+        // The same tree with tighter rules shows each branch (anonymous
+        // callers: no user limit).
+        let on = |method: &str, path: &str, host: &str| {
+            request(addr, &format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\n\r\n"))
+        };
+        assert_eq!(admitted(4, || on("GET", "/fc", "test")), 3, "reqPath = /fc");
+        assert_eq!(on("GET", "/list", "test").status, 429, "/list AND get shares the rule's count");
+        assert_eq!(on("POST", "/list", "test").status, 200, "POST /list matches no rule");
+        assert_eq!(on("GET", "/other", "test").status, 200);
+        // The Host rule comes first: with budget left it admits /fc though
+        // the paths rule is spent (first match, not every match).
+        assert_eq!(on("GET", "/fc", "www.abc.com").status, 200, "first match: the Host rule");
+        assert_eq!(on("GET", "/anything", "www.abc.com").status, 200);
+        assert_eq!(on("GET", "/anything", "www.abc.com").status, 429, "Host = www.abc.com: 2");
+        assert_eq!(on("GET", "/fc", "WWW.ABC.COM").status, 429, "header values compare exactly");
+    }
+
+    fn key_by_counts_each_value_and_conditions_read_every_location(driver) {
+        // A rule per distinct `tenant` query value; a rule on a path
+        // parameter with `!=` and the domain (any case); a shared 2.0
+        // policy; a special app.
+        let clock = clock();
+        let body = format!(
+            "{}\
+             [[throttle2]]\nname = \"params\"\nperiod = 1\nunit = \"minute\"\napi_limit = 1000\n\
+             special_apps = {{ vip = 1 }}\n\
+             [[throttle2.param]]\nlocation = \"query\"\nname = \"tenant\"\n\
+             [[throttle2.param]]\nlocation = \"path\"\nname = \"id\"\n\
+             [[throttle2.rule]]\nname = \"per-tenant\"\nlimit = 2\nkey_by = [\"tenant\"]\n\
+             condition = {{ param = \"tenant\", value = \"\", op = \"!=\" }}\n\
+             [[throttle2.rule]]\nname = \"not-public\"\nlimit = 1\n\
+             condition = {{ all = [ {{ param = \"id\", value = \"public\", op = \"!=\" }}, {{ param = \"domain\", value = \"api.example.com\" }} ] }}\n\
+             [[throttle2]]\nname = \"shared\"\nscope = \"shared\"\nperiod = 1\nunit = \"minute\"\napi_limit = 3\n\
+             [[group]]\nname = \"DEFAULT\"\n{}{}{}{}",
+            apps(&["vip", "other"]),
+            api("items", "GET", "/items/{id}", "throttle2 = { RELEASE = \"params\" }", None),
+            api("apps", "GET", "/apps/{id}", "throttle2 = { RELEASE = \"params\" }", Some(&["vip", "other"])),
+            api("s1", "GET", "/s1", "throttle2 = { RELEASE = \"shared\" }", None),
+            api("s2", "GET", "/s2", "throttle2 = { RELEASE = \"shared\" }", None),
+        );
+        let gw = TestGateway::one_clocked(driver, &body, clock);
         let addr = gw.addr;
-        assert_eq!(admitted(3, || call(addr, "GET", "/fc", "")), 3, "reqPath = /fc");
-        assert_eq!(call(addr, "GET", "/list", "").status, 429, "/list AND get shares the rule's count");
-        assert_eq!(call(addr, "POST", "/list", "").status, 200, "POST /list matches no rule");
-        assert_eq!(call(addr, "GET", "/other", "").status, 200);
-        let host = |path: &str| request(addr, &format!("GET {path} HTTP/1.1\r\nHost: www.abc.com\r\n\r\n"));
-        assert_eq!(admitted(3, || host("/anything")), 2, "Host = www.abc.com");
-        assert_eq!(host("/fc").status, 429, "the Host rule matched first and is spent");
+        let get = |target: &str, host: &str| {
+            request(addr, &format!("GET {target} HTTP/1.1\r\nHost: {host}\r\n\r\n"))
+        };
+        assert_eq!(admitted(3, || get("/items/public?tenant=a", "h")), 2, "tenant a: 2");
+        assert_eq!(admitted(3, || get("/items/public?tenant=b", "h")), 2, "tenant b counted apart");
+        // An absent value equals nothing (so `!=` holds) and is counted as
+        // one value of its own.
+        assert_eq!(admitted(3, || get("/items/public?other=1", "h")), 2, "absent tenant");
+        assert_eq!(admitted(2, || get("/items/7?tenant=", "API.Example.com:8080")), 1, "id != public on the domain");
+        assert_eq!(admitted(2, || get("/items/7?tenant=", "other.example.com")), 2, "another domain");
+        assert_eq!(admitted(2, || get("/items/public?tenant=", "api.example.com")), 2, "id = public");
+        let by = |app: &str| call(addr, "GET", "/apps/public?tenant=", &as_app(app));
+        assert_eq!(admitted(2, || by("vip")), 1, "special app: 1");
+        assert_eq!(admitted(2, || by("other")), 2, "no app limit for others");
+        assert_eq!(admitted(2, || get("/s1", "h")), 2);
+        assert_eq!(admitted(2, || get("/s2", "h")), 1, "scope = shared: one budget");
     }
 
     fn a_throttling_2_policy_replaces_the_classic_one(driver) {
@@ -369,7 +423,7 @@ driver_tests! {
              [[group]]\nname = \"DEFAULT\"\n{}",
             api("a", "GET", "/a", "throttle = { RELEASE = \"ips\" }", None),
         );
-        let gw = TestGateway::one_clocked(driver, &body, clock);
+        let gw = TestGateway::one_clocked(driver, &body, clock.clone());
         let mut conn = Conn::open(gw.addr);
         let mut from = |ip: &str| {
             conn.send(format!("GET /a HTTP/1.1\r\nHost: t\r\nX-Forwarded-For: {ip}\r\n\r\n").as_bytes());
@@ -384,6 +438,17 @@ driver_tests! {
             from(&ip.to_string());
         }
         assert_eq!(from("192.0.2.1"), 429, "still limited after the flood");
+        // Next window: the victim's previous window still weighs fully at
+        // its start, so a second flood cannot take its slot either.
+        clock.advance(Duration::from_secs(60));
+        for i in 3000..6000u32 {
+            let ip = std::net::Ipv4Addr::from(0x0a00_0000 + i);
+            from(&ip.to_string());
+        }
+        assert_eq!(from("192.0.2.1"), 429, "its count survived into the next window");
+        // Two idle windows later its count has slid out.
+        clock.advance(Duration::from_secs(120));
+        assert_eq!(from("192.0.2.1"), 200);
     }
 }
 
@@ -412,6 +477,11 @@ fn throttle_config_errors_name_the_key_and_the_fix() {
             "group[0].api[0].throttle.NOPE",
             "group[0].api[0].throttle2.RELEASE",
         ],
+    );
+    // 3 tables of 16 Mi slots: 1.1 GiB, over the 1 GiB cap.
+    assert_config_errors(
+        "[[throttle]]\nname = \"huge\"\napi_limit = 10\nuser_limit = 5\napp_limit = 5\nip_limit = 5\nkey_slots = 16777216\n",
+        &["throttle[0].key_slots"],
     );
     let rules: String = (0..101)
         .map(|i| format!("[[throttle2.rule]]\nlimit = 1\ncondition = {{ param = \"reqPath\", value = \"/{i}\" }}\n"))
@@ -488,5 +558,20 @@ fn a_reload_keeps_the_counters_of_unchanged_policies() {
             &new.snapshot.apis[1].rate_all
         ),
         "default limit kept"
+    );
+    // The count itself carries over: 10 taken before the reload leave
+    // nothing after it.
+    let now = 1_700_000_000_000;
+    let period = Duration::from_secs(1);
+    let mut shard = tollgate::policy::throttle::shard::Shard::default();
+    let before = &binding(&old, 0).counters.api;
+    for _ in 0..10 {
+        assert!(shard.take((1, 0), before, 10, period, 1, now).is_some());
+    }
+    let after = &binding(&new, 0).counters.api;
+    let mut fresh = tollgate::policy::throttle::shard::Shard::default();
+    assert!(
+        fresh.take((2, 0), after, 10, period, 1, now).is_none(),
+        "the reload kept the count"
     );
 }

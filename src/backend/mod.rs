@@ -169,7 +169,7 @@ pub struct Api {
     /// Throttling policy by [`StageId`] (§13–§14).
     pub throttle: Vec<Option<crate::policy::throttle::policy::Binding>>,
     /// The counter of the default limit, all stages together (§13.2).
-    pub rate_all: std::sync::Arc<crate::policy::throttle::global::Counter>,
+    pub rate_all: std::sync::Arc<crate::policy::throttle::global::PaddedCounter>,
     /// CORS on (§17).
     pub cors: bool,
     /// Gateway-response set rendering its errors (§18).

@@ -218,12 +218,7 @@ impl Builder<'_> {
             let ap = format!("group[{g}].api[{a}]");
             match api::api(&cx, &mut backends, spec, &ap, &mut self.errs) {
                 Some(mut api) => {
-                    let mode =
-                        parse_match(&spec.match_mode).unwrap_or(crate::route::MatchMode::Exact);
-                    let captures: Vec<String> =
-                        crate::route::path::parse_template(&spec.path, mode)
-                            .map(|t| t.param_names().map(str::to_owned).collect())
-                            .unwrap_or_default();
+                    let captures = api::captures(spec);
                     api.throttle = self.throttle.bind(
                         spec,
                         &api.id,

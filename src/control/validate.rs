@@ -9,6 +9,7 @@ mod apps;
 mod authorizers;
 
 pub use authorizers::split_url;
+pub use throttle::KEY_SLOTS;
 mod mapping;
 mod model;
 mod policies;

@@ -323,7 +323,7 @@ fn throttle(
         .throttle
         .get(route.stage as usize)
         .and_then(Option::as_ref);
-    let default = call.snap.default_rate.map(|limit| (&*api.rate_all, limit));
+    let default = (call.snap.default_rate).map(|limit| (&**api.rate_all, limit));
     if binding.is_none() && default.is_none() {
         return Verdict {
             admitted: true,

@@ -28,12 +28,11 @@ pub mod throttle;
 pub struct Identity {
     /// The calling app's ID (app authentication, §11.2).
     pub app_id: Option<Box<str>>,
-    /// The token's tenant (account ID) claim (token authentication,
-    /// §11.6): whose "Max. User Requests" an excluded-tenant threshold
-    /// replaces (§13.3).
+    /// The caller's tenant: a token's tenant (account ID) claim (§11.6),
+    /// or the calling app's `tenant` (§11.2). User throttling counts per
+    /// tenant, and excluded tenants name it (§13.3, §27 C16).
     pub tenant_id: Option<Box<str>>,
-    /// The token's user claim (§11.6): the IAM user that user throttling
-    /// counts (§13).
+    /// The token's user claim (§11.6), the `userId` system parameter.
     pub user_id: Option<Box<str>>,
     /// The token's account name (its account claim, else the tenant ID):
     /// what account access control allows or denies (§15: accounts, not

@@ -65,15 +65,22 @@ impl Decor {
             }
         }
         for (name, v) in self.rate.iter().flat_map(|r| r.each()) {
-            // `remain:9,limit:10,time:10 second` (§13.5).
-            let value = format!(
-                "remain:{},limit:{},time:{} {}",
-                v.remain,
-                v.limit,
-                v.period.n,
-                v.period.unit.word()
+            // `remain:9,limit:10,time:10 second` (§13.5), on the stack:
+            // at most 4 numbers of 20 digits and the words.
+            let mut buf = [0u8; 128];
+            let mut w = &mut buf[..];
+            let unit = v.period.unit.word();
+            let fits = std::io::Write::write_fmt(
+                &mut w,
+                format_args!(
+                    "remain:{},limit:{},time:{} {unit}",
+                    v.remain, v.limit, v.period.n
+                ),
             );
-            write::header(out, name, value.as_bytes());
+            let len = 128 - w.len();
+            if fits.is_ok() {
+                write::header(out, name, buf.get(..len).unwrap_or_default());
+            }
         }
     }
 }

@@ -49,10 +49,7 @@ pub(super) fn api(
     errs: &mut Vec<ConfigError>,
 ) -> Option<Api> {
     let before = errs.len();
-    let mode = parse_match(&api.match_mode).unwrap_or(MatchMode::Exact);
-    let captures: Vec<String> = parse_template(&api.path, mode)
-        .map(|t| t.param_names().map(str::to_owned).collect())
-        .unwrap_or_default();
+    let captures = captures(api);
     let mut params = input_params(&api.param, &captures, |name| referenced(api, name));
     for (i, p) in params.iter_mut().enumerate() {
         p.to_path = maps_to_path(api, &p.name);
@@ -114,6 +111,14 @@ pub(super) fn api(
         policies,
         deployed,
     })
+}
+
+/// The names of the API's path placeholders, in template order.
+pub(super) fn captures(api: &ApiSpec) -> Vec<String> {
+    let mode = parse_match(&api.match_mode).unwrap_or(MatchMode::Exact);
+    parse_template(&api.path, mode)
+        .map(|t| t.param_names().map(str::to_owned).collect())
+        .unwrap_or_default()
 }
 
 /// Whether a backend of the API (default or policy) maps input `name`

@@ -14,7 +14,8 @@ use super::super::spec::{
     ApiSpec, AppSpec, ConditionTreeSpec, GatewaySpec, Throttle2Spec, ThrottleParamSpec,
     ThrottleSpec,
 };
-use crate::policy::throttle::global::Counter;
+use super::super::validate::KEY_SLOTS;
+use crate::policy::throttle::global::PaddedCounter;
 use crate::policy::throttle::policy::{
     Binding, Condition, Definition, Limit, Period, Policy, Rule, ScopeCounters, Tables, Unit, Var,
 };
@@ -29,7 +30,7 @@ const MAX_DEPTH: usize = 8;
 pub struct ThrottleCarry {
     policies: HashMap<Box<str>, Arc<Policy>>,
     scopes: HashMap<(Box<str>, Box<str>), Arc<ScopeCounters>>,
-    defaults: HashMap<Box<str>, Arc<Counter>>,
+    defaults: HashMap<Box<str>, Arc<PaddedCounter>>,
 }
 
 impl ThrottleCarry {
@@ -177,10 +178,10 @@ impl<'a> ThrottleCx<'a> {
     }
 
     /// The counter of the API's default limit, kept across a reload.
-    pub fn default_counter(&self, api_id: &str) -> Arc<Counter> {
+    pub fn default_counter(&self, api_id: &str) -> Arc<PaddedCounter> {
         match self.carry.defaults.get(api_id) {
             Some(c) => Arc::clone(c),
-            None => Arc::new(Counter::default()),
+            None => Arc::default(),
         }
     }
 }
@@ -218,36 +219,49 @@ fn tenants(named: &BTreeMap<String, u64>) -> Box<[(Box<str>, u64)]> {
         .collect()
 }
 
-fn basic(
-    p: Period,
-    api: u64,
-    user: Option<u64>,
-    app: Option<u64>,
-    ip: Option<u64>,
-) -> [Option<Limit>; 4] {
-    let limit = |max: u64| Limit { max, period: p };
-    [
-        Some(limit(api)),
-        user.map(limit),
-        app.map(limit),
-        ip.map(limit),
-    ]
+/// The limits and exclusions both kinds of policy share.
+struct Basic<'a> {
+    shared: bool,
+    period: Period,
+    limits: [Option<u64>; 3],
+    api_limit: u64,
+    special_apps: &'a BTreeMap<String, u64>,
+    special_tenants: &'a BTreeMap<String, u64>,
+    key_slots: usize,
+}
+
+fn definition(b: Basic<'_>, apps: &[AppSpec], rules: Box<[Rule]>) -> Definition {
+    let limit = |max: u64| Limit {
+        max,
+        period: b.period,
+    };
+    let [user, app, ip] = b.limits;
+    Definition {
+        shared: b.shared,
+        api: limit(b.api_limit),
+        user: user.map(limit),
+        app: app.map(limit),
+        ip: ip.map(limit),
+        special_apps: special_apps(b.special_apps, apps),
+        special_tenants: tenants(b.special_tenants),
+        rules,
+        // Validated; clamped so that a config `check` rejects cannot
+        // allocate without bound while compiling for more errors.
+        key_slots: b.key_slots.clamp(*KEY_SLOTS.start(), *KEY_SLOTS.end()),
+    }
 }
 
 fn classic(t: &ThrottleSpec, apps: &[AppSpec]) -> Definition {
-    let p = period(t.period, &t.unit);
-    let [api, user, app, ip] = basic(p, t.api_limit, t.user_limit, t.app_limit, t.ip_limit);
-    Definition {
+    let basic = Basic {
         shared: t.kind == "shared",
-        api: api.unwrap_or(Limit { max: 1, period: p }),
-        user,
-        app,
-        ip,
-        special_apps: special_apps(&t.excluded_apps, apps),
-        special_tenants: tenants(&t.excluded_tenants),
-        rules: Box::new([]),
+        period: period(t.period, &t.unit),
+        limits: [t.user_limit, t.app_limit, t.ip_limit],
+        api_limit: t.api_limit,
+        special_apps: &t.excluded_apps,
+        special_tenants: &t.excluded_tenants,
         key_slots: t.key_slots,
-    }
+    };
+    definition(basic, apps, Box::new([]))
 }
 
 fn v2(
@@ -257,8 +271,6 @@ fn v2(
     at: &str,
     errs: &mut Vec<ConfigError>,
 ) -> Definition {
-    let p = period(t.period, &t.unit);
-    let [api, user, app, ip] = basic(p, t.api_limit, t.user_limit, t.app_limit, t.ip_limit);
     let mut vars = Vars {
         params: &t.param,
         paths,
@@ -289,17 +301,16 @@ fn v2(
             }
         })
         .collect();
-    Definition {
+    let basic = Basic {
         shared: t.scope == "shared",
-        api: api.unwrap_or(Limit { max: 1, period: p }),
-        user,
-        app,
-        ip,
-        special_apps: special_apps(&t.special_apps, apps),
-        special_tenants: tenants(&t.special_tenants),
-        rules,
+        period: period(t.period, &t.unit),
+        limits: [t.user_limit, t.app_limit, t.ip_limit],
+        api_limit: t.api_limit,
+        special_apps: &t.special_apps,
+        special_tenants: &t.special_tenants,
         key_slots: t.key_slots,
-    }
+    };
+    definition(basic, apps, rules)
 }
 
 /// Resolves the names rules use into [`Var`]s, reporting what it cannot.

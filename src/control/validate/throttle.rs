@@ -20,6 +20,10 @@ pub const MAX_LIMIT: u64 = 1_000_000_000;
 pub const MAX_PERIOD_SECONDS: u64 = 366 * 86_400;
 /// Smallest and largest per-key table.
 pub const KEY_SLOTS: std::ops::RangeInclusive<usize> = 64..=16 * 1024 * 1024;
+/// Most memory all policies' per-key tables may take together.
+pub const MAX_TABLE_BYTES: usize = 1 << 30;
+/// Bytes of one slot of a per-key table (a tag and two counts).
+const SLOT_BYTES: usize = 24;
 
 /// The basic limits both kinds of policy share, with their TOML names.
 struct Basic<'a> {
@@ -112,12 +116,56 @@ pub(super) fn throttles(spec: &GatewaySpec, errs: &mut Vec<ConfigError>) {
             errs,
         );
     }
+    table_memory(spec, errs);
     let s = &spec.settings;
     if s.default_api_rate_limit > MAX_LIMIT {
         errs.push(ConfigError::new(
             "settings.default_api_rate_limit",
             format!("{} is above {MAX_LIMIT}", s.default_api_rate_limit),
             "set requests per second per API, or 0 to turn the default limit off",
+        ));
+    }
+}
+
+/// The per-key tables of all policies together stay under
+/// [`MAX_TABLE_BYTES`]: they are allocated at load, whatever the traffic.
+fn table_memory(spec: &GatewaySpec, errs: &mut Vec<ConfigError>) {
+    let bytes = |slots: usize, tables: usize| {
+        let slots = slots.clamp(*KEY_SLOTS.start(), *KEY_SLOTS.end());
+        slots.next_power_of_two() * SLOT_BYTES * tables
+    };
+    let dims = |u: Option<u64>, a: Option<u64>, i: Option<u64>| {
+        [u, a, i].iter().filter(|l| l.is_some()).count()
+    };
+    let classic = (spec.throttle.iter().enumerate()).map(|(i, t)| {
+        let tables = dims(t.user_limit, t.app_limit, t.ip_limit);
+        (
+            format!("throttle[{i}].key_slots"),
+            bytes(t.key_slots, tables),
+        )
+    });
+    let v2 = (spec.throttle2.iter().enumerate()).map(|(i, t)| {
+        let keyed = t.rule.iter().filter(|r| !r.key_by.is_empty()).count();
+        let tables = dims(t.user_limit, t.app_limit, t.ip_limit) + keyed;
+        (
+            format!("throttle2[{i}].key_slots"),
+            bytes(t.key_slots, tables),
+        )
+    });
+    let all: Vec<(String, usize)> = classic.chain(v2).collect();
+    let total: usize = all.iter().map(|(_, b)| b).sum();
+    if total > MAX_TABLE_BYTES
+        && let Some((at, largest)) = all.iter().max_by_key(|(_, b)| *b)
+    {
+        errs.push(ConfigError::new(
+            at.clone(),
+            format!(
+                "the per-key tables of all policies need {} MiB (this one {} MiB); at most {} MiB",
+                total >> 20,
+                largest >> 20,
+                MAX_TABLE_BYTES >> 20
+            ),
+            "lower key_slots (each slot is 24 bytes; one table per user, app or IP limit and per key_by rule)",
         ));
     }
 }
@@ -243,7 +291,13 @@ pub(super) fn api_throttle(
     for (key, bound, names) in kinds {
         for (stage, name) in bound {
             let at = format!("{ap}.{key}.{stage}");
-            if !known_stage(spec, stage) || !api.stages.contains(stage) {
+            if !known_stage(spec, stage) {
+                errs.push(ConfigError::new(
+                    at.clone(),
+                    format!("no [[stage]] is named \"{stage}\""),
+                    "add the [[stage]] or bind the policy in a stage the API is published in",
+                ));
+            } else if !api.stages.contains(stage) {
                 errs.push(ConfigError::new(
                     at.clone(),
                     format!("the API is not published in stage \"{stage}\""),

@@ -1,18 +1,18 @@
 //! One request's throttle check: every limit that applies to it, in the
 //! order §13.4 suggests, charged only if all admit.
 //!
-//! Order: the default limit of the API across all stages
-//! (`X-Apig-RateLimit-Api-Allenv`, §13.2), then the bound policy's API (or
-//! shared) limit, the user limit (or the caller's special-tenant
+//! Order: without a bound policy, the default limit of the API across
+//! all stages (`X-Apig-RateLimit-Api-Allenv`, §13.2 "APIs with no policy
+//! bound", §14.1); with one, the policy's API (or shared) limit, the user limit (or the caller's special-tenant
 //! threshold), the app limit (or the app's special threshold), the IP
 //! limit, and for a 2.0 policy the first parameter rule whose condition
 //! holds (§14.5). The first limit that refuses ends the check; permits
 //! already taken for the request are given back, so refused requests do
 //! not consume quota (§13.4 Suggestion).
 
-use super::global::Counter;
+use super::global::{Counter, PaddedCounter};
 use super::policy::{self, Binding, Dimension, Facts, Limit, Period};
-use super::shard::{LeaseKey, Shard, Taken};
+use super::shard::{Ask, LeaseKey, Shard, Taken};
 use super::window::Position;
 
 /// One debug header's numbers (§13.5): `remain:N,limit:N,time:N unit`.
@@ -65,8 +65,8 @@ enum Report {
     App,
     Ip,
     AllEnv,
-    /// Parameter rules have no documented header.
-    None,
+    /// A parameter rule (no documented header).
+    Rule,
 }
 
 /// The outcome of a check.
@@ -138,59 +138,45 @@ impl Run<'_, '_> {
         binding: Option<&Binding>,
         facts: &Facts<'_>,
     ) -> bool {
-        if let Some((counter, limit)) = default
-            && !self.one(counter, 0, limit, Report::AllEnv)
-        {
-            return false;
-        }
         let Some(b) = binding else {
-            return true;
+            // No policy bound: the default limit (§13.2, §14.1).
+            return match default {
+                Some((counter, limit)) => self.one(counter, limit, Report::AllEnv),
+                None => true,
+            };
         };
         let def = &b.policy.def;
         let counters = &b.counters;
-        if !self.one(&counters.api, 0, def.api, Report::Api) {
+        if !self.one(&counters.api, def.api, Report::Api) {
             return false;
         }
         let id = facts.identity;
-        // The user dimension: a special tenant's threshold replaces the
-        // user limit (§13.3); the API and app limits still apply.
-        let special_tenant = id.tenant_id.as_deref().and_then(|t| {
-            let i = def.special_tenants.iter().position(|(s, _)| &**s == t)?;
-            Some((
-                counters.special_tenants.get(i)?,
-                def.special_tenants.get(i)?.1,
-            ))
-        });
-        if let Some((counter, max)) = special_tenant {
-            let limit = Limit {
-                max,
-                period: def.api.period,
-            };
-            if !self.one(counter, 0, limit, Report::User) {
-                return false;
+        // A special tenant's threshold replaces the user limit, a special
+        // app's the app limit; the other limits still apply (§13.3).
+        let tenant = special(
+            &def.special_tenants,
+            &counters.special_tenants,
+            &id.tenant_id,
+        );
+        let user_ok = match (tenant, def.user, facts.user_key()) {
+            (Some((counter, max)), ..) => self.one(counter, Limit { max, ..def.api }, Report::User),
+            (None, Some(limit), Some(user)) => {
+                self.keyed(b, Dimension::User, &[user.as_bytes()], limit, Report::User)
             }
-        } else if let (Some(limit), Some(user)) = (def.user, facts.user_key())
-            && !self.keyed(b, Dimension::User, &[user.as_bytes()], limit, Report::User)
-        {
+            _ => true,
+        };
+        if !user_ok {
             return false;
         }
-        // The app dimension: a special app's threshold replaces the app
-        // limit; the API and user limits still apply.
-        let special_app = id.app_id.as_deref().and_then(|a| {
-            let i = def.special_apps.iter().position(|(s, _)| &**s == a)?;
-            Some((counters.special_apps.get(i)?, def.special_apps.get(i)?.1))
-        });
-        if let Some((counter, max)) = special_app {
-            let limit = Limit {
-                max,
-                period: def.api.period,
-            };
-            if !self.one(counter, 0, limit, Report::App) {
-                return false;
+        let app = special(&def.special_apps, &counters.special_apps, &id.app_id);
+        let app_ok = match (app, def.app, id.app_id.as_deref()) {
+            (Some((counter, max)), ..) => self.one(counter, Limit { max, ..def.api }, Report::App),
+            (None, Some(limit), Some(app)) => {
+                self.keyed(b, Dimension::App, &[app.as_bytes()], limit, Report::App)
             }
-        } else if let (Some(limit), Some(app)) = (def.app, id.app_id.as_deref())
-            && !self.keyed(b, Dimension::App, &[app.as_bytes()], limit, Report::App)
-        {
+            _ => true,
+        };
+        if !app_ok {
             return false;
         }
         if let Some(limit) = def.ip {
@@ -216,7 +202,7 @@ impl Run<'_, '_> {
             let Some(counter) = b.counters.rules.get(i) else {
                 return true;
             };
-            return self.one(counter, 0, rule.limit, Report::None);
+            return self.one(counter, rule.limit, Report::Rule);
         }
         // A value the request lacks counts as its own (absent) value.
         let mut parts: [&[u8]; 8] = [&[]; 8];
@@ -225,10 +211,12 @@ impl Run<'_, '_> {
         }
         let n = rule.key_by.len().min(parts.len());
         let dim = Dimension::Rule(u16::try_from(i).unwrap_or(u16::MAX));
-        self.keyed(b, dim, &parts[..n], rule.limit, Report::None)
+        self.keyed(b, dim, &parts[..n], rule.limit, Report::Rule)
     }
 
-    /// Takes a permit for `parts` from the binding's per-key table of `dim`.
+    /// Takes a permit for `parts` from the binding's per-key table of
+    /// `dim`. The lease is keyed by the table and the key's hash, so the
+    /// shared table is probed only when the lease runs out.
     fn keyed(
         &mut self,
         b: &Binding,
@@ -241,40 +229,62 @@ impl Run<'_, '_> {
             return true;
         };
         let hash = policy::key_hash(b, dim, parts);
-        let window = self.window_of(limit.period.duration());
-        let place = table.place(hash, window);
-        // Keys in the overflow counter share one lease.
-        let key = if place.overflow { 0 } else { hash };
-        self.one(place.counter, key, limit, report)
+        let ask = self.ask(limit);
+        let lease: LeaseKey = (std::ptr::from_ref(table) as usize, hash.max(1));
+        let mut placed = None;
+        let taken = self.t.shard.take_from(
+            lease,
+            || *placed.insert(table.place(hash, ask.window).counter),
+            &ask,
+        );
+        // Debug only: what `remain` reads (the probe is skipped otherwise).
+        let counter = || placed.unwrap_or_else(|| table.place(hash, ask.window).counter);
+        self.record(taken, lease, counter, (&ask, limit), report)
     }
 
-    /// The window number of now in `period`, remembered for the next
-    /// limit of the same period.
-    fn window_of(&mut self, period: std::time::Duration) -> u64 {
+    /// Takes one permit from the fixed `counter` under `limit`.
+    fn one(&mut self, counter: &Counter, limit: Limit, report: Report) -> bool {
+        let ask = self.ask(limit);
+        let lease: LeaseKey = (std::ptr::from_ref(counter) as usize, 0);
+        let taken = self.t.shard.take_from(lease, || counter, &ask);
+        self.record(taken, lease, || counter, (&ask, limit), report)
+    }
+
+    /// The shard's view of `limit` now; limits of one period share one
+    /// division per request.
+    fn ask(&mut self, limit: Limit) -> Ask {
+        let period = limit.period.duration();
         if self.window.0 != period {
             self.window = (period, Position::window_of(self.t.now_ms, period));
         }
-        self.window.1
+        Ask {
+            limit: limit.max,
+            period,
+            window: self.window.1,
+            now_ms: self.t.now_ms,
+            workers: self.t.workers,
+        }
     }
 
-    /// Takes one permit from `counter` for `key` under `limit`.
-    fn one(&mut self, counter: &Counter, key: u64, limit: Limit, report: Report) -> bool {
-        let period = limit.period.duration();
-        let window = self.window_of(period);
-        let t = &mut *self.t;
-        let lease: LeaseKey = (std::ptr::from_ref(counter) as usize, key);
-        let taken = (t.shard).take_in(
-            lease, counter, limit.max, period, window, t.workers, t.now_ms,
-        );
+    /// Remembers a permit taken (to give it back) and, in debug mode, the
+    /// header value.
+    fn record<'c>(
+        &mut self,
+        taken: Option<Taken>,
+        lease: LeaseKey,
+        counter: impl FnOnce() -> &'c Counter,
+        (ask, limit): (&Ask, Limit),
+        report: Report,
+    ) -> bool {
         if let Some(taken) = taken
             && let Some(slot) = self.taken.get_mut(self.n)
         {
             *slot = Some(taken);
             self.n += 1;
         }
-        if t.debug {
+        if self.t.debug {
             let remain = match taken {
-                Some(_) => t.shard.remain(lease, counter, limit.max, period, t.now_ms),
+                Some(_) => self.t.shard.remain(lease, counter(), ask),
                 None => 0,
             };
             let value = Some(RateValue {
@@ -288,7 +298,7 @@ impl Run<'_, '_> {
                 Report::App => self.headers.app = value,
                 Report::Ip => self.headers.ip = value,
                 Report::AllEnv => self.headers.allenv = value,
-                Report::None => {}
+                Report::Rule => {}
             }
         }
         taken.is_some()
@@ -301,4 +311,16 @@ impl Run<'_, '_> {
             }
         }
     }
+}
+
+/// The counter and threshold of `id` among a policy's special apps or
+/// tenants (config-bounded: their own counters, never evicted).
+fn special<'a>(
+    list: &[(Box<str>, u64)],
+    counters: &'a [PaddedCounter],
+    id: &Option<Box<str>>,
+) -> Option<(&'a Counter, u64)> {
+    let id = id.as_deref()?;
+    let i = list.iter().position(|(s, _)| &**s == id)?;
+    Some((counters.get(i)?, list.get(i)?.1))
 }

@@ -3,15 +3,17 @@
 //!
 //! # What is limited
 //!
-//! - Every API has a **default limit** across all its stages
-//!   (`settings.default_api_rate_limit`, 200 per second, §13.2), reported
-//!   as `X-Apig-RateLimit-Api-Allenv`; it applies with or without a bound
-//!   policy (§13.2 Inferred).
+//! - An API with no policy bound in the stage has the **default limit**
+//!   across all its stages (`settings.default_api_rate_limit`, 200 per
+//!   second, §13.2 "APIs with no policy bound", §14.1, §2 step 12),
+//!   reported as `X-Apig-RateLimit-Api-Allenv`. A bound policy replaces
+//!   it, so a policy above 200/s is not silently capped.
 //! - A **classic policy** (`[[throttle]]`, §13) bound to an API in a stage
 //!   adds its API limit (per API, or one budget for all bound APIs of the
 //!   stage when `type = "shared"`), and optional user, app and IP limits.
-//!   The user dimension is the caller's tenant (token claim, or the
-//!   app's `tenant`), else its user ID (§27 C16). An excluded tenant's
+//!   The user dimension is the caller's tenant (§27 C16): a token's
+//!   tenant claim (else its account), an app's `tenant` (apps without one
+//!   share the gateway owner's tenant). An excluded tenant's
 //!   threshold replaces the user limit for that tenant; an excluded app's
 //!   replaces the app limit for that app; the other limits still apply
 //!   (§13.3).
@@ -41,23 +43,25 @@
 //! # Across cores
 //!
 //! Each limited key has one [`global::Counter`]: two `AtomicU64`s, shared
-//! by all workers. Workers do not write it per request. Each worker keeps
-//! a [`shard::Shard`] of **leases**: it takes up to
-//! `max(1, limit / (100 · W))` permits at once with one compare-exchange
-//! and spends them from its own memory. When the counter refuses, the
-//! worker remembers until when the budget cannot open and refuses locally
-//! until then. So a key's cache line is written at most about `100 · W`
-//! times per window plus once per refusal-reopen per worker, whatever the
-//! request rate; the common path is a hash lookup in the core's own map.
-//! No `Mutex` or `RwLock` anywhere.
+//! by all workers (on its own cache line where it is a fixed key). Workers
+//! do not write it per request. Each worker keeps a [`shard::Shard`] of
+//! **leases**: it takes up to `max(1, limit / (100 · W))` permits at once
+//! with one compare-exchange and spends them from its own memory; a
+//! per-key table is probed only when a lease runs out. When the counter
+//! refuses, the worker remembers until when a whole lease can open and
+//! refuses locally until then. So a key's counter is written about once
+//! per lease (at most twice while the budget trickles open under
+//! overload, see `shard`), and refused requests never write it; the
+//! common path is a hash lookup in the core's own map. No `Mutex` or
+//! `RwLock` anywhere.
 //!
 //! **The bound.** With W workers driving one key at limit L with demand
 //! above L, each window admits between `0.99 · L` and `L + W`:
 //! - at most W leases of at most `L / (100 · W)` permits are stranded
 //!   unspent when a window ends, so at least `L − L/100` are spent;
 //! - grants never exceed the budget, so at most L are granted per window;
-//!   a worker whose requests straddle the boundary may spend one permit of
-//!   the old window's lease in the new one, hence `+ W`.
+//!   a request whose worker read the time just before a boundary is still
+//!   judged in the old window, one per worker, hence `+ W`.
 //!
 //! The unit test `shard::two_cores_at_the_limit_admit_within_the_bound`
 //! simulates it and `tests/throttling.rs` checks it on two real workers.
@@ -67,8 +71,9 @@
 //! are counted as used: a worker that stops receiving a key's requests
 //! strands at most one lease (≤ 1 % of L over all workers). `remain` in
 //! the debug headers reads the shared budget plus this worker's own lease,
-//! so it reads low by at most the other workers' leases.
-//!
+//! so it reads low by at most the other workers' leases (and, on a
+//! refused request, by the permits it gave back).
+
 //! # Memory
 //!
 //! Keys fixed by configuration (an API in a stage, a special app or
@@ -79,8 +84,13 @@
 //! reused only when its key was idle for two windows; a busy key — one
 //! under attack — keeps its count however many new keys arrive, and
 //! newcomers that find no free slot share the table's overflow counter
-//! (see [`table`] for the eviction policy). Each worker's lease map is
-//! bounded too ([`shard`]): leases of finished windows go first.
+//! (see [`table`] for the eviction policy). A table serves every API a
+//! policy is bound to, so during a flood (or with more keys active in two
+//! periods than `key_slots`) newcomers on all those APIs share that one
+//! overflow count: size `key_slots` for the keys you expect. All tables
+//! together are capped at 1 GiB by `tollgate check`. Each worker's lease
+//! map is bounded too ([`shard`]): leases of finished windows go first,
+//! then per-key leases; fixed keys' leases are kept.
 //!
 //! # Reload
 //!
@@ -89,7 +99,8 @@
 //! `control::compile::compile_with` takes a `ThrottleCarry` from the old
 //! snapshot and keeps the counters of every policy whose definition is
 //! unchanged (and of every API's default limit), so a reload that does
-//! not touch a policy does not reset it.
+//! not touch a policy does not reset it. Leases are keyed by counter
+//! address, so a worker must clear its shard when it swaps snapshots.
 
 pub mod check;
 pub mod global;

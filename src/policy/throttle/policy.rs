@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::global::Counter;
+use super::global::PaddedCounter;
 use super::table::KeyTable;
 use crate::http::{RequestHead, query};
 use crate::policy::Identity;
@@ -256,21 +256,21 @@ impl Policy {
 #[derive(Debug)]
 pub struct ScopeCounters {
     /// Max. API Requests.
-    pub api: Counter,
+    pub api: PaddedCounter,
     /// Each special app's count (by position in the definition).
-    pub special_apps: Box<[Counter]>,
+    pub special_apps: Box<[PaddedCounter]>,
     /// Each special tenant's count.
-    pub special_tenants: Box<[Counter]>,
+    pub special_tenants: Box<[PaddedCounter]>,
     /// Each rule's count (rules without `key_by`).
-    pub rules: Box<[Counter]>,
+    pub rules: Box<[PaddedCounter]>,
 }
 
 impl ScopeCounters {
     /// Zeroed counters for a scope of `def`.
     pub fn new(def: &Definition) -> ScopeCounters {
-        let zeros = |n: usize| (0..n).map(|_| Counter::default()).collect();
+        let zeros = |n: usize| (0..n).map(|_| PaddedCounter::default()).collect();
         ScopeCounters {
-            api: Counter::default(),
+            api: PaddedCounter::default(),
             special_apps: zeros(def.special_apps.len()),
             special_tenants: zeros(def.special_tenants.len()),
             rules: zeros(def.rules.len()),
@@ -346,11 +346,15 @@ pub struct Facts<'a> {
 }
 
 impl Facts<'_> {
-    /// The user dimension's key (§27 C16): the caller's tenant, else its
-    /// user; `None` for anonymous and app-only callers without a tenant.
+    /// The user dimension's key (§27 C16: one counter per tenant): the
+    /// caller's tenant (a token's tenant claim, an app's `tenant`), else a
+    /// token's account; an app without a `tenant` belongs to the
+    /// gateway owner's own tenant, `""`. `None` for anonymous callers.
     pub fn user_key(&self) -> Option<&str> {
         let id = self.identity;
-        id.tenant_id.as_deref().or(id.user_id.as_deref())
+        (id.tenant_id.as_deref())
+            .or(id.account_name.as_deref())
+            .or(id.app_id.as_ref().map(|_| ""))
     }
 
     /// The value `var` reads, `None` when the request lacks it;

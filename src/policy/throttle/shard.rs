@@ -14,21 +14,30 @@
 //! demand above the limit the gateway admits at least
 //! `limit − workers · lease ≥ 0.99 · limit` per window (with a lease of 1
 //! a permit is only taken for a request that spends it at once). It admits
-//! at most `limit` plus what workers whose clocks read slightly behind
-//! still spend from the previous window's last leases: one request each
-//! in practice, hence `limit + workers`.
+//! at most `limit` per window by the counter's count; a request that read
+//! the time just before a boundary is judged in the old window while its
+//! neighbours are already in the new one, one request per worker at
+//! most, hence `limit + workers`.
+//!
+//! **Reopening.** A refused worker asks again only when enough of the
+//! previous window has slid out for a whole lease to open (or, if that
+//! never happens in this window, a single permit): under sustained
+//! overload the counter sees about one write per lease, not one per
+//! permit that trickles open.
 
 use ahash::AHashMap;
 
 use super::global::Counter;
 use super::window::{self, Position};
 
-/// Identifies a lease: the counter's address and the key it counts (a
-/// slot of a bounded table may count another key later).
+/// Identifies a lease: the address of what it draws from (a counter, or a
+/// per-key table) and the key it counts there (0 for a counter of one
+/// key).
 pub type LeaseKey = (usize, u64);
 
 /// Most leases a core keeps; beyond it, leases of finished windows are
-/// dropped (their permits are lost anyway), then any.
+/// dropped (their permits are lost anyway), then leases of per-key tables
+/// (the keys of unbounded cardinality), then any.
 const MAX_LEASES: usize = 16 * 1024;
 
 /// This core's leases.
@@ -42,6 +51,8 @@ pub struct Shard {
 #[derive(Debug, Clone, Copy)]
 struct Lease {
     window: u64,
+    /// Unix ms at which `window` ends.
+    end_ms: u64,
     left: u64,
     /// Unix ms before which asking the counter again is pointless.
     closed_until: u64,
@@ -53,6 +64,40 @@ struct Lease {
 pub struct Taken {
     key: LeaseKey,
     window: u64,
+}
+
+/// One limit as a request meets it: `limit` per `period`, at `now_ms`
+/// (in window `window` of that period), shared by `workers`.
+#[derive(Debug, Clone, Copy)]
+pub struct Ask {
+    /// Requests per period.
+    pub limit: u64,
+    /// The period.
+    pub period: std::time::Duration,
+    /// `now_ms`'s window number in `period`.
+    pub window: u64,
+    /// Milliseconds since the Unix epoch.
+    pub now_ms: u64,
+    /// Workers sharing the counter (sizes leases).
+    pub workers: u64,
+}
+
+impl Ask {
+    /// `limit` per `period` at `now_ms`.
+    pub fn at(limit: u64, period: std::time::Duration, workers: u64, now_ms: u64) -> Ask {
+        Ask {
+            limit,
+            period,
+            window: Position::window_of(now_ms, period),
+            now_ms,
+            workers,
+        }
+    }
+
+    /// Permits per lease: `max(1, limit / (100 · workers))`.
+    fn lease_size(&self) -> u64 {
+        (self.limit / (100 * self.workers.max(1))).max(1)
+    }
 }
 
 impl Shard {
@@ -67,51 +112,58 @@ impl Shard {
         workers: u64,
         now_ms: u64,
     ) -> Option<Taken> {
-        let window = Position::window_of(now_ms, period);
-        self.take_in(key, counter, limit, period, window, workers, now_ms)
+        self.take_from(key, || counter, &Ask::at(limit, period, workers, now_ms))
     }
 
-    /// [`Shard::take`] with `now_ms`'s window number already known (a
-    /// request checking several limits of one period divides once). The
-    /// common path needs only the window; the fraction within it (another
-    /// division) only when the counter is asked.
-    #[allow(clippy::too_many_arguments)] // take's arguments plus the window
-    pub fn take_in(
+    /// Takes one permit for `key`; `counter` finds what the lease draws
+    /// from, called only when the lease is empty (a per-key table is
+    /// probed once per lease, not per request). The common path needs the
+    /// window number only; the fraction within it (another division) only
+    /// when the counter is asked.
+    pub fn take_from<'c>(
         &mut self,
         key: LeaseKey,
-        counter: &Counter,
-        limit: u64,
-        period: std::time::Duration,
-        window: u64,
-        workers: u64,
-        now_ms: u64,
+        counter: impl FnOnce() -> &'c Counter,
+        ask: &Ask,
     ) -> Option<Taken> {
+        let window = ask.window;
         if self.leases.len() >= MAX_LEASES && !self.leases.contains_key(&key) {
-            self.trim(window);
+            self.trim(ask.now_ms);
         }
         let lease = self.leases.entry(key).or_insert(Lease {
-            window,
+            window: window.wrapping_sub(1),
+            end_ms: 0,
             left: 0,
             closed_until: 0,
         });
         if lease.window != window {
             // A new window: unspent permits of the old one are void.
+            let end_ms = ask.now_ms + Position::ms_to_next(ask.now_ms, ask.period);
             *lease = Lease {
                 window,
+                end_ms,
                 left: 0,
                 closed_until: 0,
             };
         }
+        debug_assert!(lease.end_ms > ask.now_ms, "a lease of a finished window");
         if lease.left == 0 {
-            if now_ms < lease.closed_until {
+            if ask.now_ms < lease.closed_until {
                 return None;
             }
-            let at = Position::of(now_ms, period);
-            let size = (limit / (100 * workers.max(1))).max(1);
-            let granted = counter.take(limit, at, size);
+            let counter = counter();
+            let at = Position::of(ask.now_ms, ask.period);
+            let size = ask.lease_size();
+            let granted = counter.take(ask.limit, at, size);
             if granted == 0 {
-                lease.closed_until = closed_until(counter, limit, at, now_ms, period);
+                lease.closed_until = closed_until(counter, ask, at, size);
                 return None;
+            }
+            debug_assert!(granted <= size);
+            if granted < size {
+                // The budget is trickling open: ask next when a whole
+                // lease can have opened, not at the next permit.
+                lease.closed_until = closed_until(counter, ask, at, size);
             }
             lease.left = granted;
         }
@@ -132,26 +184,21 @@ impl Shard {
     /// the counter's sliding-window budget plus what this core still
     /// holds in its lease. Other cores' unspent leases count as spent, so
     /// this reads low by at most one lease per other worker.
-    pub fn remain(
-        &self,
-        key: LeaseKey,
-        counter: &Counter,
-        limit: u64,
-        period: std::time::Duration,
-        now_ms: u64,
-    ) -> u64 {
-        let at = Position::of(now_ms, period);
-        let previous = counter.count(at.window.wrapping_sub(1));
-        let current = counter.count(at.window);
+    pub fn remain(&self, key: LeaseKey, counter: &Counter, ask: &Ask) -> u64 {
+        let at = Position::of(ask.now_ms, ask.period);
         let held = (self.leases.get(&key))
             .filter(|l| l.window == at.window)
             .map_or(0, |l| l.left);
-        window::budget(limit, previous, current, at.elapsed_ppm) + held
+        ask.limit.saturating_sub(counter.estimate(at)) + held
     }
 
-    /// Drops leases of finished windows; if none is finished, all of them.
-    fn trim(&mut self, window: u64) {
-        self.leases.retain(|_, l| l.window >= window);
+    /// Drops leases of finished windows; if that is not enough, leases of
+    /// per-key tables; if still not, all of them.
+    fn trim(&mut self, now_ms: u64) {
+        self.leases.retain(|_, l| l.end_ms > now_ms);
+        if self.leases.len() >= MAX_LEASES {
+            self.leases.retain(|(_, k), _| *k == 0);
+        }
         if self.leases.len() >= MAX_LEASES {
             self.leases.clear();
         }
@@ -168,26 +215,23 @@ impl Shard {
     }
 }
 
-/// When the counter's budget can next open: the point in this window where
-/// the previous window has slid out far enough, else the next window.
-fn closed_until(
-    counter: &Counter,
-    limit: u64,
-    at: Position,
-    now_ms: u64,
-    period: std::time::Duration,
-) -> u64 {
+/// When asking the counter again can succeed: the point in this window
+/// where the previous window has slid out far enough for a whole lease
+/// (else for one permit), else the next window.
+fn closed_until(counter: &Counter, ask: &Ask, at: Position, size: u64) -> u64 {
     let previous = counter.count(at.window.wrapping_sub(1));
     let current = counter.count(at.window);
-    let next_window = now_ms + Position::ms_to_next(now_ms, period);
-    match window::opens_at(limit, previous, current) {
+    let next_window = ask.now_ms + Position::ms_to_next(ask.now_ms, ask.period);
+    let opens = window::opens_at(ask.limit, previous, current, size)
+        .or_else(|| window::opens_at(ask.limit, previous, current, 1));
+    match opens {
         Some(ppm) if ppm > at.elapsed_ppm => {
-            let period_ms = u64::try_from(period.as_millis()).unwrap_or(u64::MAX);
+            let period_ms = window::period_ms(ask.period);
             let start = next_window.saturating_sub(period_ms);
             let offset = (u128::from(period_ms) * u128::from(ppm)).div_ceil(1_000_000);
             start + u64::try_from(offset).unwrap_or(period_ms)
         }
-        Some(_) => now_ms,
+        Some(_) => ask.now_ms,
         None => next_window,
     }
 }
@@ -256,6 +300,82 @@ mod tests {
         shard.give_back(taken);
         assert!(shard.take((1, 1), &counter, 1, PERIOD, 1, 0).is_some());
         assert_eq!(counter.count(0), 1);
+    }
+
+    #[test]
+    fn a_full_lease_map_drops_finished_then_per_key_leases_first() {
+        let counter = Counter::default();
+        let mut shard = Shard::default();
+        let day = Duration::from_secs(86_400);
+        let t0 = 1_700_000_000_000 - 1_700_000_000_000 % 86_400_000;
+        // A fixed key's lease (key 0) in a day window.
+        assert!(
+            shard
+                .take((1, 0), &counter, 1_000_000, day, 1, t0)
+                .is_some()
+        );
+        // Per-key leases of ten-second windows fill the map.
+        let keys: Vec<Counter> = (0..MAX_LEASES).map(|_| Counter::default()).collect();
+        for (k, c) in (1..MAX_LEASES as u64).zip(&keys) {
+            assert!(shard.take((2, k), c, 1000, PERIOD, 1, t0).is_some());
+        }
+        assert_eq!(shard.len(), MAX_LEASES);
+        // All still live: a newcomer evicts the per-key leases, never the
+        // fixed one (whose window numbers are of another period).
+        let newcomer = Counter::default();
+        assert!(shard.take((3, 7), &newcomer, 1000, PERIOD, 1, t0).is_some());
+        assert!(shard.len() <= 2, "{}", shard.len());
+        assert!(shard.leases.contains_key(&(1, 0)), "the day lease survives");
+        // Finished windows go first: refill, move past their end.
+        for (k, c) in (1..MAX_LEASES as u64 - 1).zip(&keys) {
+            shard.take((2, k), c, 1000, PERIOD, 1, t0);
+        }
+        assert_eq!(shard.len(), MAX_LEASES);
+        assert!(
+            shard
+                .take((3, 8), &newcomer, 1000, PERIOD, 1, t0 + 11_000)
+                .is_some()
+        );
+        assert!(shard.leases.contains_key(&(1, 0)));
+        assert!(shard.len() <= 3);
+    }
+
+    #[test]
+    fn under_overload_a_refused_core_asks_again_for_a_whole_lease() {
+        // limit 10 000 on 1 worker: leases of 100. After a full window the
+        // budget trickles open ten permits per ms; the core asks again
+        // only once a lease's worth has opened, so the counter sees at
+        // most about two writes per lease (a whole one, then the part
+        // that opened while it was spent), not one per 10 permits (1000).
+        let counter = Counter::default();
+        let mut shard = Shard::default();
+        let second = Duration::from_secs(1);
+        let w0 = 1_700_000_000_000;
+        let mut admitted = 0;
+        for ms in 0..1000 {
+            for _ in 0..20 {
+                admitted += u64::from(
+                    shard
+                        .take((1, 0), &counter, 10_000, second, 1, w0 + ms)
+                        .is_some(),
+                );
+            }
+        }
+        assert_eq!(admitted, 10_000);
+        let mut writes = 0;
+        let mut last = counter.count(w0 / 1000 + 1);
+        for ms in 0..1000 {
+            for _ in 0..20 {
+                shard.take((1, 0), &counter, 10_000, second, 1, w0 + 1000 + ms);
+            }
+            let now = counter.count(w0 / 1000 + 1);
+            writes += u64::from(now != last);
+            last = now;
+        }
+        assert!(
+            writes <= 150,
+            "{writes} counter writes in the second window"
+        );
     }
 
     #[test]

@@ -74,7 +74,7 @@ impl Position {
 
 /// A period in milliseconds, at least 1.
 #[inline]
-fn period_ms(period: Duration) -> u64 {
+pub(super) fn period_ms(period: Duration) -> u64 {
     u64::try_from(period.as_millis()).unwrap_or(u64::MAX).max(1)
 }
 
@@ -92,12 +92,12 @@ pub fn budget(limit: u64, previous: u64, current: u64, elapsed_ppm: u32) -> u64 
         .saturating_sub(current)
 }
 
-/// The elapsed fraction (ppm) from which `budget` reaches one, given
-/// `previous` and `current`; `None` when it never does in this window
-/// (current is at the limit already).
-pub fn opens_at(limit: u64, previous: u64, current: u64) -> Option<u32> {
-    // Need ⌈previous·(1 − f)⌉ ≤ limit − current − 1.
-    let room = limit.checked_sub(current)?.checked_sub(1)?;
+/// The elapsed fraction (ppm) from which `budget` reaches `need` (≥ 1),
+/// given `previous` and `current`; `None` when it never does in this
+/// window (`current` is too close to the limit already).
+pub fn opens_at(limit: u64, previous: u64, current: u64, need: u64) -> Option<u32> {
+    // Need ⌈previous·(1 − f)⌉ ≤ limit − current − need.
+    let room = limit.checked_sub(current)?.checked_sub(need.max(1))?;
     if previous <= room {
         return Some(0);
     }
@@ -157,15 +157,30 @@ mod tests {
 
     #[test]
     fn the_budget_opens_when_the_previous_window_has_slid_far_enough() {
-        assert_eq!(opens_at(10, 10, 0), Some(100_000));
-        assert_eq!(opens_at(10, 0, 3), Some(0));
-        assert_eq!(opens_at(10, 10, 10), None);
-        assert_eq!(opens_at(10, 4, 6), Some(250_000)); // 4·(1 − f) ≤ 3
-        for (limit, previous, current) in [(10, 10, 0), (10, 7, 2), (100, 95, 30), (1, 1, 0)] {
-            if let Some(ppm) = opens_at(limit, previous, current) {
-                assert!(budget(limit, previous, current, ppm) >= 1);
-                if ppm > 0 {
-                    assert_eq!(budget(limit, previous, current, ppm - 1), 0);
+        assert_eq!(opens_at(10, 10, 0, 1), Some(100_000));
+        assert_eq!(opens_at(10, 0, 3, 1), Some(0));
+        assert_eq!(opens_at(10, 10, 10, 1), None);
+        assert_eq!(opens_at(10, 4, 6, 1), Some(250_000)); // 4·(1 − f) ≤ 3
+        assert_eq!(
+            opens_at(10, 10, 0, 4),
+            Some(400_000),
+            "room for a lease of 4"
+        );
+        assert_eq!(opens_at(10, 4, 6, 5), None, "a lease of 5 never fits");
+        let cases = [
+            (10, 10, 0),
+            (10, 7, 2),
+            (100, 95, 30),
+            (1, 1, 0),
+            (1000, 1000, 0),
+        ];
+        for (limit, previous, current) in cases {
+            for need in [1, 3] {
+                if let Some(ppm) = opens_at(limit, previous, current, need) {
+                    assert!(budget(limit, previous, current, ppm) >= need);
+                    if ppm > 0 {
+                        assert!(budget(limit, previous, current, ppm - 1) < need);
+                    }
                 }
             }
         }
