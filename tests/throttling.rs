@@ -429,23 +429,28 @@ driver_tests! {
             conn.send(format!("GET /a HTTP/1.1\r\nHost: t\r\nX-Forwarded-For: {ip}\r\n\r\n").as_bytes());
             conn.read().status
         };
-        for _ in 0..3 {
-            assert_eq!(from("192.0.2.1"), 200);
-        }
+        // The victim spends 2 of its 3; the flood's newcomers fill the 64
+        // slots and then share the overflow count (3, soon spent). Had the
+        // victim lost its slot it would land in that spent overflow; in its
+        // own it has one call left.
+        let flood = |from: &mut dyn FnMut(&str) -> u16, range: std::ops::Range<u32>| {
+            for i in range {
+                from(&std::net::Ipv4Addr::from(0x0a00_0000 + i).to_string());
+            }
+        };
+        assert_eq!(from("192.0.2.1"), 200);
+        assert_eq!(from("192.0.2.1"), 200);
+        flood(&mut from, 0..3000);
+        assert_eq!(from("192.0.2.1"), 200, "its own slot, one call left");
         assert_eq!(from("192.0.2.1"), 429);
-        for i in 0..3000u32 {
-            let ip = std::net::Ipv4Addr::from(0x0a00_0000 + i);
-            from(&ip.to_string());
-        }
-        assert_eq!(from("192.0.2.1"), 429, "still limited after the flood");
-        // Next window: the victim's previous window still weighs fully at
-        // its start, so a second flood cannot take its slot either.
-        clock.advance(Duration::from_secs(60));
-        for i in 3000..6000u32 {
-            let ip = std::net::Ipv4Addr::from(0x0a00_0000 + i);
-            from(&ip.to_string());
-        }
-        assert_eq!(from("192.0.2.1"), 429, "its count survived into the next window");
+        // 21 s into the next window one call has slid out for the victim
+        // (⌈3 · 39/60⌉ = 2 still weigh); a second flood at that moment
+        // spends the overflow's opening first, and cannot take the slot
+        // (the victim was counted in the previous window).
+        clock.advance(Duration::from_secs(81));
+        flood(&mut from, 3000..6000);
+        assert_eq!(from("192.0.2.1"), 200, "its count and slot survived into the next window");
+        assert_eq!(from("192.0.2.1"), 429);
         // Two idle windows later its count has slid out.
         clock.advance(Duration::from_secs(120));
         assert_eq!(from("192.0.2.1"), 200);

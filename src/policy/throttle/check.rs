@@ -234,11 +234,14 @@ impl Run<'_, '_> {
         let mut placed = None;
         let taken = self.t.shard.take_from(
             lease,
-            || *placed.insert(table.place(hash, ask.window).counter),
+            || {
+                let place = table.place(hash, ask.window);
+                (*placed.insert(place.counter), place.overflow)
+            },
             &ask,
         );
-        // Debug only: what `remain` reads (the probe is skipped otherwise).
-        let counter = || placed.unwrap_or_else(|| table.place(hash, ask.window).counter);
+        // Debug only: what `remain` reads (found without claiming a slot).
+        let counter = || placed.unwrap_or_else(|| table.peek(hash));
         self.record(taken, lease, counter, (&ask, limit), report)
     }
 
@@ -246,7 +249,7 @@ impl Run<'_, '_> {
     fn one(&mut self, counter: &Counter, limit: Limit, report: Report) -> bool {
         let ask = self.ask(limit);
         let lease: LeaseKey = (std::ptr::from_ref(counter) as usize, 0);
-        let taken = self.t.shard.take_from(lease, || counter, &ask);
+        let taken = self.t.shard.take_from(lease, || (counter, false), &ask);
         self.record(taken, lease, || counter, (&ask, limit), report)
     }
 

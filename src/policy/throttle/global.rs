@@ -61,7 +61,8 @@ impl Counter {
             let (w, count) = unpack(seen);
             // A worker that stalled past two boundaries must not reset a
             // newer window's count back to its own (numbers mod 2³²).
-            if w != at.window as u32 && (w.wrapping_sub(at.window as u32) as i32) > 0 {
+            // (A slot never written holds window 0 and count 0: not newer.)
+            if count > 0 && w != at.window as u32 && (w.wrapping_sub(at.window as u32) as i32) > 0 {
                 return 0;
             }
             let current = if w == at.window as u32 { count } else { 0 };
@@ -129,6 +130,11 @@ mod tests {
         // parity) gets nothing and leaves window 9's count alone.
         assert_eq!(c.take(10, at(7, 500_000), 5), 0);
         assert_eq!(c.count(9), 10);
+        // A new counter is never "newer": window numbers past 2³¹ (Unix
+        // seconds after 2038) grant as any other.
+        let fresh = Counter::default();
+        assert_eq!(fresh.take(10, at((1 << 31) | 5, 0), 3), 3);
+        assert_eq!(fresh.take(10, at((1 << 32) | 6, 0), 3), 3);
     }
 
     #[test]

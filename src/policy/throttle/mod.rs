@@ -12,7 +12,7 @@
 //!   adds its API limit (per API, or one budget for all bound APIs of the
 //!   stage when `type = "shared"`), and optional user, app and IP limits.
 //!   The user dimension is the caller's tenant (§27 C16): a token's
-//!   tenant claim (else its account), an app's `tenant` (apps without one
+//!   tenant claim (else its account, else its user), an app's `tenant` (apps without one
 //!   share the gateway owner's tenant). An excluded tenant's
 //!   threshold replaces the user limit for that tenant; an excluded app's
 //!   replaces the app limit for that app; the other limits still apply

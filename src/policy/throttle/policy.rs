@@ -348,12 +348,14 @@ pub struct Facts<'a> {
 impl Facts<'_> {
     /// The user dimension's key (§27 C16: one counter per tenant): the
     /// caller's tenant (a token's tenant claim, an app's `tenant`), else a
-    /// token's account; an app without a `tenant` belongs to the
-    /// gateway owner's own tenant, `""`. `None` for anonymous callers.
+    /// token's account, else its user; an app without a `tenant` belongs
+    /// to the gateway owner's own tenant, `""`. `None` for anonymous
+    /// callers.
     pub fn user_key(&self) -> Option<&str> {
         let id = self.identity;
         (id.tenant_id.as_deref())
             .or(id.account_name.as_deref())
+            .or(id.user_id.as_deref())
             .or(id.app_id.as_ref().map(|_| ""))
     }
 

@@ -112,18 +112,24 @@ impl Shard {
         workers: u64,
         now_ms: u64,
     ) -> Option<Taken> {
-        self.take_from(key, || counter, &Ask::at(limit, period, workers, now_ms))
+        self.take_from(
+            key,
+            || (counter, false),
+            &Ask::at(limit, period, workers, now_ms),
+        )
     }
 
     /// Takes one permit for `key`; `counter` finds what the lease draws
     /// from, called only when the lease is empty (a per-key table is
-    /// probed once per lease, not per request). The common path needs the
+    /// probed once per lease, not per request), and says whether many
+    /// keys share it (a table's overflow counter): then leases are of one
+    /// permit, so no key strands a share of the others' budget. The common path needs the
     /// window number only; the fraction within it (another division) only
     /// when the counter is asked.
     pub fn take_from<'c>(
         &mut self,
         key: LeaseKey,
-        counter: impl FnOnce() -> &'c Counter,
+        counter: impl FnOnce() -> (&'c Counter, bool),
         ask: &Ask,
     ) -> Option<Taken> {
         let window = ask.window;
@@ -151,9 +157,9 @@ impl Shard {
             if ask.now_ms < lease.closed_until {
                 return None;
             }
-            let counter = counter();
+            let (counter, shared) = counter();
             let at = Position::of(ask.now_ms, ask.period);
-            let size = ask.lease_size();
+            let size = if shared { 1 } else { ask.lease_size() };
             let granted = counter.take(ask.limit, at, size);
             if granted == 0 {
                 lease.closed_until = closed_until(counter, ask, at, size);
@@ -222,18 +228,22 @@ fn closed_until(counter: &Counter, ask: &Ask, at: Position, size: u64) -> u64 {
     let previous = counter.count(at.window.wrapping_sub(1));
     let current = counter.count(at.window);
     let next_window = ask.now_ms + Position::ms_to_next(ask.now_ms, ask.period);
-    let opens = window::opens_at(ask.limit, previous, current, size)
-        .or_else(|| window::opens_at(ask.limit, previous, current, 1));
-    match opens {
+    let period_ms = window::period_ms(ask.period);
+    let start = next_window.saturating_sub(period_ms);
+    // The ms from which `need` permits are open: now, later in this
+    // window, or (None) not in this window.
+    let opening = |need: u64| match window::opens_at(ask.limit, previous, current, need) {
         Some(ppm) if ppm > at.elapsed_ppm => {
-            let period_ms = window::period_ms(ask.period);
-            let start = next_window.saturating_sub(period_ms);
             let offset = (u128::from(period_ms) * u128::from(ppm)).div_ceil(1_000_000);
-            start + u64::try_from(offset).unwrap_or(period_ms)
+            let ms = start + u64::try_from(offset).unwrap_or(period_ms);
+            (ms < next_window).then_some(ms)
         }
-        Some(_) => ask.now_ms,
-        None => next_window,
-    }
+        Some(_) => Some(ask.now_ms),
+        None => None,
+    };
+    // A whole lease if it opens in this window, else a single permit
+    // (so no worker sleeps through budget it could still spend).
+    opening(size).or_else(|| opening(1)).unwrap_or(next_window)
 }
 
 #[cfg(test)]

@@ -106,6 +106,18 @@ impl KeyTable {
         }
     }
 
+    /// The counter the key with `hash` is counted in now, claiming
+    /// nothing: its slot if it has one, else the overflow counter.
+    pub fn peek(&self, hash: u64) -> &Counter {
+        let tag = hash.max(1);
+        let mask = self.slots.len() - 1;
+        let home = hash as usize & mask;
+        (0..PROBES)
+            .filter_map(|i| self.slots.get((home + i) & mask))
+            .find(|slot| slot.tag.load(Ordering::Acquire) == tag)
+            .map_or(&self.overflow, |slot| &slot.counter)
+    }
+
     fn found<'a>(&'a self, slot: &'a Slot) -> Place<'a> {
         Place {
             counter: &slot.counter,
