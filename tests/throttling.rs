@@ -454,6 +454,10 @@ driver_tests! {
         // Two idle windows later its count has slid out.
         clock.advance(Duration::from_secs(120));
         assert_eq!(from("192.0.2.1"), 200);
+        drop(conn);
+        let metrics = gw.shutdown();
+        assert!(metrics.throttle_overflows > 0, "the full table is counted");
+        assert!(metrics.throttled > 5000, "{}", metrics.throttled);
     }
 }
 

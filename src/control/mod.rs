@@ -326,13 +326,20 @@ pub fn run(compiled: Compiled) -> Result<(), String> {
     }
     let totals = gateway.shutdown();
     log::info!(
-        "stopped: {} requests, {} gateway errors, {} upstream connects, {} reuses, {} retries",
+        "stopped: {} requests, {} gateway errors ({} throttled), {} upstream connects, {} reuses, {} retries",
         totals.requests,
         totals.errors,
+        totals.throttled,
         totals.upstream_connects,
         totals.upstream_reuses,
         totals.upstream_retries
     );
+    if totals.throttle_overflows > 0 {
+        log::warn!(
+            "{} throttling leases came from a per-key table's overflow count: raise key_slots of the policies with user, app, IP or key_by limits",
+            totals.throttle_overflows
+        );
+    }
     Ok(())
 }
 

@@ -253,7 +253,11 @@ pub async fn handle(
     // §13–§14: throttling, once the caller is known.
     let verdict = throttle(core, &call, api, &route, source, client);
     call.rate = verdict.headers;
+    if verdict.overflowed {
+        Metrics::bump(&core.metrics.throttle_overflows);
+    }
     if !verdict.admitted {
+        Metrics::bump(&core.metrics.throttled);
         return reject(core, client, &call, GatewayError::Throttled).await;
     }
     let inputs = match params::check(&api.params, &head, &route) {
@@ -328,6 +332,7 @@ fn throttle(
         return Verdict {
             admitted: true,
             headers: None,
+            overflowed: false,
         };
     }
     let source_text = call.source_text(client);

@@ -28,6 +28,11 @@ pub struct Metrics {
     /// Authorizer calls without a decision: unreachable, timed out, 5xx
     /// or a broken result contract (relaxed mode included).
     pub authorizer_failures: Cell<u64>,
+    /// Requests refused by throttling (429 APIG.0308, §13–§14).
+    pub throttled: Cell<u64>,
+    /// Throttling leases drawn from a per-key table's shared overflow
+    /// counter: the table (`key_slots`) was full of busy keys.
+    pub throttle_overflows: Cell<u64>,
 }
 
 /// A plain copy of the counters.
@@ -53,6 +58,10 @@ pub struct MetricsTotals {
     pub authorizer_cache_hits: u64,
     /// See [`Metrics::authorizer_failures`].
     pub authorizer_failures: u64,
+    /// See [`Metrics::throttled`].
+    pub throttled: u64,
+    /// See [`Metrics::throttle_overflows`].
+    pub throttle_overflows: u64,
 }
 
 impl Metrics {
@@ -75,6 +84,8 @@ impl Metrics {
             authorizer_calls: self.authorizer_calls.get(),
             authorizer_cache_hits: self.authorizer_cache_hits.get(),
             authorizer_failures: self.authorizer_failures.get(),
+            throttled: self.throttled.get(),
+            throttle_overflows: self.throttle_overflows.get(),
         }
     }
 }
@@ -91,5 +102,7 @@ impl std::ops::AddAssign for MetricsTotals {
         self.authorizer_calls += o.authorizer_calls;
         self.authorizer_cache_hits += o.authorizer_cache_hits;
         self.authorizer_failures += o.authorizer_failures;
+        self.throttled += o.throttled;
+        self.throttle_overflows += o.throttle_overflows;
     }
 }

@@ -76,6 +76,8 @@ pub struct Verdict {
     pub admitted: bool,
     /// The debug headers, when asked for.
     pub headers: Option<RateHeaders>,
+    /// Whether a lease came from a per-key table's overflow counter.
+    pub overflowed: bool,
 }
 
 /// Limits checked per request at most: default, API, user, app, IP, rule.
@@ -101,6 +103,7 @@ struct Run<'s, 't> {
     /// The last period seen and `now_ms`'s window in it: limits of one
     /// period (the usual case) cost one division per request.
     window: (std::time::Duration, u64),
+    overflowed: bool,
 }
 
 impl Throttle<'_> {
@@ -119,6 +122,7 @@ impl Throttle<'_> {
             n: 0,
             headers: RateHeaders::default(),
             window: (std::time::Duration::ZERO, 0),
+            overflowed: false,
         };
         let admitted = run.all(default, binding, facts);
         if !admitted {
@@ -127,6 +131,7 @@ impl Throttle<'_> {
         Verdict {
             admitted,
             headers: debug.then_some(run.headers),
+            overflowed: run.overflowed,
         }
     }
 }
@@ -232,14 +237,17 @@ impl Run<'_, '_> {
         let ask = self.ask(limit);
         let lease: LeaseKey = (std::ptr::from_ref(table) as usize, hash.max(1));
         let mut placed = None;
+        let mut overflowed = false;
         let taken = self.t.shard.take_from(
             lease,
             || {
                 let place = table.place(hash, ask.window);
+                overflowed = place.overflow;
                 (*placed.insert(place.counter), place.overflow)
             },
             &ask,
         );
+        self.overflowed |= overflowed;
         // Debug only: what `remain` reads (found without claiming a slot).
         let counter = || placed.unwrap_or_else(|| table.peek(hash));
         self.record(taken, lease, counter, (&ask, limit), report)

@@ -87,7 +87,8 @@
 //! (see [`table`] for the eviction policy). A table serves every API a
 //! policy is bound to, so during a flood (or with more keys active in two
 //! periods than `key_slots`) newcomers on all those APIs share that one
-//! overflow count: size `key_slots` for the keys you expect. All tables
+//! overflow count (counted as `throttle_overflows`, warned about at
+//! shutdown): size `key_slots` for the keys you expect. All tables
 //! together are capped at 1 GiB by `tollgate check`. Each worker's lease
 //! map is bounded too ([`shard`]): leases of finished windows go first,
 //! then per-key leases; fixed keys' leases are kept.

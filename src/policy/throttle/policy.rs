@@ -453,6 +453,34 @@ mod tests {
     }
 
     #[test]
+    fn tables_are_allocated_at_load_for_keyed_dimensions_only() {
+        let limit = Limit {
+            max: 10,
+            period: Period::SECOND,
+        };
+        let rule = |key_by: Vec<Var>| Rule {
+            name: "r".into(),
+            limit,
+            condition: Condition::All(Box::new([])),
+            key_by: key_by.into(),
+        };
+        let def = Definition {
+            shared: false,
+            api: limit,
+            user: None,
+            app: None,
+            ip: Some(limit),
+            special_apps: Box::new([]),
+            special_tenants: Box::new([]),
+            rules: Box::new([rule(vec![]), rule(vec![Var::ReqPath])]),
+            key_slots: 1000,
+        };
+        // IP and the keyed rule: two tables of 1024 slots (a power of
+        // two), whatever the traffic.
+        assert_eq!(Tables::new(&def).slots(), 2 * 1024);
+    }
+
+    #[test]
     fn ports_are_stripped_from_hosts() {
         assert_eq!(strip_port(b"www.abc.com:8080"), b"www.abc.com");
         assert_eq!(strip_port(b"www.abc.com"), b"www.abc.com");
