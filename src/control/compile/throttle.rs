@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use super::super::error::ConfigError;
 use super::super::spec::{
-    ApiSpec, AppSpec, ConditionTreeSpec, GatewaySpec, Throttle2Spec, ThrottleParamSpec,
-    ThrottleSpec,
+    ApiSpec, AppSpec, BasicLimits, ConditionTreeSpec, GatewaySpec, Throttle2Spec,
+    ThrottleParamSpec, ThrottleSpec,
 };
 use super::super::validate::KEY_SLOTS;
 use crate::policy::throttle::global::PaddedCounter;
@@ -219,31 +219,18 @@ fn tenants(named: &BTreeMap<String, u64>) -> Box<[(Box<str>, u64)]> {
         .collect()
 }
 
-/// The limits and exclusions both kinds of policy share.
-struct Basic<'a> {
-    shared: bool,
-    period: Period,
-    limits: [Option<u64>; 3],
-    api_limit: u64,
-    special_apps: &'a BTreeMap<String, u64>,
-    special_tenants: &'a BTreeMap<String, u64>,
-    key_slots: usize,
-}
-
-fn definition(b: Basic<'_>, apps: &[AppSpec], rules: Box<[Rule]>) -> Definition {
-    let limit = |max: u64| Limit {
-        max,
-        period: b.period,
-    };
+fn definition(b: BasicLimits<'_>, apps: &[AppSpec], rules: Box<[Rule]>) -> Definition {
+    let period = period(b.period, b.unit);
+    let limit = |max: u64| Limit { max, period };
     let [user, app, ip] = b.limits;
     Definition {
-        shared: b.shared,
+        shared: b.scope.1 == "shared",
         api: limit(b.api_limit),
         user: user.map(limit),
         app: app.map(limit),
         ip: ip.map(limit),
-        special_apps: special_apps(b.special_apps, apps),
-        special_tenants: tenants(b.special_tenants),
+        special_apps: special_apps(b.special_apps.1, apps),
+        special_tenants: tenants(b.special_tenants.1),
         rules,
         // Validated; clamped so that a config `check` rejects cannot
         // allocate without bound while compiling for more errors.
@@ -252,16 +239,7 @@ fn definition(b: Basic<'_>, apps: &[AppSpec], rules: Box<[Rule]>) -> Definition 
 }
 
 fn classic(t: &ThrottleSpec, apps: &[AppSpec]) -> Definition {
-    let basic = Basic {
-        shared: t.kind == "shared",
-        period: period(t.period, &t.unit),
-        limits: [t.user_limit, t.app_limit, t.ip_limit],
-        api_limit: t.api_limit,
-        special_apps: &t.excluded_apps,
-        special_tenants: &t.excluded_tenants,
-        key_slots: t.key_slots,
-    };
-    definition(basic, apps, Box::new([]))
+    definition(t.basic(), apps, Box::new([]))
 }
 
 fn v2(
@@ -301,16 +279,7 @@ fn v2(
             }
         })
         .collect();
-    let basic = Basic {
-        shared: t.scope == "shared",
-        period: period(t.period, &t.unit),
-        limits: [t.user_limit, t.app_limit, t.ip_limit],
-        api_limit: t.api_limit,
-        special_apps: &t.special_apps,
-        special_tenants: &t.special_tenants,
-        key_slots: t.key_slots,
-    };
-    definition(basic, apps, rules)
+    definition(t.basic(), apps, rules)
 }
 
 /// Resolves the names rules use into [`Var`]s, reporting what it cannot.

@@ -146,6 +146,60 @@ pub struct ConditionTreeSpec {
     pub any: Option<Vec<ConditionTreeSpec>>,
 }
 
+/// The basic limits both kinds of policy share, with the TOML keys each
+/// kind writes them under (validation and compilation read them alike).
+#[derive(Debug, Clone, Copy)]
+pub struct BasicLimits<'a> {
+    /// `type` or `scope`, and its value.
+    pub scope: (&'static str, &'a str),
+    /// The period's length in units.
+    pub period: u32,
+    /// The period's unit.
+    pub unit: &'a str,
+    /// Max. API Requests.
+    pub api_limit: u64,
+    /// User, app and IP limits.
+    pub limits: [Option<u64>; 3],
+    /// `excluded_apps` or `special_apps`, and its entries.
+    pub special_apps: (&'static str, &'a BTreeMap<String, u64>),
+    /// `excluded_tenants` or `special_tenants`, and its entries.
+    pub special_tenants: (&'static str, &'a BTreeMap<String, u64>),
+    /// Slots per per-key table.
+    pub key_slots: usize,
+}
+
+impl ThrottleSpec {
+    /// The basic limits.
+    pub fn basic(&self) -> BasicLimits<'_> {
+        BasicLimits {
+            scope: ("type", &self.kind),
+            period: self.period,
+            unit: &self.unit,
+            api_limit: self.api_limit,
+            limits: [self.user_limit, self.app_limit, self.ip_limit],
+            special_apps: ("excluded_apps", &self.excluded_apps),
+            special_tenants: ("excluded_tenants", &self.excluded_tenants),
+            key_slots: self.key_slots,
+        }
+    }
+}
+
+impl Throttle2Spec {
+    /// The basic limits.
+    pub fn basic(&self) -> BasicLimits<'_> {
+        BasicLimits {
+            scope: ("scope", &self.scope),
+            period: self.period,
+            unit: &self.unit,
+            api_limit: self.api_limit,
+            limits: [self.user_limit, self.app_limit, self.ip_limit],
+            special_apps: ("special_apps", &self.special_apps),
+            special_tenants: ("special_tenants", &self.special_tenants),
+            key_slots: self.key_slots,
+        }
+    }
+}
+
 fn default_scope() -> String {
     "api".into()
 }

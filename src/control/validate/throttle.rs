@@ -3,10 +3,10 @@
 //! checked where they are compiled (`compile::throttle`), which resolves
 //! their parameters against each bound API.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use super::super::error::ConfigError;
-use super::super::spec::{ApiSpec, GatewaySpec};
+use super::super::spec::{ApiSpec, BasicLimits, GatewaySpec};
 use super::model::known_stage;
 use crate::policy::throttle::policy::Unit;
 
@@ -25,19 +25,6 @@ pub const MAX_TABLE_BYTES: usize = 1 << 30;
 /// Bytes of one slot of a per-key table (a tag and two counts).
 const SLOT_BYTES: usize = 24;
 
-/// The basic limits both kinds of policy share, with their TOML names.
-struct Basic<'a> {
-    at: String,
-    period: u32,
-    unit: &'a str,
-    api: u64,
-    user: Option<u64>,
-    app: Option<u64>,
-    ip: Option<u64>,
-    specials: [(&'static str, &'a BTreeMap<String, u64>); 2],
-    key_slots: usize,
-}
-
 pub(super) fn throttles(spec: &GatewaySpec, errs: &mut Vec<ConfigError>) {
     let mut names = HashSet::new();
     let mut name = |at: &str, name: &str, errs: &mut Vec<ConfigError>| {
@@ -52,29 +39,11 @@ pub(super) fn throttles(spec: &GatewaySpec, errs: &mut Vec<ConfigError>) {
     for (i, t) in spec.throttle.iter().enumerate() {
         let at = format!("throttle[{i}]");
         name(&at, &t.name, errs);
-        scope(&at, "type", &t.kind, errs);
-        basic(
-            &Basic {
-                at,
-                period: t.period,
-                unit: &t.unit,
-                api: t.api_limit,
-                user: t.user_limit,
-                app: t.app_limit,
-                ip: t.ip_limit,
-                specials: [
-                    ("excluded_apps", &t.excluded_apps),
-                    ("excluded_tenants", &t.excluded_tenants),
-                ],
-                key_slots: t.key_slots,
-            },
-            errs,
-        );
+        basic(&at, t.basic(), errs);
     }
     for (i, t) in spec.throttle2.iter().enumerate() {
         let at = format!("throttle2[{i}]");
         name(&at, &t.name, errs);
-        scope(&at, "scope", &t.scope, errs);
         if t.rule.len() > MAX_RULES {
             errs.push(ConfigError::new(
                 format!("{at}.rule"),
@@ -98,23 +67,7 @@ pub(super) fn throttles(spec: &GatewaySpec, errs: &mut Vec<ConfigError>) {
                 ));
             }
         }
-        basic(
-            &Basic {
-                at,
-                period: t.period,
-                unit: &t.unit,
-                api: t.api_limit,
-                user: t.user_limit,
-                app: t.app_limit,
-                ip: t.ip_limit,
-                specials: [
-                    ("special_apps", &t.special_apps),
-                    ("special_tenants", &t.special_tenants),
-                ],
-                key_slots: t.key_slots,
-            },
-            errs,
-        );
+        basic(&at, t.basic(), errs);
     }
     table_memory(spec, errs);
     let s = &spec.settings;
@@ -134,11 +87,9 @@ fn table_memory(spec: &GatewaySpec, errs: &mut Vec<ConfigError>) {
         let slots = slots.clamp(*KEY_SLOTS.start(), *KEY_SLOTS.end());
         slots.next_power_of_two() * SLOT_BYTES * tables
     };
-    let dims = |u: Option<u64>, a: Option<u64>, i: Option<u64>| {
-        [u, a, i].iter().filter(|l| l.is_some()).count()
-    };
+    let dims = |b: BasicLimits<'_>| b.limits.iter().filter(|l| l.is_some()).count();
     let classic = (spec.throttle.iter().enumerate()).map(|(i, t)| {
-        let tables = dims(t.user_limit, t.app_limit, t.ip_limit);
+        let tables = dims(t.basic());
         (
             format!("throttle[{i}].key_slots"),
             bytes(t.key_slots, tables),
@@ -146,7 +97,7 @@ fn table_memory(spec: &GatewaySpec, errs: &mut Vec<ConfigError>) {
     });
     let v2 = (spec.throttle2.iter().enumerate()).map(|(i, t)| {
         let keyed = t.rule.iter().filter(|r| !r.key_by.is_empty()).count();
-        let tables = dims(t.user_limit, t.app_limit, t.ip_limit) + keyed;
+        let tables = dims(t.basic()) + keyed;
         (
             format!("throttle2[{i}].key_slots"),
             bytes(t.key_slots, tables),
@@ -166,16 +117,6 @@ fn table_memory(spec: &GatewaySpec, errs: &mut Vec<ConfigError>) {
                 MAX_TABLE_BYTES >> 20
             ),
             "lower key_slots (each slot is 24 bytes; one table per user, app or IP limit and per key_by rule)",
-        ));
-    }
-}
-
-fn scope(at: &str, key: &str, value: &str, errs: &mut Vec<ConfigError>) {
-    if value != "api" && value != "shared" {
-        errs.push(ConfigError::new(
-            format!("{at}.{key}"),
-            format!("unknown {key} \"{value}\""),
-            "use \"api\" (each bound API counted alone) or \"shared\" (all bound APIs of a stage count together)",
         ));
     }
 }
@@ -208,11 +149,19 @@ fn period(at: &str, n: u32, unit: &str, errs: &mut Vec<ConfigError>) {
     }
 }
 
-/// Limits, their ordering (§13.1, §27 C16) and exclusions (§13.3).
-fn basic(b: &Basic<'_>, errs: &mut Vec<ConfigError>) {
-    let at = &b.at;
+/// Scope, period, limits, their ordering (§13.1, §27 C16) and
+/// exclusions (§13.3).
+fn basic(at: &str, b: BasicLimits<'_>, errs: &mut Vec<ConfigError>) {
+    let (scope_key, scope) = b.scope;
+    if scope != "api" && scope != "shared" {
+        errs.push(ConfigError::new(
+            format!("{at}.{scope_key}"),
+            format!("unknown {scope_key} \"{scope}\""),
+            "use \"api\" (each bound API counted alone) or \"shared\" (all bound APIs of a stage count together)",
+        ));
+    }
     period(at, b.period, b.unit, errs);
-    limit_range(&format!("{at}.api_limit"), b.api, errs);
+    limit_range(&format!("{at}.api_limit"), b.api_limit, errs);
     let mut under = |key: &str, value: Option<u64>, bound_key: &str, bound: u64| {
         let Some(v) = value else { return };
         limit_range(&format!("{at}.{key}"), v, errs);
@@ -224,13 +173,14 @@ fn basic(b: &Basic<'_>, errs: &mut Vec<ConfigError>) {
             ));
         }
     };
-    under("user_limit", b.user, "api_limit", b.api);
-    match b.user {
-        Some(user) => under("app_limit", b.app, "user_limit", user),
-        None => under("app_limit", b.app, "api_limit", b.api),
+    let [user, app, ip] = b.limits;
+    under("user_limit", user, "api_limit", b.api_limit);
+    match user {
+        Some(user) => under("app_limit", app, "user_limit", user),
+        None => under("app_limit", app, "api_limit", b.api_limit),
     }
-    under("ip_limit", b.ip, "api_limit", b.api);
-    for (key, specials) in b.specials {
+    under("ip_limit", ip, "api_limit", b.api_limit);
+    for (key, specials) in [b.special_apps, b.special_tenants] {
         if specials.len() > MAX_SPECIALS {
             errs.push(ConfigError::new(
                 format!("{at}.{key}"),
@@ -250,10 +200,10 @@ fn basic(b: &Basic<'_>, errs: &mut Vec<ConfigError>) {
                     "name the app or tenant",
                 ));
             }
-            if !(1..=b.api).contains(&v) {
+            if !(1..=b.api_limit).contains(&v) {
                 errs.push(ConfigError::new(
                     vp,
-                    format!("threshold {v} is not between 1 and api_limit {}", b.api),
+                    format!("threshold {v} is not between 1 and api_limit {}", b.api_limit),
                     "a special threshold may exceed the user or app limit it replaces, never the API limit (behaviour.md §13.3)",
                 ));
             }
@@ -262,7 +212,12 @@ fn basic(b: &Basic<'_>, errs: &mut Vec<ConfigError>) {
     if !KEY_SLOTS.contains(&b.key_slots) {
         errs.push(ConfigError::new(
             format!("{at}.key_slots"),
-            format!("{} is not between {} and {}", b.key_slots, KEY_SLOTS.start(), KEY_SLOTS.end()),
+            format!(
+                "{} is not between {} and {}",
+                b.key_slots,
+                KEY_SLOTS.start(),
+                KEY_SLOTS.end()
+            ),
             "size each per-key table for the keys (IPs, tenants, apps) active in two periods; each slot is 24 bytes",
         ));
     }
