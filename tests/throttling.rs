@@ -211,6 +211,14 @@ driver_tests! {
         let gw = TestGateway::one_clocked(driver, &body, clock);
         let by = |app: &str| call(gw.addr, "GET", "/api", &as_app(app));
         assert_eq!(admitted(3, || by("A")), 2, "tenant A: 2 per minute");
+        let refused = call(gw.addr, "GET", "/api", &format!("{}X-Apig-Mode: debug\r\n", as_app("A")));
+        assert_eq!(refused.status, 429);
+        assert_eq!(refused.header("x-apig-ratelimit-user"), Some("remain:0,limit:2,time:1 minute"));
+        assert_eq!(
+            refused.header("x-apig-ratelimit-api"),
+            Some("remain:8,limit:10,time:1 minute"),
+            "the refused call's API permit was given back"
+        );
         let r = call(gw.addr, "GET", "/api", &format!("{}X-Apig-Mode: debug\r\n", as_app("B")));
         assert_eq!(r.header("x-apig-ratelimit-user"), Some("remain:3,limit:4,time:1 minute"));
         assert_eq!(admitted(4, || by("B")), 3, "tenant B: 4, above the user limit of 3");

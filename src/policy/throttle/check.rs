@@ -57,6 +57,20 @@ impl RateHeaders {
     }
 }
 
+impl RateHeaders {
+    /// The header `report` fills; `None` for parameter rules.
+    fn slot(&mut self, report: Report) -> Option<&mut Option<RateValue>> {
+        Some(match report {
+            Report::Api => &mut self.api,
+            Report::User => &mut self.user,
+            Report::App => &mut self.app,
+            Report::Ip => &mut self.ip,
+            Report::AllEnv => &mut self.allenv,
+            Report::Rule => return None,
+        })
+    }
+}
+
 /// Which header a limit reports in.
 #[derive(Debug, Clone, Copy)]
 enum Report {
@@ -97,7 +111,8 @@ pub struct Throttle<'s> {
 
 struct Run<'s, 't> {
     t: &'t mut Throttle<'s>,
-    taken: [Option<Taken>; MAX_LIMITS],
+    /// Permits taken so far, with the header each one reports in.
+    taken: [Option<(Taken, Report)>; MAX_LIMITS],
     n: usize,
     headers: RateHeaders,
     /// The last period seen and `now_ms`'s window in it: limits of one
@@ -290,7 +305,7 @@ impl Run<'_, '_> {
         if let Some(taken) = taken
             && let Some(slot) = self.taken.get_mut(self.n)
         {
-            *slot = Some(taken);
+            *slot = Some((taken, report));
             self.n += 1;
         }
         if self.t.debug {
@@ -303,22 +318,22 @@ impl Run<'_, '_> {
                 limit: limit.max,
                 period: limit.period,
             });
-            match report {
-                Report::Api => self.headers.api = value,
-                Report::User => self.headers.user = value,
-                Report::App => self.headers.app = value,
-                Report::Ip => self.headers.ip = value,
-                Report::AllEnv => self.headers.allenv = value,
-                Report::Rule => {}
+            if let Some(header) = self.headers.slot(report) {
+                *header = value;
             }
         }
         taken.is_some()
     }
 
+    /// Returns every permit taken; the debug headers of those limits then
+    /// read one more.
     fn give_back(&mut self) {
         for taken in self.taken.iter_mut().take(self.n) {
-            if let Some(t) = taken.take() {
+            if let Some((t, report)) = taken.take() {
                 self.t.shard.give_back(t);
+                if let Some(Some(v)) = self.headers.slot(report) {
+                    v.remain += 1;
+                }
             }
         }
     }
