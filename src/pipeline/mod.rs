@@ -1,6 +1,6 @@
 //! The request path as one readable function: route → policy (protocol,
 //! CORS, real IP and access control, authentication: app, token, custom
-//! authorizer; input parameters) → backend (policies, backend authorizer)
+//! authorizer; throttling; input parameters) → backend (policies, backend authorizer)
 //! → rewrite → forward → respond (architecture.md "One request, one
 //! direction").
 //!
@@ -28,8 +28,7 @@ use crate::policy::acl::AccessPolicy;
 use crate::policy::auth::authorizer::cache::ResultCache;
 use crate::policy::cors::{self, CorsPlan};
 use crate::policy::protocol::{self, Verdict as ProtocolVerdict};
-use crate::policy::throttle::check::{RateHeaders, Throttle, Verdict};
-use crate::policy::throttle::policy::Facts as ThrottleFacts;
+use crate::policy::throttle::check::RateHeaders;
 use crate::policy::{Identity, params};
 use crate::record::Metrics;
 use crate::request_id::{RequestId, RequestIdGen};
@@ -38,16 +37,15 @@ use crate::respond::{
     relay::{self, PoolReturn, RelayTimeouts, Unrelayable},
 };
 use crate::rewrite;
-use crate::route::RouteMatch;
 use crate::route::stage::RELEASE_ID;
 use crate::snapshot::Snapshot;
 use crate::upstream::Resolved;
 use crate::upstream::pool::{Pool, UpstreamConn};
-use std::net::IpAddr;
 
 /// Bytes of an upstream response head beyond the request header limit.
 mod auth;
 mod buffer;
+mod throttle;
 
 use auth::{Refusal, authorize};
 use buffer::in_memory_body_sha256;
@@ -251,7 +249,7 @@ pub async fn handle(
         Err(Refusal::Close) => return false,
     };
     // §13–§14: throttling, once the caller is known.
-    let verdict = throttle(core, &call, api, &route, source, client);
+    let verdict = throttle::check(core, &call, api, &route, source, client);
     call.rate = verdict.headers;
     if verdict.overflowed {
         Metrics::bump(&core.metrics.throttle_overflows);
@@ -311,46 +309,6 @@ pub async fn handle(
         }
         Backend::Mock(mock) => serve_mock(core, client, &call, mock).await,
     }
-}
-
-/// Checks the API's default limit and its bound throttling policy
-/// (§13–§14) on this worker's leases.
-fn throttle(
-    core: &CoreState,
-    call: &Call<'_>,
-    api: &Api,
-    route: &RouteMatch,
-    source: IpAddr,
-    client: &ClientConn,
-) -> Verdict {
-    let binding = api
-        .throttle
-        .get(route.stage as usize)
-        .and_then(Option::as_ref);
-    let default = (call.snap.default_rate).map(|limit| (&**api.rate_all, limit));
-    if binding.is_none() && default.is_none() {
-        return Verdict {
-            admitted: true,
-            headers: None,
-            overflowed: false,
-        };
-    }
-    let source_text = call.source_text(client);
-    let facts = ThrottleFacts {
-        head: call.head,
-        route,
-        identity: &call.identity,
-        source,
-        source_text: &source_text,
-    };
-    let mut shard = core.throttle.borrow_mut();
-    let mut throttle = Throttle {
-        shard: &mut shard,
-        workers: core.workers,
-        now_ms: core.clock.unix_ms(),
-        debug: call.started.is_some(),
-    };
-    throttle.check(default, binding, &facts)
 }
 
 async fn proxy(
