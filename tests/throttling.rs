@@ -469,6 +469,33 @@ driver_tests! {
     }
 }
 
+driver_tests! {
+    fn a_flood_on_one_api_does_not_limit_newcomers_on_another(driver) {
+        // Two APIs share one policy's 64-slot IP table; a flood on /a fills
+        // it and spends /a's overflow count, but a newcomer on /b is
+        // counted in /b's own.
+        let body = format!(
+            "[settings]\nreal_ip_from_xff = true\ndefault_api_rate_limit = 0\n\
+             [[throttle]]\nname = \"ips\"\nperiod = 1\nunit = \"minute\"\napi_limit = 1000000\nip_limit = 3\nkey_slots = 64\n\
+             [[group]]\nname = \"DEFAULT\"\n{}{}",
+            api("a", "GET", "/a", "throttle = { RELEASE = \"ips\" }", None),
+            api("b", "GET", "/b", "throttle = { RELEASE = \"ips\" }", None),
+        );
+        let gw = TestGateway::one_clocked(driver, &body, clock());
+        let mut conn = Conn::open(gw.addr);
+        let mut from = |path: &str, ip: u32| {
+            let ip = std::net::Ipv4Addr::from(ip);
+            conn.send(format!("GET {path} HTTP/1.1\r\nHost: t\r\nX-Forwarded-For: {ip}\r\n\r\n").as_bytes());
+            conn.read().status
+        };
+        for i in 0..2000 {
+            from("/a", 0x0a00_0000 + i);
+        }
+        assert_eq!(from("/a", 0x0b00_0001), 429, "a newcomer on /a: /a's overflow is spent");
+        assert_eq!(from("/b", 0x0b00_0002), 200, "a newcomer on /b: its own overflow");
+    }
+}
+
 #[test]
 fn throttle_config_errors_name_the_key_and_the_fix() {
     let group = "[[group]]\nname = \"DEFAULT\"\n[[group.api]]\nname = \"a\"\nmethod = \"GET\"\npath = \"/a/{id}\"\n\

@@ -245,7 +245,10 @@ impl Run<'_, '_> {
         limit: Limit,
         report: Report,
     ) -> bool {
-        let Some(table) = policy::table(&b.policy.tables, dim) else {
+        let (Some(table), Some(spill)) = (
+            policy::table(&b.policy.tables, dim),
+            b.counters.overflow.get(dim.index()),
+        ) else {
             return true;
         };
         let hash = policy::key_hash(b, dim, parts);
@@ -256,15 +259,17 @@ impl Run<'_, '_> {
         let taken = self.t.shard.take_from(
             lease,
             || {
+                // A full table: this scope's overflow count, in leases of
+                // one permit (shared by many keys).
                 let place = table.place(hash, ask.window);
-                overflowed = place.overflow;
-                (*placed.insert(place.counter), place.overflow)
+                overflowed = place.is_none();
+                (*placed.insert(place.unwrap_or(spill)), overflowed)
             },
             &ask,
         );
         self.overflowed |= overflowed;
         // Debug only: what `remain` reads (found without claiming a slot).
-        let counter = || placed.unwrap_or_else(|| table.peek(hash));
+        let counter = || placed.unwrap_or_else(|| table.peek(hash).unwrap_or(spill));
         self.record(taken, lease, counter, (&ask, limit), report)
     }
 

@@ -83,12 +83,13 @@
 //! policy (`key_slots`, default 65 536 slots of 24 bytes). A slot is
 //! reused only when its key was idle for two windows; a busy key — one
 //! under attack — keeps its count however many new keys arrive, and
-//! newcomers that find no free slot share the table's overflow counter
+//! newcomers that find no free slot share an overflow counter
 //! (see [`table`] for the eviction policy). A table serves every API a
-//! policy is bound to, so during a flood (or with more keys active in two
-//! periods than `key_slots`) newcomers on all those APIs share that one
-//! overflow count (counted as `throttle_overflows`, warned about at
-//! shutdown): size `key_slots` for the keys you expect. All tables
+//! policy is bound to, but the overflow count is each API's own (each
+//! scope's): a flood on one API fills the slots, yet newcomers on another
+//! API are not limited together with the flood. Overflow leases are
+//! counted as `throttle_overflows` and warned about at shutdown: size
+//! `key_slots` for the keys active in two periods. All tables
 //! together are capped at 1 GiB by `tollgate check`. Each worker's lease
 //! map is bounded too ([`shard`]): leases of finished windows go first,
 //! then per-key leases; fixed keys' leases are kept.

@@ -263,6 +263,9 @@ pub struct ScopeCounters {
     pub special_tenants: Box<[PaddedCounter]>,
     /// Each rule's count (rules without `key_by`).
     pub rules: Box<[PaddedCounter]>,
+    /// Per-key dimensions' overflow counts, by [`Dimension::index`]: the
+    /// keys of this scope that found no slot in a full table.
+    pub overflow: Box<[PaddedCounter]>,
 }
 
 impl ScopeCounters {
@@ -274,6 +277,7 @@ impl ScopeCounters {
             special_apps: zeros(def.special_apps.len()),
             special_tenants: zeros(def.special_tenants.len()),
             rules: zeros(def.rules.len()),
+            overflow: zeros(3 + def.rules.len()),
         }
     }
 }
@@ -327,6 +331,18 @@ pub enum Dimension {
     Ip,
     /// Per value of a rule's `key_by`.
     Rule(u16),
+}
+
+impl Dimension {
+    /// Position among a scope's overflow counters.
+    pub fn index(self) -> usize {
+        match self {
+            Dimension::User => 0,
+            Dimension::App => 1,
+            Dimension::Ip => 2,
+            Dimension::Rule(r) => 3 + usize::from(r),
+        }
+    }
 }
 
 /// What a request offers the throttle: the facts its limits and rules

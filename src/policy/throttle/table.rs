@@ -11,11 +11,12 @@
 //! before. A key that is being counted — one under attack, or over its
 //! limit — therefore keeps its slot and its count, whatever other keys
 //! arrive; rotating source addresses cannot reset it. When every probed
-//! slot is busy, the new key is counted in the table's **overflow
-//! counter**, shared by all such keys under the same limit: an attacker
-//! flooding the table with fresh keys ends up limited as one key, and so
-//! may a legitimate newcomer during such a flood (the price of bounded
-//! memory; the table size is the knob).
+//! slot is busy, the table has no place for the new key: the caller
+//! counts it in an **overflow counter** shared by all such keys of one
+//! scope (an API in a stage) under the same limit: an attacker flooding
+//! the table with fresh keys ends up limited as one key, and so may a
+//! legitimate newcomer to the same API during such a flood (the price of
+//! bounded memory; the table size is the knob).
 //!
 //! Two keys whose 64-bit hashes collide share a counter, which can only
 //! make limits stricter. A worker about to grant from a slot that another
@@ -40,16 +41,6 @@ struct Slot {
 #[derive(Debug)]
 pub struct KeyTable {
     slots: Box<[Slot]>,
-    overflow: Counter,
-}
-
-/// Where a key is counted.
-#[derive(Debug, Clone, Copy)]
-pub struct Place<'a> {
-    /// The counter.
-    pub counter: &'a Counter,
-    /// Whether it is the shared overflow counter.
-    pub overflow: bool,
 }
 
 impl KeyTable {
@@ -58,14 +49,12 @@ impl KeyTable {
     pub fn new(capacity: usize) -> KeyTable {
         let len = capacity.max(PROBES).next_power_of_two();
         let slots = (0..len).map(|_| Slot::default()).collect();
-        KeyTable {
-            slots,
-            overflow: Counter::default(),
-        }
+        KeyTable { slots }
     }
 
-    /// The counter for the key with 64-bit hash `hash`, in `window`.
-    pub fn place(&self, hash: u64, window: u64) -> Place<'_> {
+    /// The counter for the key with 64-bit hash `hash`, in `window`;
+    /// `None` when every probed slot is busy with another key.
+    pub fn place(&self, hash: u64, window: u64) -> Option<&Counter> {
         let tag = hash.max(1);
         let mask = self.slots.len() - 1;
         let home = hash as usize & mask;
@@ -76,15 +65,15 @@ impl KeyTable {
             };
             let seen = slot.tag.load(Ordering::Acquire);
             if seen == tag {
-                return self.found(slot);
+                return Some(&slot.counter);
             }
             if seen == 0 {
                 match slot
                     .tag
                     .compare_exchange(0, tag, Ordering::AcqRel, Ordering::Acquire)
                 {
-                    Ok(_) => return self.found(slot),
-                    Err(now) if now == tag => return self.found(slot),
+                    Ok(_) => return Some(&slot.counter),
+                    Err(now) if now == tag => return Some(&slot.counter),
                     Err(_) => continue,
                 }
             }
@@ -98,31 +87,21 @@ impl KeyTable {
                 .compare_exchange(old, tag, Ordering::AcqRel, Ordering::Acquire)
                 .is_ok()
         {
-            return self.found(slot);
+            return Some(&slot.counter);
         }
-        Place {
-            counter: &self.overflow,
-            overflow: true,
-        }
+        None
     }
 
     /// The counter the key with `hash` is counted in now, claiming
-    /// nothing: its slot if it has one, else the overflow counter.
-    pub fn peek(&self, hash: u64) -> &Counter {
+    /// nothing: its slot, if it has one.
+    pub fn peek(&self, hash: u64) -> Option<&Counter> {
         let tag = hash.max(1);
         let mask = self.slots.len() - 1;
         let home = hash as usize & mask;
         (0..PROBES)
             .filter_map(|i| self.slots.get((home + i) & mask))
             .find(|slot| slot.tag.load(Ordering::Acquire) == tag)
-            .map_or(&self.overflow, |slot| &slot.counter)
-    }
-
-    fn found<'a>(&'a self, slot: &'a Slot) -> Place<'a> {
-        Place {
-            counter: &slot.counter,
-            overflow: false,
-        }
+            .map(|slot| &slot.counter)
     }
 
     /// Slots (memory is this many counters, whatever the traffic).
@@ -146,15 +125,16 @@ mod tests {
     #[test]
     fn a_key_finds_its_own_counter_again() {
         let t = KeyTable::new(64);
-        let a = t.place(42, 1);
-        assert!(!a.overflow);
-        assert_eq!(a.counter.take(10, at(1), 3), 3);
-        assert_eq!(t.place(42, 1).counter.count(1), 3);
+        let a = t.place(42, 1).unwrap();
+        assert_eq!(a.take(10, at(1), 3), 3);
+        assert_eq!(t.place(42, 1).unwrap().count(1), 3);
+        assert_eq!(t.peek(42).unwrap().count(1), 3);
         assert_eq!(
-            t.place(43, 1).counter.count(1),
+            t.place(43, 1).unwrap().count(1),
             0,
             "another key, another counter"
         );
+        assert!(t.peek(44).is_none(), "peeking claims nothing");
     }
 
     #[test]
@@ -164,38 +144,38 @@ mod tests {
         let limit = 5;
         // The attacked key spends its limit in window 10.
         assert_eq!(
-            t.place(victim, 10).counter.take(limit, at(10), limit),
+            t.place(victim, 10).unwrap().take(limit, at(10), limit),
             limit
         );
         // A flood of fresh keys in the same window: each takes a slot or,
-        // once the probed slots are busy, the overflow counter.
+        // once the probed slots are busy, finds none (the caller's
+        // overflow counter).
         let mut overflowed = 0;
         for k in 1_000..101_000u64 {
-            let place = t.place(k, 10);
-            overflowed += u64::from(place.overflow);
-            place.counter.take(1_000_000, at(10), 1);
+            match t.place(k, 10) {
+                Some(c) => _ = c.take(1_000_000, at(10), 1),
+                None => overflowed += 1,
+            }
         }
         assert!(overflowed > 90_000, "{overflowed}");
         assert_eq!(t.capacity(), 64, "memory is fixed");
         // The attacked key is still at its limit.
-        let place = t.place(victim, 10);
-        assert!(!place.overflow);
-        assert_eq!(place.counter.take(limit, at(10), 1), 0);
+        let place = t.place(victim, 10).expect("kept its slot");
+        assert_eq!(place.take(limit, at(10), 1), 0);
     }
 
     #[test]
     fn an_idle_slot_is_reused_by_a_new_key() {
         let t = KeyTable::new(8);
         for k in 1..=8u64 {
-            assert_eq!(t.place(k * 8, 1).counter.take(10, at(1), 1), 1);
+            assert_eq!(t.place(k * 8, 1).unwrap().take(10, at(1), 1), 1);
         }
-        // All eight slots busy in window 1: a ninth key overflows.
-        assert!(t.place(9 * 8, 1).overflow);
+        // All eight slots busy in window 1: a ninth key finds none.
+        assert!(t.place(9 * 8, 1).is_none());
         // Two windows later they are idle; the newcomer gets a slot with
         // no count carried over.
-        let place = t.place(9 * 8, 3);
-        assert!(!place.overflow);
-        assert_eq!(place.counter.count(3), 0);
-        assert_eq!(place.counter.take(10, at(3), 10), 10);
+        let place = t.place(9 * 8, 3).expect("an idle slot");
+        assert_eq!(place.count(3), 0);
+        assert_eq!(place.take(10, at(3), 10), 10);
     }
 }
