@@ -494,6 +494,35 @@ driver_tests! {
         assert_eq!(from("/a", 0x0b00_0001), 429, "a newcomer on /a: /a's overflow is spent");
         assert_eq!(from("/b", 0x0b00_0002), 200, "a newcomer on /b: its own overflow");
     }
+
+    fn a_key_by_rule_overflows_into_its_own_count(driver) {
+        // A rule counting each `user` query value (2 per minute) in a
+        // 64-slot table: 2000 values fill it, later values share the
+        // rule's overflow count, and a value that had a slot keeps it.
+        let body = format!(
+            "[settings]\ndefault_api_rate_limit = 0\n\
+             [[throttle2]]\nname = \"per-user\"\nperiod = 1\nunit = \"minute\"\napi_limit = 1000000\nkey_slots = 64\n\
+             [[throttle2.param]]\nlocation = \"query\"\nname = \"user\"\n\
+             [[throttle2.rule]]\nlimit = 2\nkey_by = [\"user\"]\ncondition = {{ param = \"reqPath\", value = \"/q\" }}\n\
+             [[group]]\nname = \"DEFAULT\"\n{}",
+            api("q", "GET", "/q", "throttle2 = { RELEASE = \"per-user\" }", None),
+        );
+        let gw = TestGateway::one_clocked(driver, &body, clock());
+        let mut conn = Conn::open(gw.addr);
+        let mut user = |name: &str| {
+            conn.send(format!("GET /q?user={name} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes());
+            conn.read().status
+        };
+        assert_eq!(user("early"), 200);
+        for i in 0..2000 {
+            user(&format!("u{i}"));
+        }
+        assert_eq!(user("late"), 429, "the overflow count (2) went to the flood");
+        assert_eq!(user("early"), 200, "its own slot: one call left");
+        assert_eq!(user("early"), 429);
+        drop(conn);
+        assert!(gw.shutdown().throttle_overflows > 0);
+    }
 }
 
 #[test]
@@ -531,8 +560,8 @@ fn throttle_config_errors_name_the_key_and_the_fix() {
         .map(|i| format!("[[throttle2.rule]]\nlimit = 1\ncondition = {{ param = \"reqPath\", value = \"/{i}\" }}\n"))
         .collect();
     assert_config_errors(
-        &format!("[[throttle2]]\nname = \"many\"\napi_limit = 5\n{rules}"),
-        &["throttle2[0].rule"],
+        &format!("[[throttle2]]\nname = \"many\"\nscope = \"both\"\napi_limit = 5\n{rules}"),
+        &["throttle2[0].rule", "throttle2[0].scope"],
     );
     let group2 = group
         .replace("throttle = { RELEASE = \"p\", NOPE = \"p\" }\n", "")

@@ -336,7 +336,7 @@ pub fn run(compiled: Compiled) -> Result<(), String> {
     );
     if totals.throttle_overflows > 0 {
         log::warn!(
-            "{} throttling leases came from a per-key table's overflow count: raise key_slots of the policies with user, app, IP or key_by limits",
+            "{} requests found a throttling policy's per-key table full and shared an overflow count: raise key_slots of the policies with user, app, IP or key_by limits",
             totals.throttle_overflows
         );
     }

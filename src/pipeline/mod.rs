@@ -42,7 +42,6 @@ use crate::snapshot::Snapshot;
 use crate::upstream::Resolved;
 use crate::upstream::pool::{Pool, UpstreamConn};
 
-/// Bytes of an upstream response head beyond the request header limit.
 mod auth;
 mod buffer;
 mod throttle;
@@ -50,6 +49,7 @@ mod throttle;
 use auth::{Refusal, authorize};
 use buffer::in_memory_body_sha256;
 
+/// Bytes of an upstream response head beyond the request header limit.
 const RESPONSE_HEAD_SLACK: usize = 8 * 1024;
 
 /// The per-core resources of the request path.

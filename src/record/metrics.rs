@@ -30,8 +30,8 @@ pub struct Metrics {
     pub authorizer_failures: Cell<u64>,
     /// Requests refused by throttling (429 APIG.0308, §13–§14).
     pub throttled: Cell<u64>,
-    /// Throttling leases drawn from a per-key table's shared overflow
-    /// counter: the table (`key_slots`) was full of busy keys.
+    /// Requests whose key found its policy's per-key table full of busy
+    /// keys (`key_slots`) and was counted in its scope's overflow count.
     pub throttle_overflows: Cell<u64>,
 }
 

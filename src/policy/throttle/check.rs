@@ -245,10 +245,12 @@ impl Run<'_, '_> {
         limit: Limit,
         report: Report,
     ) -> bool {
-        let (Some(table), Some(spill)) = (
-            policy::table(&b.policy.tables, dim),
-            b.counters.overflow.get(dim.index()),
-        ) else {
+        let table = policy::table(&b.policy.tables, dim);
+        let spill = b.counters.overflow.get(dim.index());
+        // Every per-key dimension with a limit has a table and an
+        // overflow count (both sized from the same definition).
+        debug_assert!(table.is_some() && spill.is_some(), "{dim:?}");
+        let (Some(table), Some(spill)) = (table, spill) else {
             return true;
         };
         let hash = policy::key_hash(b, dim, parts);
@@ -335,8 +337,9 @@ impl Run<'_, '_> {
     fn give_back(&mut self) {
         for taken in self.taken.iter_mut().take(self.n) {
             if let Some((t, report)) = taken.take() {
-                self.t.shard.give_back(t);
-                if let Some(Some(v)) = self.headers.slot(report) {
+                if self.t.shard.give_back(t)
+                    && let Some(Some(v)) = self.headers.slot(report)
+                {
                     v.remain += 1;
                 }
             }

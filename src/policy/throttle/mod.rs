@@ -71,9 +71,8 @@
 //! are counted as used: a worker that stops receiving a key's requests
 //! strands at most one lease (≤ 1 % of L over all workers). `remain` in
 //! the debug headers reads the shared budget plus this worker's own lease,
-//! so it reads low by at most the other workers' leases (and, on a
-//! refused request, by the permits it gave back).
-
+//! so it reads low by at most the other workers' leases.
+//!
 //! # Memory
 //!
 //! Keys fixed by configuration (an API in a stage, a special app or
@@ -85,10 +84,12 @@
 //! under attack — keeps its count however many new keys arrive, and
 //! newcomers that find no free slot share an overflow counter
 //! (see [`table`] for the eviction policy). A table serves every API a
-//! policy is bound to, but the overflow count is each API's own (each
-//! scope's): a flood on one API fills the slots, yet newcomers on another
-//! API are not limited together with the flood. Overflow leases are
-//! counted as `throttle_overflows` and warned about at shutdown: size
+//! policy is bound to, but the overflow count is each scope's own (an
+//! API in a stage; a stage for an API-shared policy): a flood on one API
+//! fills the slots, yet newcomers on another API of an API-based policy
+//! are not limited together with the flood. Requests that found a table
+//! full are counted as `throttle_overflows` and warned about at shutdown:
+//! size
 //! `key_slots` for the keys active in two periods. All tables
 //! together are capped at 1 GiB by `tollgate check`. Each worker's lease
 //! map is bounded too ([`shard`]): leases of finished windows go first,

@@ -264,7 +264,9 @@ pub struct ScopeCounters {
     /// Each rule's count (rules without `key_by`).
     pub rules: Box<[PaddedCounter]>,
     /// Per-key dimensions' overflow counts, by [`Dimension::index`]: the
-    /// keys of this scope that found no slot in a full table.
+    /// keys of this scope that found no slot in a full table. One per
+    /// possible dimension (3 + rules, at most 103 × 128 bytes per scope),
+    /// used or not: bounded by the configuration.
     pub overflow: Box<[PaddedCounter]>,
 }
 

@@ -177,12 +177,15 @@ impl Shard {
         Some(Taken { key, window })
     }
 
-    /// Returns a permit taken for a request another limit refused.
-    pub fn give_back(&mut self, taken: Taken) {
-        if let Some(lease) = self.leases.get_mut(&taken.key)
-            && lease.window == taken.window
-        {
-            lease.left += 1;
+    /// Returns a permit taken for a request another limit refused;
+    /// false when its lease is gone (trimmed, or its window ended).
+    pub fn give_back(&mut self, taken: Taken) -> bool {
+        match self.leases.get_mut(&taken.key) {
+            Some(lease) if lease.window == taken.window => {
+                lease.left += 1;
+                true
+            }
+            _ => false,
         }
     }
 

@@ -13,7 +13,8 @@
 //! arrive; rotating source addresses cannot reset it. When every probed
 //! slot is busy, the table has no place for the new key: the caller
 //! counts it in an **overflow counter** shared by all such keys of one
-//! scope (an API in a stage) under the same limit: an attacker flooding
+//! scope (an API in a stage, or a stage of an API-shared policy) under
+//! the same limit: an attacker flooding
 //! the table with fresh keys ends up limited as one key, and so may a
 //! legitimate newcomer to the same API during such a flood (the price of
 //! bounded memory; the table size is the knob).
