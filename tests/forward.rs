@@ -181,17 +181,18 @@ driver_tests! {
     fn pool_reuses_one_upstream_connection(driver) {
         let up = TestUpstream::ok();
         let gw = TestGateway::one(driver, &proxy_all(up.addr));
-        // Sequential requests over separate client connections share one
-        // upstream connection owned by the worker.
+        // Sequential requests over separate client connections share the
+        // upstream connections owned by the worker. A connection rests
+        // after each answer for as long as the answer took (issue 13), so a
+        // client quicker than the backend may meet it resting and take a
+        // second one; never more.
         for _ in 0..20 {
             assert_eq!(get(gw.addr, "/").status, 200);
         }
-        assert_eq!(up.connection_count(), 1);
-        let seen: Vec<usize> = (0..20).map(|_| up.next().conn).collect();
-        assert!(seen.iter().all(|&c| c == 1));
+        assert!(up.connection_count() <= 2, "{} connections", up.connection_count());
         let totals = gw.shutdown();
-        assert_eq!(totals.upstream_connects, 1);
-        assert_eq!(totals.upstream_reuses, 19);
+        assert_eq!(totals.upstream_connects as usize, up.connection_count());
+        assert_eq!(totals.upstream_reuses + totals.upstream_connects, 20);
     }
 
     fn upstream_connection_close_is_honoured(driver) {
@@ -208,36 +209,39 @@ driver_tests! {
         // announcing it: the pooled connection is dead by the next request.
         let up = TestUpstream::start(|_| Reply::RawThenClose(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec()));
         let gw = TestGateway::one(driver, &proxy_all(up.addr));
-        // Idempotent requests take the pooled connection unprobed and are
-        // replayed on a fresh one when it turns out dead.
+        // Every checkout probes its connection (MSG_PEEK sees the close),
+        // so each request goes out on a fresh one, GET and POST alike, and
+        // none needs a replay.
         for i in 0..10 {
             up.wait_all_closed();
             let r = get(gw.addr, "/");
             assert_eq!(r.status, 200, "request {i}: {}", r.text());
         }
-        // A POST is probed first (MSG_PEEK sees the close) and goes out on a
-        // fresh connection; it is never sent twice.
         up.wait_all_closed();
         let r = request(gw.addr, "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nbody");
         assert_eq!(r.status, 200);
         let totals = gw.shutdown();
-        assert_eq!(totals.upstream_retries, 9, "every GET after the first met a dead connection");
+        assert_eq!(totals.upstream_retries, 0, "the probe saw every close");
         assert_eq!(totals.upstream_connects, 11);
     }
 
     fn non_idempotent_request_is_never_replayed(driver) {
         // Connection 1 answers the warm-up; then it swallows the POST and
         // closes without answering. The POST must not reach the upstream twice.
-        let up = TestUpstream::start(|s| match (s.conn, s.method.as_str()) {
-            (1, "POST") => Reply::Close,
+        let up = TestUpstream::start(|s| match s.method.as_str() {
+            "POST" => Reply::Close,
             _ => Reply::Ok("ok".into()),
         });
         let gw = TestGateway::one(driver, &proxy_all(up.addr));
         assert_eq!(get(gw.addr, "/warm").status, 200);
+        // Past the rest a pooled connection takes after an answer, so the
+        // POST goes out on it.
+        std::thread::sleep(tollgate::upstream::pool::MAX_REST);
         let r = request(gw.addr, "POST /pay HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nbody");
         r.assert_apig(502, "APIG.0201", "Backend unavailable.");
         let _warm = up.next();
-        assert_eq!(up.next().target, "/pay");
+        let pay = up.next();
+        assert_eq!((pay.target.as_str(), pay.conn), ("/pay", 1));
         assert!(up.seen.recv_timeout(std::time::Duration::from_millis(300)).is_err(), "POST replayed");
     }
 

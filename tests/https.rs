@@ -75,9 +75,9 @@ fn https_upstream(cert: &Issued) -> SocketAddr {
 }
 
 /// An HTTPS upstream that answers its first request with a response plus,
-/// in its own TLS record of the same write, a second response nobody asked
-/// for; later requests get "fresh".
-fn sloppy_https_upstream(cert: &Issued) -> SocketAddr {
+/// in its own TLS record, a second response nobody asked for: in the same
+/// write, or `stray_after` later; later requests get "fresh".
+fn sloppy_https_upstream(cert: &Issued, stray_after: Option<Duration>) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let key = PrivateKeyDer::from_pem_file(&cert.key).unwrap();
@@ -114,7 +114,13 @@ fn sloppy_https_upstream(cert: &Issued) -> SocketAddr {
                     } else {
                         &[b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh"]
                     };
-                    for r in records {
+                    for (i, r) in records.iter().enumerate() {
+                        if let (1, Some(pause)) = (i, stray_after) {
+                            if tls.flush().is_err() {
+                                return;
+                            }
+                            std::thread::sleep(pause);
+                        }
                         tls.conn.writer().write_all(r).unwrap();
                     }
                     if tls.flush().is_err() {
@@ -426,7 +432,8 @@ driver_tests! {
         // next client.
         let backend_pki = Pki::new("sloppy");
         let cert = backend_pki.server("backend", &["backend.internal"]);
-        let up = sloppy_https_upstream(&cert);
+        for stray_after in [None, Some(Duration::from_millis(100))] {
+        let up = sloppy_https_upstream(&cert, stray_after);
         let extra = format!(
             "[[group.api]]\nname = \"x\"\nmethod = \"GET\"\npath = \"/x\"\n\
              [group.api.backend]\ntype = \"http\"\nscheme = \"https\"\naddress = \"{up}\"\n\
@@ -435,7 +442,13 @@ driver_tests! {
         );
         let (gw, _) = gateway(driver, &extra);
         assert_eq!(get(gw.addrs[0], "/x").text(), "ok");
+        if let Some(pause) = stray_after {
+            // regression: issue 13 — the stray record arrives while the
+            // connection idles in the pool; the checkout probe closes it.
+            std::thread::sleep(pause * 3);
+        }
         assert_eq!(get(gw.addrs[0], "/x").text(), "fresh");
+        }
     }
 
     fn websocket_echoes_over_ws_and_wss(driver) {

@@ -36,9 +36,10 @@ pub async fn call(
     let mut retried = false;
     let mut request = request;
     loop {
-        let mut conn = acquire(fw, target, false).await?;
+        let mut conn = acquire(fw, target).await?;
         let (res, buf) = timed(target.timeout, io::write_all(&mut conn.stream, request)).await;
         request = buf;
+        let asked = fw.clock.now();
         let head = match res {
             Ok(()) => {
                 read_head(
@@ -53,7 +54,10 @@ pub async fn call(
             Err(e) => Err(HeadFailure::Error(e)),
         };
         let head = match head {
-            Ok(head) => head,
+            Ok(head) => {
+                conn.answered_in = fw.clock.now().saturating_duration_since(asked);
+                head
+            }
             Err(HeadFailure::ClosedEarly | HeadFailure::Error(GatewayError::UpstreamReset))
                 if conn.reused && !retried && !request.is_empty() =>
             {

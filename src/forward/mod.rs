@@ -138,14 +138,15 @@ async fn send(
     mut dec: Decoder,
     in_memory: bool,
 ) -> Result<(UpstreamConn, ResponseHead), Failure> {
-    // A request that may be sent twice (idempotent, body in memory) skips
-    // the liveness probe: the replay below covers a connection the upstream
-    // closed. Anything else is probed and never replayed once written: the
-    // upstream may have acted on it (RFC 9110 §9.2.2).
+    // Every pooled connection is probed at checkout (`Pool::take`); a close
+    // racing the probe is covered by one replay for a request that may be
+    // sent twice (idempotent, body in memory). Anything else is never
+    // replayed once written: the upstream may have acted on it (RFC 9110
+    // §9.2.2).
     let replayable = in_memory && target.method.is_idempotent();
     let mut retried = false;
     loop {
-        let mut conn = acquire(fw, target, !replayable)
+        let mut conn = acquire(fw, target)
             .await
             .map_err(|e| Failure::answer(e, in_memory))?;
         let buf = std::mem::take(out);
@@ -162,6 +163,7 @@ async fn send(
         if !dec.is_done() {
             stream_body(fw, client, req, &mut conn, &mut dec, target.timeout).await?;
         }
+        let asked = fw.clock.now();
         match read_head(
             &mut conn,
             target.method,
@@ -171,7 +173,10 @@ async fn send(
         )
         .await
         {
-            Ok(head) => return Ok((conn, head)),
+            Ok(head) => {
+                conn.answered_in = fw.clock.now().saturating_duration_since(asked);
+                return Ok((conn, head));
+            }
             Err(HeadFailure::ClosedEarly) if conn.reused && replayable && !retried => {
                 retried = true;
                 Metrics::bump(&fw.metrics.upstream_retries);
@@ -185,15 +190,11 @@ async fn send(
 }
 
 /// A pooled connection, or a new one within the connect timeout.
-async fn acquire(
-    fw: &Forwarder<'_>,
-    target: &Target<'_>,
-    probe: bool,
-) -> Result<UpstreamConn, GatewayError> {
+async fn acquire(fw: &Forwarder<'_>, target: &Target<'_>) -> Result<UpstreamConn, GatewayError> {
     let pooled = fw
         .pool
         .borrow_mut()
-        .take(target.upstream, target.addr, fw.clock.now(), probe);
+        .take(target.upstream, target.addr, fw.clock.now());
     if let Some(conn) = pooled {
         Metrics::bump(&fw.metrics.upstream_reuses);
         return Ok(conn);
@@ -293,6 +294,11 @@ enum HeadFailure {
     Error(GatewayError),
 }
 
+/// Interim (1xx) responses accepted before the final one; more is a flood
+/// that ends the connection with a 502 (issue 13). Real servers send one
+/// `100 Continue` and perhaps a `103 Early Hints` or two.
+const MAX_INTERIM_RESPONSES: usize = 8;
+
 /// Reads the final response head, skipping interim 1xx responses.
 async fn read_head(
     conn: &mut UpstreamConn,
@@ -303,6 +309,7 @@ async fn read_head(
 ) -> Result<ResponseHead, HeadFailure> {
     let read = async {
         let mut received = false;
+        let mut interim = 0;
         loop {
             match parse_response(&mut conn.buf, max_head, method) {
                 // 101 answers a WebSocket handshake (§7.3); unasked for,
@@ -313,7 +320,13 @@ async fn read_head(
                 Ok(Some(h)) if h.status == 101 => {
                     return Err(HeadFailure::Error(GatewayError::UpstreamBadResponse));
                 }
-                Ok(Some(h)) if h.status < 200 => continue,
+                Ok(Some(h)) if h.status < 200 => {
+                    interim += 1;
+                    if interim > MAX_INTERIM_RESPONSES {
+                        return Err(HeadFailure::Error(GatewayError::UpstreamBadResponse));
+                    }
+                    continue;
+                }
                 Ok(Some(h)) => return Ok(h),
                 Ok(None) => {}
                 Err(_) => return Err(HeadFailure::Error(GatewayError::UpstreamBadResponse)),

@@ -1,20 +1,29 @@
 //! Per-core keep-alive pool of upstream connections (architecture.md:
 //! connection reuse is most of a proxy's win).
 //!
-//! Owned by one worker, never shared. Idle connections are kept LIFO per
-//! upstream (the warmest first), at most `max_idle` each, for at most
-//! `idle_timeout`.
+//! Owned by one worker, never shared. Idle connections are kept per
+//! upstream, at most `max_idle` each, for at most `idle_timeout`; a
+//! checkout takes the one that has rested longest, so each connection
+//! rests as long as the traffic allows between two requests.
 //!
-//! A request must never fail because the upstream closed a pooled
-//! connection. Two mechanisms, chosen per request by the forward stage:
-//! * a request that can be replayed safely (idempotent method, body fully in
-//!   memory) takes a connection without probing; if it fails before any
-//!   response byte, it is sent again once on a fresh connection;
-//! * any other request probes its connection first with a non-blocking
-//!   `MSG_PEEK`: an upstream that closed it (EOF) or sent unsolicited bytes
-//!   is dropped before anything is written. Such a request is never sent
-//!   twice (the upstream may have acted on it), so a close racing the probe
-//!   — microseconds wide — still answers 502, as nginx does.
+//! A client must never receive a response that is not its own, and a
+//! request must never fail because the upstream closed a pooled connection:
+//! * every checkout probes its connection with a non-blocking `MSG_PEEK`
+//!   (one syscall): an idle connection on which the upstream sent anything
+//!   — an unsolicited response, bytes past a response's declared end, a
+//!   TLS record, or EOF — is closed, never reused, as nginx closes a cached
+//!   upstream connection on any read event while it is idle. Without this,
+//!   those bytes would answer the next request, whoever sent it, and every
+//!   later response on the connection would be one behind (issue 13);
+//! * a close racing the probe (microseconds wide) is covered by the forward
+//!   stage: a request that can be replayed safely (idempotent method, body
+//!   fully in memory) is sent again once on a fresh connection; any other
+//!   answers 502, as nginx does.
+//!
+//! Bytes an upstream writes while a request is in flight on the connection
+//! cannot be told from its answer (HTTP/1.1 has no request ids); they reach
+//! that request's client, and the answer they displace then finds the
+//! connection idle and closes it.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -43,6 +52,9 @@ pub struct UpstreamConn {
     pub addr: SocketAddr,
     /// Whether it came out of the pool (it served an earlier request).
     pub reused: bool,
+    /// How long the last answer on it took: the request's last byte
+    /// written to the response head read.
+    pub answered_in: Duration,
 }
 
 impl UpstreamConn {
@@ -53,14 +65,22 @@ impl UpstreamConn {
             buf: BytesMut::with_capacity(UPSTREAM_BUF_BYTES),
             addr,
             reused: false,
+            answered_in: Duration::ZERO,
         }
     }
 }
 
+/// Longest rest a connection takes after an answer before it carries
+/// another request (see [`Pool::put`]).
+pub const MAX_REST: Duration = Duration::from_millis(50);
+
 #[derive(Debug)]
 struct Idle {
     conn: UpstreamConn,
+    /// When it came back.
     since: Instant,
+    /// When it may carry the next request.
+    ready_at: Instant,
 }
 
 /// The pool of one worker.
@@ -81,24 +101,28 @@ impl Pool {
         }
     }
 
-    /// An idle connection to `addr`, if one is pooled. With `probe`, each
-    /// candidate is first checked with a non-blocking `MSG_PEEK` (one
-    /// syscall) and dropped if the upstream closed it.
-    pub fn take(
-        &mut self,
-        id: UpstreamId,
-        addr: SocketAddr,
-        now: Instant,
-        probe: bool,
-    ) -> Option<UpstreamConn> {
+    /// The idle connection to `addr` that has rested longest, among those
+    /// done resting, if one is pooled. The candidate is first checked with
+    /// a non-blocking `MSG_PEEK` (one syscall) and closed if the upstream
+    /// closed it or sent anything while it idled; expired or mismatched
+    /// ones met on the way are closed too.
+    pub fn take(&mut self, id: UpstreamId, addr: SocketAddr, now: Instant) -> Option<UpstreamConn> {
+        let timeout = self.idle_timeout;
         let list = self.idle.get_mut(id as usize)?;
-        while let Some(mut idle) = list.pop_back() {
-            let fresh = now.saturating_duration_since(idle.since) < self.idle_timeout;
+        let mut i = 0;
+        while let Some(idle) = list.get_mut(i) {
+            let fresh = now.saturating_duration_since(idle.since) < timeout;
             let usable = fresh
                 && idle.conn.addr == addr
                 && idle.conn.buf.is_empty()
                 && !idle.conn.stream.has_pending_input();
-            if usable && (!probe || is_open(idle.conn.stream.tcp())) {
+            if usable && idle.ready_at > now {
+                // Still resting: leave it for a later request.
+                i += 1;
+                continue;
+            }
+            let Some(idle) = list.remove(i) else { break };
+            if usable && is_quiet(idle.conn.stream.tcp()) {
                 let mut conn = idle.conn;
                 conn.reused = true;
                 return Some(conn);
@@ -107,17 +131,28 @@ impl Pool {
         None
     }
 
-    /// Returns a connection whose last exchange completed cleanly.
+    /// Returns a connection whose last exchange completed cleanly. It rests
+    /// before its next request for as long as its last answer took, at most
+    /// [`MAX_REST`]: a backend that wrote a stray response while a request
+    /// was in flight (that request got the stray one) answers the displaced
+    /// request in about its usual time, so the answer lands while the
+    /// connection rests and the checkout probe closes it, instead of
+    /// answering the next request, whoever sent it (issue 13).
     pub fn put(&mut self, id: UpstreamId, conn: UpstreamConn, now: Instant) {
         debug_assert!(conn.buf.is_empty(), "pooled connection has unread bytes");
         let Some(list) = self.idle.get_mut(id as usize) else {
             return;
         };
         if list.len() >= self.max_idle {
-            // Drop the coldest; keep the most recently used.
+            // Drop the one idle longest.
             list.pop_front();
         }
-        list.push_back(Idle { conn, since: now });
+        let ready_at = now + conn.answered_in.min(MAX_REST);
+        list.push_back(Idle {
+            conn,
+            since: now,
+            ready_at,
+        });
     }
 
     /// Closes connections idle for longer than the idle timeout.
@@ -135,8 +170,10 @@ impl Pool {
 }
 
 /// Whether the peer has neither closed the connection nor sent unsolicited
-/// bytes: a non-blocking one-byte `MSG_PEEK`.
-fn is_open(stream: &TcpStream) -> bool {
+/// bytes: a non-blocking one-byte `MSG_PEEK`. Works the same under both
+/// drivers (nothing is in flight on a pooled socket) and for TLS, whose
+/// records arrive on the same socket.
+fn is_quiet(stream: &TcpStream) -> bool {
     let mut byte = 0u8;
     // SAFETY: the fd is a valid, open socket owned by `stream` for the whole
     // call; the buffer is one writable byte on our stack; MSG_DONTWAIT makes
@@ -165,6 +202,13 @@ mod tests {
     /// A connected pair on loopback: (our side as an `UpstreamConn`, peer).
     async fn pair() -> (UpstreamConn, monoio::net::TcpStream) {
         let listener = monoio::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        pair_on(&listener).await
+    }
+
+    /// As [`pair`], connected to `listener`.
+    async fn pair_on(
+        listener: &monoio::net::TcpListener,
+    ) -> (UpstreamConn, monoio::net::TcpStream) {
         let addr = listener.local_addr().unwrap();
         let ours = TcpStream::connect_addr(addr).await.unwrap();
         let (theirs, _) = listener.accept().await.unwrap();
@@ -179,7 +223,7 @@ mod tests {
         let addr = conn.addr;
         pool.put(0, conn, clock.now());
         clock.advance(Duration::from_secs(59));
-        let conn = pool.take(0, addr, clock.now(), true).expect("fresh enough");
+        let conn = pool.take(0, addr, clock.now()).expect("fresh enough");
         assert!(conn.reused);
         pool.put(0, conn, clock.now());
         clock.advance(Duration::from_secs(60));
@@ -196,31 +240,89 @@ mod tests {
         drop(peer);
         // The FIN arrives asynchronously: poll for it, up to a deadline.
         for _ in 0..1000 {
-            if !is_open(conn.stream.tcp()) {
+            if !is_quiet(conn.stream.tcp()) {
                 break;
             }
             monoio::time::sleep(Duration::from_millis(1)).await;
         }
         pool.put(0, conn, clock.now());
-        assert!(pool.take(0, addr, clock.now(), true).is_none());
+        assert!(pool.take(0, addr, clock.now()).is_none());
+    }
+
+    // regression: issue 13 — an unsolicited response written on an idle
+    // connection answered the next request taken from the pool.
+    #[monoio::test_all(timer_enabled = true)]
+    async fn checkout_drops_a_connection_with_unsolicited_bytes() {
+        use monoio::io::AsyncWriteRentExt;
+        let clock = ManualClock::new();
+        let mut pool = Pool::new(1, 4, Duration::from_secs(60));
+        let listener = monoio::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let (conn, mut peer) = pair_on(&listener).await;
+        let (quiet, _quiet_peer) = pair_on(&listener).await;
+        let addr = conn.addr;
+        let quiet_port = quiet.stream.tcp().local_addr().unwrap().port();
+        let (res, _) = peer.write_all(b"HTTP/1.1 200 OK\r\n").await;
+        res.unwrap();
+        for _ in 0..1000 {
+            if !is_quiet(conn.stream.tcp()) {
+                break;
+            }
+            monoio::time::sleep(Duration::from_millis(1)).await;
+        }
+        // The noisy one has rested longest, so it is tried first and closed.
+        pool.put(0, conn, clock.now());
+        pool.put(0, quiet, clock.now());
+        let taken = pool.take(0, addr, clock.now()).expect("the quiet one");
+        assert_eq!(taken.stream.tcp().local_addr().unwrap().port(), quiet_port);
+        assert_eq!(pool.idle_count(0), 0);
     }
 
     #[monoio::test_all(timer_enabled = true)]
-    async fn full_pool_drops_the_coldest() {
+    async fn full_pool_drops_the_longest_idle_and_takes_in_order() {
         let clock = ManualClock::new();
         let mut pool = Pool::new(1, 2, Duration::from_secs(60));
+        let listener = monoio::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
         let mut peers = Vec::new();
         let mut ports = Vec::new();
-        let mut addr = None;
         for _ in 0..3 {
-            let (conn, peer) = pair().await;
+            let (conn, peer) = pair_on(&listener).await;
             ports.push(conn.stream.tcp().local_addr().unwrap().port());
-            addr = Some(conn.addr);
             peers.push(peer);
             pool.put(0, conn, clock.now());
         }
         assert_eq!(pool.idle_count(0), 2);
-        let warmest = pool.take(0, addr.unwrap(), clock.now(), false).unwrap();
-        assert_eq!(warmest.stream.tcp().local_addr().unwrap().port(), ports[2]);
+        let port = |c: UpstreamConn| c.stream.tcp().local_addr().unwrap().port();
+        assert_eq!(pool.take(0, addr, clock.now()).map(port), Some(ports[1]));
+        assert_eq!(pool.take(0, addr, clock.now()).map(port), Some(ports[2]));
+    }
+
+    // regression: issue 13 — a response displaced by a stray one arrived
+    // just after the connection was handed to the next client.
+    #[monoio::test_all(timer_enabled = true)]
+    async fn a_connection_rests_as_long_as_its_last_answer_took() {
+        let clock = ManualClock::new();
+        let mut pool = Pool::new(1, 4, Duration::from_secs(60));
+        let listener = monoio::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (mut slow, _p1) = pair_on(&listener).await;
+        let (fast, _p2) = pair_on(&listener).await;
+        let fast_port = fast.stream.tcp().local_addr().unwrap().port();
+        slow.answered_in = Duration::from_millis(20);
+        pool.put(0, slow, clock.now());
+        pool.put(0, fast, clock.now());
+        // The slow one rested longest but is not done resting.
+        let taken = pool.take(0, addr, clock.now()).expect("the rested one");
+        assert_eq!(taken.stream.tcp().local_addr().unwrap().port(), fast_port);
+        assert!(pool.take(0, addr, clock.now()).is_none());
+        assert_eq!(pool.idle_count(0), 1, "a resting connection is kept");
+        clock.advance(Duration::from_millis(20));
+        assert!(pool.take(0, addr, clock.now()).is_some());
+        // However long an answer took, the rest is bounded.
+        let (mut slowest, _p3) = pair_on(&listener).await;
+        slowest.answered_in = Duration::from_secs(30);
+        pool.put(0, slowest, clock.now());
+        clock.advance(MAX_REST);
+        assert!(pool.take(0, addr, clock.now()).is_some());
     }
 }

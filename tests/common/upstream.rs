@@ -61,6 +61,9 @@ pub enum Reply {
     Big(usize),
     /// These bytes in `pieces` parts, `pause` before each part.
     Dribble(Vec<u8>, usize, Duration),
+    /// Each of these in turn (an answer, then what a hostile upstream
+    /// writes after it).
+    Seq(Vec<Reply>),
 }
 
 /// A running upstream.
@@ -174,6 +177,7 @@ fn answer(stream: &mut TcpStream, reply: Reply) -> bool {
             false
         }
         Reply::Close => false,
+        Reply::Seq(replies) => replies.into_iter().all(|r| answer(stream, r)),
         Reply::Delay(d, inner) => {
             std::thread::sleep(d);
             answer(stream, *inner)
