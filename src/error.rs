@@ -6,6 +6,7 @@
 
 use crate::http::ParseError;
 use crate::http::framing::FramingError;
+use crate::http::normalize::PathFault;
 
 /// Which side of the gateway a failure came from (pingora `ErrorSource`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +107,17 @@ pub enum GatewayError {
     /// An API matches the path but not the method: 404 APIG.0101 "The API does not exist." (§6.7).
     #[error("no API matches the request method")]
     MethodNotAllowed,
+    /// A method no API can name (not GET, POST, PUT, DELETE, PATCH, HEAD
+    /// or OPTIONS, case-sensitively), so not even `ANY` takes it: 400
+    /// APIG.0201 "API request error." (§19 "the HTTP method is not
+    /// supported", §27 C4).
+    #[error("the request method is not supported")]
+    MethodUnsupported,
+    /// A request path refused by normalisation (an escaped slash, a
+    /// backslash, a `;`, a dot segment, a bad escape; issue 13): 400
+    /// APIG.0602 "Bad request.", the connection kept.
+    #[error("request path refused: {0:?}")]
+    PathRefused(PathFault),
     /// An input parameter is missing or invalid: 400 APIG.0201 "API request
     /// error." rendered as `REQUEST_PARAMETERS_FAILURE` (§6.5, §18.2).
     #[error("input parameter {param} is invalid: {fault:?}")]
@@ -247,6 +259,8 @@ impl GatewayError {
             | GatewayError::RequestFraming(_)
             | GatewayError::RouteNotFound
             | GatewayError::MethodNotAllowed
+            | GatewayError::MethodUnsupported
+            | GatewayError::PathRefused(_)
             | GatewayError::InvalidParameter { .. }
             | GatewayError::ProtocolNotAllowed { .. }
             | GatewayError::Misdirected

@@ -46,6 +46,8 @@ pub struct Snapshot {
     pub pool: PoolSettings,
     /// Routing tables.
     pub routes: RouteTable,
+    /// How request paths are normalised before routing (issue 13).
+    pub path_rules: crate::http::normalize::PathRules,
     /// APIs by [`crate::route::ApiId`].
     pub apis: Vec<Api>,
     /// Upstream addresses by [`crate::upstream::UpstreamId`].

@@ -212,6 +212,18 @@ driver_tests! {
         assert_eq!(up.next().body, body);
     }
 
+    // regression: issue 13 — the gateway routes and forwards the normal
+    // form of the path, but the signature covers what the client sent.
+    fn a_signature_over_a_path_not_in_normal_form_still_verifies(driver) {
+        let up = TestUpstream::ok();
+        let gw = TestGateway::one(driver, &config(up.addr, ""));
+        let get = Signed::new("GET", "/demo//%69tems%2a?q=1");
+        let r = request(gw.addr, &get.raw());
+        assert_eq!(r.status, 200, "{}", r.text());
+        // The prefix API forwards the remainder of the normal form.
+        assert_eq!(up.next().target, "/items%2A?q=1");
+    }
+
     fn every_tampered_part_fails(driver) {
         let up = TestUpstream::ok();
         let gw = TestGateway::one(driver, &config(up.addr, ""));

@@ -261,7 +261,10 @@ driver_tests! {
             assert_eq!(conn.read().status, 200);
             az.next();
         }
-        assert_eq!(az.connection_count(), 1, "one keep-alive connection to the authorizer");
+        // Keep-alive connections to the authorizer: one, or a few taking
+        // turns when the next call comes before the last one rested (issue
+        // 13, the pool); never one per call.
+        assert!(az.connection_count() <= 3, "{} connections to the authorizer", az.connection_count());
     }
 
     fn relaxed_mode_lets_requests_through_when_the_endpoint_is_down(driver) {

@@ -19,6 +19,7 @@ use super::spec::{GatewaySpec, GroupSpec, WorkersSpec};
 use super::validate::{parse_match, parse_method};
 use crate::backend::{Api, ResponseSetId};
 use crate::http::HeadLimits;
+use crate::http::normalize::{PathAction, PathRules};
 use crate::respond::template::Template;
 use crate::respond::{ResponseEntry, ResponseSet, ResponseType};
 use crate::route::path::{BuildError, BuildErrorKind, RouteDef};
@@ -107,6 +108,7 @@ pub fn compile_with(
         upstreams,
         response_sets: vec![ResponseSet::builtin("default")],
         group_sets: Vec::new(),
+        fold_case: !spec.settings.path_case_sensitive,
         errs,
     };
     out.token_issuers = token::issuers(&spec.token_issuer, base, &mut out.errs);
@@ -152,7 +154,9 @@ pub fn compile_with(
                 hosts,
                 stages,
                 trees,
+                fold_case: !s.path_case_sensitive,
             },
+            path_rules: path_rules(s),
             apis: out.apis,
             upstreams: out.upstreams.list,
             response_sets: out.response_sets,
@@ -173,6 +177,21 @@ pub fn compile_with(
     })
 }
 
+/// How request paths are normalised before routing (issue 13).
+fn path_rules(s: &crate::control::spec::SettingsSpec) -> PathRules {
+    use crate::control::spec::PathActionSpec;
+    let action = |a: PathActionSpec| match a {
+        PathActionSpec::Reject => PathAction::Reject,
+        PathActionSpec::Keep => PathAction::Keep,
+    };
+    PathRules {
+        merge_slashes: s.path_merge_slashes,
+        backslash: action(s.path_backslash),
+        escaped_slash: action(s.path_escaped_slash),
+        semicolon: action(s.path_semicolon),
+    }
+}
+
 /// What compiling the groups accumulates.
 struct Builder<'a> {
     throttle: throttle::ThrottleCx<'a>,
@@ -186,6 +205,8 @@ struct Builder<'a> {
     upstreams: Upstreams,
     response_sets: Vec<ResponseSet>,
     group_sets: Vec<ResponseSetId>,
+    /// Routes match paths case-insensitively (`path_case_sensitive = false`).
+    fold_case: bool,
     errs: Vec<ConfigError>,
 }
 
@@ -237,6 +258,12 @@ impl Builder<'_> {
             return vec![PathTree::default(); self.stages.len()];
         }
         let mut reported = HashSet::new();
+        let paths: Vec<std::borrow::Cow<'_, str>> = (group.api.iter())
+            .map(|api| match self.fold_case {
+                true => crate::route::fold_template_case(&api.path).into(),
+                false => api.path.as_str().into(),
+            })
+            .collect();
         (0..self.stages.len())
             .map(|stage| {
                 let defs: Vec<RouteDef<'_>> = (group.api.iter().enumerate())
@@ -251,7 +278,7 @@ impl Builder<'_> {
                     .filter_map(|(a, api)| {
                         Some(RouteDef {
                             method: parse_method(&api.method)?,
-                            path: &api.path,
+                            path: paths.get(a).map_or(api.path.as_str(), |p| p),
                             mode: parse_match(&api.match_mode)?,
                             id: (first_api + a) as u32,
                         })

@@ -221,6 +221,26 @@ pub struct SettingsSpec {
     /// Requests per second each API admits across all stages, with or
     /// without a bound policy (§13.2, §27 C1); 0 turns it off.
     pub default_api_rate_limit: u64,
+    /// Merge runs of `/` in request paths before routing (issue 13).
+    pub path_merge_slashes: bool,
+    /// A literal `\` in a request path.
+    pub path_backslash: PathActionSpec,
+    /// `%2F` or `%5C` in a request path.
+    pub path_escaped_slash: PathActionSpec,
+    /// `;` in a request path.
+    pub path_semicolon: PathActionSpec,
+    /// Whether API paths match request paths case-sensitively (APIG: yes).
+    pub path_case_sensitive: bool,
+}
+
+/// `reject` or `keep` (a `[settings]` `path_*` rule).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PathActionSpec {
+    /// Refuse the request: 400 APIG.0602.
+    Reject,
+    /// Route and forward the path as it is.
+    Keep,
 }
 
 impl Default for SettingsSpec {
@@ -246,6 +266,11 @@ impl Default for SettingsSpec {
             real_ip_strict: false,
             authorizer_cache_entries: DEFAULT_AUTHORIZER_CACHE_ENTRIES,
             default_api_rate_limit: DEFAULT_API_RATE_LIMIT,
+            path_merge_slashes: true,
+            path_backslash: PathActionSpec::Reject,
+            path_escaped_slash: PathActionSpec::Reject,
+            path_semicolon: PathActionSpec::Keep,
+            path_case_sensitive: true,
         }
     }
 }

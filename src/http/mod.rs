@@ -7,6 +7,7 @@
 
 pub mod framing;
 pub mod host;
+pub mod normalize;
 pub mod parse;
 pub mod percent;
 pub mod query;

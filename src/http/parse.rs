@@ -13,6 +13,7 @@ mod headers;
 mod limits;
 mod response;
 mod target;
+pub(crate) use target::has_dot_segment;
 #[cfg(test)]
 mod tests;
 
@@ -148,10 +149,15 @@ pub struct RequestHead {
     pub method_span: Span,
     /// The request-target as received.
     pub target: Span,
-    /// Path component of the target (origin-form, or the path of an
-    /// absolute-form target). Empty only for asterisk-form (`OPTIONS *`) or an
-    /// absolute-form target with an empty path; consumers treat empty as `/`.
+    /// Path component of the target as received (origin-form, or the path
+    /// of an absolute-form target): what an app signature covers. Empty
+    /// only for asterisk-form (`OPTIONS *`) or an absolute-form target with
+    /// an empty path; consumers treat empty as `/`. Everything else reads
+    /// [`RequestHead::routed_path`].
     pub path: Span,
+    /// The normal form of the path when it differs from [`Self::path`]
+    /// (see [`RequestHead::normalize_path`]).
+    pub normalized: Option<Bytes>,
     /// Query component without the `?`, if a `?` was present.
     pub query: Option<Span>,
     /// HTTP version.
@@ -186,6 +192,27 @@ impl RequestHead {
     #[inline]
     pub fn slice(&self, span: Span) -> &[u8] {
         span.of(&self.buf)
+    }
+
+    /// The path routing, parameters, throttling, the authorizer and the
+    /// backend see: its normal form once [`Self::normalize_path`] ran.
+    #[inline]
+    pub fn routed_path(&self) -> &[u8] {
+        match &self.normalized {
+            Some(path) => path,
+            None => self.slice(self.path),
+        }
+    }
+
+    /// Puts the path in its normal form under `rules` (issue 13: route on
+    /// the path the backend will see), or says why it is refused.
+    pub fn normalize_path(
+        &mut self,
+        rules: &crate::http::normalize::PathRules,
+    ) -> Result<(), crate::http::normalize::PathFault> {
+        let normal = crate::http::normalize::normalize(self.slice(self.path), rules)?;
+        self.normalized = normal.map(Bytes::from);
+        Ok(())
     }
 
     /// The value of the first header of `kind`.
@@ -334,6 +361,7 @@ pub fn parse_request(
         method_span: parts.method_span,
         target: parts.target,
         path: parts.path,
+        normalized: None,
         query: parts.query,
         version: parts.version,
         headers,

@@ -162,9 +162,11 @@ pub async fn handle(
     core: &CoreState,
     snap: &Snapshot,
     client: &mut ClientConn,
-    head: RequestHead,
+    mut head: RequestHead,
 ) -> bool {
     Metrics::bump(&core.metrics.requests);
+    // Route on the path the backend will see (issue 13).
+    let normalized = head.normalize_path(&snap.path_rules);
     let mut call = Call {
         snap,
         head: &head,
@@ -183,6 +185,9 @@ pub async fn handle(
         && core.tls.misdirected(head.slice(host), negotiated)
     {
         return reject(core, client, &call, GatewayError::Misdirected).await;
+    }
+    if let Err(fault) = normalized {
+        return reject(core, client, &call, GatewayError::PathRefused(fault)).await;
     }
     let route = match snap.routes.lookup(&head) {
         Ok(route) => route,
@@ -462,7 +467,7 @@ async fn redirect(core: &CoreState, client: &mut ClientConn, call: &Call<'_>, po
         &mut client.out,
         host,
         port,
-        head.slice(head.path),
+        head.routed_path(),
         head.query.map(|q| head.slice(q)),
         &call.rid,
         &decor,

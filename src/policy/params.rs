@@ -126,7 +126,7 @@ impl Inputs {
 fn value_of<'a>(found: Found, p: &'a InputParam, head: &'a RequestHead) -> Option<Value<'a>> {
     Some(match found {
         Found::Path(s) => Value {
-            bytes: s.of(head.slice(head.path)),
+            bytes: s.of(head.routed_path()),
             form: Form::PathEncoded,
         },
         Found::Header(s) => Value {

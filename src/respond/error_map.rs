@@ -166,6 +166,14 @@ pub fn map(err: &GatewayError) -> ErrorResponse {
         GatewayError::MethodNotAllowed => {
             resp(404, "APIG.0101", "The API does not exist.", NotFound, false)
         }
+        GatewayError::MethodUnsupported => resp(
+            400,
+            "APIG.0201",
+            "API request error.",
+            RequestParametersFailure,
+            false,
+        ),
+        GatewayError::PathRefused(_) => resp(400, "APIG.0602", "Bad request.", Default4xx, false),
         GatewayError::InvalidParameter { .. } => resp(
             400,
             "APIG.0201",

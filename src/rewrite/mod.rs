@@ -123,7 +123,7 @@ fn host<'a>(head: &'a RequestHead, backend: &'a HttpBackend) -> &'a [u8] {
 /// prefix remainder (§6.4: `/test/` + `AA/CC` → `/test2/AA/CC`, §27 C12).
 fn backend_path(out: &mut BytesMut, req: &Request<'_>, backend: &HttpBackend) {
     let head = req.head;
-    let path = head.slice(head.path);
+    let path = head.routed_path();
     let captures = req.route.params.as_slice();
     let start = out.len();
     for part in &backend.path {

@@ -11,9 +11,11 @@ pub mod path;
 pub mod stage;
 mod template;
 
+use std::borrow::Cow;
+
 use crate::error::GatewayError;
 use crate::http::parse::HeaderKind;
-use crate::http::{RequestHead, Span};
+use crate::http::{Method, RequestHead, Span};
 
 pub use stage::{StageId, StageTable};
 
@@ -35,6 +37,43 @@ pub struct RouteTable {
     pub stages: StageTable,
     /// Path trees by `group * stages.len() + stage`.
     pub trees: Vec<PathTree>,
+    /// Match paths case-insensitively: the trees hold lower-cased
+    /// templates ([`fold_template_case`]) and lookups lower-case the path
+    /// (`[settings] path_case_sensitive = false`, issue 13).
+    pub fold_case: bool,
+}
+
+/// An API path template with its literal parts lower-cased (parameter
+/// names inside `{}` keep their case), for case-insensitive routing.
+pub fn fold_template_case(template: &str) -> String {
+    let mut depth = 0u32;
+    template
+        .chars()
+        .map(|c| {
+            match c {
+                '{' => depth += 1,
+                '}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            if depth == 0 {
+                c.to_ascii_lowercase()
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// The path a tree is searched with: the routed path, lower-cased when
+/// routing folds case. Lower-casing keeps every byte offset, so captures
+/// and remainders index the routed path all the same.
+fn match_path<'h>(head: &'h RequestHead, fold_case: bool) -> Cow<'h, [u8]> {
+    let path = head.routed_path();
+    if fold_case && path.iter().any(u8::is_ascii_uppercase) {
+        Cow::Owned(path.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(path)
+    }
 }
 
 /// What routing found for a request.
@@ -47,7 +86,7 @@ pub struct RouteMatch {
     /// The API.
     pub api: ApiId,
     /// Path parameter captures, spans into the request path
-    /// (`head.slice(head.path)`).
+    /// (`head.routed_path()`).
     pub params: Params,
     /// Prefix APIs: the path after the prefix, a span into the request path.
     pub remainder: Option<Span>,
@@ -58,7 +97,8 @@ impl RouteTable {
     /// error path only).
     fn published_elsewhere(&self, group: GroupId, stage: StageId, head: &RequestHead) -> bool {
         let n = self.stages.len();
-        let path = head.slice(head.path);
+        let path = match_path(head, self.fold_case);
+        let path = &path[..];
         (0..n).filter(|s| *s != stage as usize).any(|s| {
             let mut params = Params::default();
             self.trees.get(group as usize * n + s).is_some_and(|t| {
@@ -98,7 +138,7 @@ pub struct RouteError {
     pub group: Option<GroupId>,
     /// The stage, when `X-Stage` named a known one.
     pub stage: Option<StageId>,
-    /// `RouteNotFound` or `MethodNotAllowed`.
+    /// `RouteNotFound`, `MethodNotAllowed` or `MethodUnsupported`.
     pub error: GatewayError,
 }
 
@@ -122,11 +162,22 @@ impl RouteTable {
                 None => return Err(miss(Some(group), None, GatewayError::RouteNotFound)),
             },
         };
+        // Methods are case-sensitive tokens (RFC 9110 §9.1): `get` or
+        // `PROPFIND` is none of the methods an API can name, so not even
+        // `ANY` takes it (issue 13).
+        if head.method == Method::Other {
+            return Err(miss(
+                Some(group),
+                Some(stage),
+                GatewayError::MethodUnsupported,
+            ));
+        }
         let slot = group as usize * self.stages.len() + stage as usize;
         let Some(tree) = self.trees.get(slot) else {
             return Err(miss(Some(group), Some(stage), GatewayError::RouteNotFound));
         };
-        let path = head.slice(head.path);
+        let path = match_path(head, self.fold_case);
+        let path = &path[..];
         let mut params = Params::default();
         match tree.lookup(head.method, path, &mut params) {
             PathLookup::Found { id, remainder } => Ok(RouteMatch {

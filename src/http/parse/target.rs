@@ -49,7 +49,7 @@ pub(super) fn parse_target(base: &[u8], span: Span, method: Method) -> Result<Ta
 /// `/public/../admin` would match a `/public/` API and then escape the
 /// backend prefix when the upstream resolves it (RFC 3986 §5.2.4).
 /// Browsers and HTTP clients normalise such paths before sending them.
-pub(super) fn has_dot_segment(path: &[u8]) -> bool {
+pub(crate) fn has_dot_segment(path: &[u8]) -> bool {
     path.split(|&b| b == b'/').any(|segment| {
         let mut dots = 0;
         let mut rest = segment;

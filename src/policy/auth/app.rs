@@ -275,6 +275,8 @@ fn verify_signature<'a>(
         scene.scratch.clear();
         let parts = RequestParts {
             method: head.slice(head.method_span),
+            // What the client signed: the path as received, not its
+            // normal form (issue 13).
             path: head.slice(head.path),
             query: head.query.map(|q| head.slice(q)),
             headers: |name: &[u8]| signed_value(head, name),

@@ -230,7 +230,7 @@ impl Authorizer {
         event.raw("{\"httpMethod\":");
         event.str(head.slice(head.method_span));
         event.raw(",\"path\":");
-        event.str(head.slice(head.path));
+        event.str(head.routed_path());
         event.raw(",\"headers\":{");
         let mut first = true;
         // At most MAX_HEADERS (128) lines: the quadratic search is bounded.

@@ -386,14 +386,14 @@ impl Facts<'_> {
             Var::Path(i) => {
                 let capture = *captures.get(usize::from(*i))?;
                 let span = self.route.params.as_slice().get(usize::from(capture))?;
-                Some(span.of(head.slice(head.path)))
+                Some(span.of(head.routed_path()))
             }
             Var::Query(name) => query::find(head.slice(head.query?), name),
             Var::Method => Some(match head.method.token() {
                 Some(token) => token,
                 None => head.slice(head.method_span),
             }),
-            Var::ReqPath => Some(head.slice(head.path)),
+            Var::ReqPath => Some(head.routed_path()),
             Var::SourceIp => Some(self.source_text),
             Var::AppId => self.identity.app_id.as_deref().map(str::as_bytes),
             Var::UserId => self.identity.user_id.as_deref().map(str::as_bytes),
