@@ -1,14 +1,34 @@
 //! `X-Request-Id` values: 32 lower-case hex characters, unique per request
-//! (behaviour.md §19).
+//! (behaviour.md §19) and unpredictable (issue 13 item 7).
 //!
-//! Each worker owns a generator: the high 64 bits are a per-process random
-//! prefix with the worker index in its low 16 bits (so workers never
-//! collide), the low 64 bits a bijective mix of a per-worker counter (so a
-//! worker never repeats itself and ids do not look sequential). No shared
-//! state, no syscalls per request.
+//! Each id is one AES-128 block: the worker index and a per-worker counter,
+//! encrypted under a key drawn from the operating system's generator once
+//! per process. AES is a permutation, so distinct (worker, counter) pairs
+//! never collide within a process; without the key an id reveals neither
+//! the worker nor how many requests it served, nor the next id. One block
+//! encryption per request (AES-NI), no syscall, no shared state.
 
 use std::cell::Cell;
-use std::hash::{BuildHasher, Hasher};
+use std::sync::LazyLock;
+
+use aws_lc_rs::cipher::{AES_128, EncryptingKey, UnboundCipherKey};
+
+/// This process's id key: 16 bytes from the OS generator, drawn at the
+/// first generator built (workers start before any request).
+static PROCESS_KEY: LazyLock<[u8; 16]> = LazyLock::new(|| {
+    let mut key = [0u8; 16];
+    if aws_lc_rs::rand::fill(&mut key).is_err() {
+        // The OS generator failed (it does not on Linux ≥ 3.17): fall back
+        // to std's per-process random hash keys, still unknown to clients.
+        use std::hash::{BuildHasher, Hasher};
+        for half in key.chunks_mut(8) {
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u32(std::process::id());
+            half.copy_from_slice(&h.finish().to_le_bytes());
+        }
+    }
+    key
+});
 
 /// One request id, ready to write.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -35,23 +55,37 @@ impl std::fmt::Debug for RequestId {
 }
 
 /// Per-worker generator.
-#[derive(Debug)]
 pub struct RequestIdGen {
-    prefix: u64,
+    index: u64,
+    key: Option<EncryptingKey>,
     counter: Cell<u64>,
+}
+
+impl std::fmt::Debug for RequestIdGen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestIdGen")
+            .field("index", &self.index)
+            .finish_non_exhaustive()
+    }
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 impl RequestIdGen {
-    /// A generator for worker `index`, seeded from the process's random state.
+    /// A generator for worker `index`, keyed with this process's id key.
     pub fn new(index: usize) -> Self {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_usize(index);
-        h.write_u32(std::process::id());
-        let prefix = (mix(h.finish()) & !0xffff) | (index as u64 & 0xffff);
+        RequestIdGen::with_key(index, &PROCESS_KEY)
+    }
+
+    /// A generator keyed with `key` (tests compare processes).
+    pub fn with_key(index: usize, key: &[u8; 16]) -> Self {
+        let key = UnboundCipherKey::new(&AES_128, key)
+            .and_then(EncryptingKey::ecb)
+            .ok();
+        debug_assert!(key.is_some(), "AES-128 takes a 16-byte key");
         RequestIdGen {
-            prefix,
+            index: index as u64,
+            key,
             counter: Cell::new(0),
         }
     }
@@ -61,9 +95,21 @@ impl RequestIdGen {
     pub fn next_id(&self) -> RequestId {
         let n = self.counter.get().wrapping_add(1);
         self.counter.set(n);
+        let mut block = [0u8; 16];
+        block[..8].copy_from_slice(&self.index.to_be_bytes());
+        block[8..].copy_from_slice(&n.to_be_bytes());
+        let encrypted = self.key.as_ref().map(|k| k.encrypt(&mut block));
+        if !matches!(encrypted, Some(Ok(_))) {
+            // Never seen (AES-ECB on one whole block cannot fail); the
+            // (worker, counter) pair is still unique, through a bijection.
+            let lo = mix(n ^ mix(self.index));
+            block[8..].copy_from_slice(&lo.to_be_bytes());
+        }
         let mut out = [0u8; 32];
-        write_hex(self.prefix, &mut out[..16]);
-        write_hex(mix(n), &mut out[16..]);
+        for (pair, byte) in out.chunks_exact_mut(2).zip(block) {
+            pair[0] = HEX[usize::from(byte >> 4)];
+            pair[1] = HEX[usize::from(byte & 0xf)];
+        }
         RequestId(out)
     }
 }
@@ -74,14 +120,6 @@ fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
-}
-
-#[inline]
-fn write_hex(v: u64, out: &mut [u8]) {
-    debug_assert_eq!(out.len(), 16);
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = HEX[((v >> (60 - 4 * i)) & 0xf) as usize];
-    }
 }
 
 #[cfg(test)]
@@ -101,5 +139,34 @@ mod tests {
                 assert!(seen.insert(id.as_bytes().to_vec()));
             }
         }
+    }
+
+    // regression: issue 13 item 7 — every process yielded the same low
+    // half in the same order, and a worker's ids counted its requests.
+    #[test]
+    fn processes_with_different_keys_share_no_id_pattern() {
+        let one = RequestIdGen::with_key(0, &[1; 16]);
+        let two = RequestIdGen::with_key(0, &[2; 16]);
+        let ids = |g: &RequestIdGen| {
+            (0..1000)
+                .map(|_| g.next_id().as_str().to_string())
+                .collect::<Vec<_>>()
+        };
+        let (a, b) = (ids(&one), ids(&two));
+        let halves = |v: &[String]| {
+            v.iter()
+                .map(|s| s[16..].to_string())
+                .collect::<HashSet<_>>()
+        };
+        assert!(halves(&a).is_disjoint(&halves(&b)), "no shared low halves");
+        // Nothing stays fixed from one id to the next: no prefix, no worker
+        // index in the clear.
+        for pair in a.windows(2) {
+            assert_ne!(pair[0][..4], pair[1][..4]);
+        }
+        // The same key and worker give the same sequence (a bijection of
+        // the counter), so ids are unique per process by construction.
+        let again = RequestIdGen::with_key(0, &[1; 16]);
+        assert_eq!(ids(&again), a);
     }
 }

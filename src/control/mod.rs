@@ -183,19 +183,28 @@ impl Gateway {
 
     /// Stops accepting, lets in-flight requests finish (up to the shutdown
     /// timeout), joins every thread and returns the summed counters.
-    pub fn shutdown(mut self) -> MetricsTotals {
+    pub fn shutdown(self) -> MetricsTotals {
+        let mut totals = MetricsTotals::default();
+        for t in self.shutdown_each() {
+            totals += t;
+        }
+        totals
+    }
+
+    /// As [`Gateway::shutdown`], with each worker's counters apart, in
+    /// worker order.
+    pub fn shutdown_each(mut self) -> Vec<MetricsTotals> {
         self.shutdown.store(true, Ordering::Release);
         drop(self.resolver_stop.take());
-        let mut totals = MetricsTotals::default();
-        for h in self.workers.drain(..) {
-            if let Ok(t) = h.join() {
-                totals += t;
-            }
-        }
+        let each = self
+            .workers
+            .drain(..)
+            .map(|h| h.join().unwrap_or_default())
+            .collect();
         if let Some(r) = self.resolver.take() {
             let _ = r.join();
         }
-        totals
+        each
     }
 }
 

@@ -109,6 +109,14 @@ impl TestGateway {
         self.gw.take().map(Gateway::shutdown).unwrap_or_default()
     }
 
+    /// Shuts down and returns each worker's counters.
+    pub fn shutdown_each(mut self) -> Vec<tollgate::record::metrics::MetricsTotals> {
+        self.gw
+            .take()
+            .map(Gateway::shutdown_each)
+            .unwrap_or_default()
+    }
+
     /// Takes the gateway out (to shut it down from another thread).
     pub fn take(&mut self) -> Gateway {
         self.gw.take().expect("gateway running")
