@@ -113,6 +113,11 @@ pub enum GatewayError {
     /// supported", §27 C4).
     #[error("the request method is not supported")]
     MethodUnsupported,
+    /// The request came back through this gateway more than
+    /// `policy::hops::MAX_HOPS` times (an API whose backend is the gateway
+    /// itself): 500 APIG.0612 "An API cannot call itself." (§7.6, §23).
+    #[error("the request came round through this gateway too often")]
+    LoopDetected,
     /// A request path refused by normalisation (an escaped slash, a
     /// backslash, a `;`, a dot segment, a bad escape; issue 13): 400
     /// APIG.0602 "Bad request.", the connection kept.
@@ -277,6 +282,7 @@ impl GatewayError {
             | GatewayError::Throttled => Side::Client,
             GatewayError::UpstreamUnresolved
             | GatewayError::BackendSigning
+            | GatewayError::LoopDetected
             | GatewayError::AuthorizerFailed => Side::Internal,
             GatewayError::UpstreamConnectFailed
             | GatewayError::UpstreamConnectTimeout

@@ -36,9 +36,10 @@ driver_tests! {
         let seen = up.next();
         assert_eq!(seen.target, "/backend/42?z=1&a=2&c=%5Bapig%5D");
         // Every header the backend gets once is signed, the gateway's own
-        // (X-Request-Id, X-Forwarded-*) included; hop-by-hop ones are not.
+        // (X-Request-Id, X-Forwarded-*, X-Tollgate-Loop) included; hop-by-hop
+        // ones are not.
         assert!(seen.header("authorization").unwrap().starts_with(
-            "SDK-HMAC-SHA256 Access=gateway-key, SignedHeaders=content-length;host;x-forwarded-for;x-forwarded-host;x-forwarded-proto;x-request-id;x-sdk-date, Signature="
+            "SDK-HMAC-SHA256 Access=gateway-key, SignedHeaders=content-length;host;x-forwarded-for;x-forwarded-host;x-forwarded-proto;x-request-id;x-sdk-date;x-tollgate-loop, Signature="
         ), "{:?}", seen.header("authorization"));
         assert_eq!(seen.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case("authorization")).count(), 1);
         assert!(seen.header("x-sdk-content-sha256").is_none(), "the body was in memory: signed");

@@ -129,6 +129,7 @@ pub fn compile_with(
     if !out.errs.is_empty() {
         return Err(out.errs);
     }
+    warn_self_calls(&runtime.listeners, &out.upstreams.list);
     let s = &spec.settings;
     Ok(Compiled {
         runtime,
@@ -175,6 +176,34 @@ pub fn compile_with(
             domain_rules: tls.domain_rules,
         },
     })
+}
+
+/// Warns about backends whose address is one of the gateway's own
+/// listeners: each request to them comes back in, until the hop limit
+/// answers `500 APIG.0612` (§7.6). Host names are not resolved here.
+fn warn_self_calls(listeners: &[SocketAddr], upstreams: &[crate::upstream::Upstream]) {
+    for up in upstreams {
+        let Some(addr) = up.literal else { continue };
+        let own = listeners.iter().position(|l| {
+            l.port() == addr.port()
+                && (l.ip() == addr.ip() || (l.ip().is_unspecified() && is_local(addr.ip())))
+        });
+        if let Some(i) = own {
+            log::warn!(
+                "backend address {addr} is this gateway's own listener[{i}] ({}): a request \
+                 sent there comes back to the gateway, and after {} rounds is answered \
+                 500 APIG.0612 \"An API cannot call itself.\"; point the backend at the \
+                 service, not at the gateway",
+                listeners.get(i).map_or(String::new(), ToString::to_string),
+                crate::policy::hops::MAX_HOPS,
+            );
+        }
+    }
+}
+
+/// Whether `ip` names this host (loopback, or unspecified).
+fn is_local(ip: std::net::IpAddr) -> bool {
+    ip.is_loopback() || ip.is_unspecified()
 }
 
 /// How request paths are normalised before routing (issue 13).

@@ -72,6 +72,9 @@ pub enum HeaderKind {
     /// `Access-Control-Request-*`, or a backend's own CORS answer, which
     /// overrides the gateway's. Forwarded.
     AccessControl,
+    /// `X-Tollgate-Loop`: hops through gateways (`policy::hops`). The
+    /// gateway writes its own; other processes' lines pass unchanged.
+    LoopGuard,
 }
 
 impl HeaderKind {

@@ -29,7 +29,7 @@ use crate::policy::auth::authorizer::cache::ResultCache;
 use crate::policy::cors::{self, CorsPlan};
 use crate::policy::protocol::{self, Verdict as ProtocolVerdict};
 use crate::policy::throttle::check::RateHeaders;
-use crate::policy::{Identity, params};
+use crate::policy::{Identity, hops, params};
 use crate::record::Metrics;
 use crate::request_id::{RequestId, RequestIdGen};
 use crate::respond::{
@@ -275,6 +275,11 @@ pub async fn handle(
     };
     match backend::select(api, dep, &facts) {
         Backend::Http(http) => {
+            // §7.6 APIG.0612: a request that came round through this
+            // gateway too often is not sent round again.
+            if hops::count(&head) >= hops::MAX_HOPS {
+                return reject(core, client, &call, GatewayError::LoopDetected).await;
+            }
             // §11.9.6: the backend authorizer, before the request is built.
             if let Some(id) = http.authorizer {
                 match authorize(core, client, &call, id).await {

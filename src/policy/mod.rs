@@ -11,6 +11,7 @@
 pub mod acl;
 pub mod auth;
 pub mod cors;
+pub mod hops;
 pub mod params;
 pub mod protocol;
 pub mod throttle;

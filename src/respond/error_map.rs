@@ -257,6 +257,13 @@ pub fn map(err: &GatewayError) -> ErrorResponse {
             AccessDenied,
             false,
         ),
+        GatewayError::LoopDetected => resp(
+            500,
+            "APIG.0612",
+            "An API cannot call itself.",
+            Default5xx,
+            false,
+        ),
         GatewayError::BackendSigning => resp(
             500,
             "APIG.0705",

@@ -16,8 +16,8 @@ use crate::backend::{Api, HostHeader, HttpBackend, PathPart};
 use crate::error::GatewayError;
 use crate::http::parse::HeaderKind;
 use crate::http::{BodyFraming, Method, RequestHead, Version, write};
-use crate::policy::Identity;
 use crate::policy::params::Inputs;
+use crate::policy::{Identity, hops};
 use crate::request_id::RequestId;
 use crate::route::RouteMatch;
 
@@ -95,6 +95,7 @@ pub fn request_head(
         write::header(out, b"X-Forwarded-Host", head.slice(host));
     }
     write::header(out, b"X-Request-Id", req.rid.as_bytes());
+    hops::write(out, head, hops::count(head));
     match head.framing {
         BodyFraming::None => {}
         BodyFraming::Length(n) => write::header_number(out, b"Content-Length", n),

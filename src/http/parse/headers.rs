@@ -35,6 +35,7 @@ pub(super) fn classify(name: &[u8]) -> HeaderKind {
         12 if is("x-request-id") => HeaderKind::XRequestId,
         14 if is("content-length") => HeaderKind::ContentLength,
         15 if is("x-forwarded-for") => HeaderKind::XForwardedFor,
+        15 if is("x-tollgate-loop") => HeaderKind::LoopGuard,
         16 if is("proxy-connection") => HeaderKind::HopByHop,
         16 if is("x-forwarded-host") => HeaderKind::XForwardedHost,
         17 if is("transfer-encoding") => HeaderKind::TransferEncoding,

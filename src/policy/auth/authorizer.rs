@@ -203,7 +203,11 @@ impl Authorizer {
         out.put_slice(self.host.as_bytes());
         out.put_slice(b"\r\nContent-Type: application/json\r\nX-Request-Id: ");
         out.put_slice(facts.request_id.as_bytes());
-        out.put_slice(b"\r\nContent-Length: ");
+        out.put_slice(b"\r\n");
+        // An endpoint that is (or leads back to) this gateway counts as a
+        // hop like a backend does.
+        crate::policy::hops::write(out, facts.head, crate::policy::hops::count(facts.head));
+        out.put_slice(b"Content-Length: ");
         let length_at = out.len();
         out.put_slice(&[b' '; LENGTH_DIGITS]);
         out.put_slice(b"\r\n\r\n");
