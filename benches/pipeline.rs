@@ -3,8 +3,9 @@
 //! parameters, select the backend, build the upstream head, parse the
 //! upstream response head, render the client head — for a plain API, for
 //! an API that maps three parameters behind five backend policies (§8, §9),
-//! for a mock API and for an error response. Justifies the per-request
-//! budget of the load benchmark (benches/README.md).
+//! for a mock API and for an error response, and the path normaliser on
+//! its own beside them. Justifies the per-request budget of the load
+//! benchmark (benches/README.md).
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)] // bench harness
 
@@ -136,7 +137,8 @@ fn bench_pipeline(c: &mut Criterion) {
 
     let mut proxied = |request: &[u8]| {
         inbuf.extend_from_slice(request);
-        let head = parse_request(&mut inbuf, &snap.limits).unwrap().unwrap();
+        let mut head = parse_request(&mut inbuf, &snap.limits).unwrap().unwrap();
+        head.normalize_path(&snap.path_rules).unwrap();
         let rid = ids.next_id();
         let route = snap.routes.lookup(&head).unwrap();
         let api = &snap.apis[route.api as usize];
@@ -166,6 +168,7 @@ fn bench_pipeline(c: &mut Criterion) {
             peer_ip: b"127.0.0.1",
             tls: false,
             signer: None,
+            drop_underscored: false,
         };
         out.clear();
         rewrite::request_head(&mut out, &req, http).unwrap();
@@ -234,5 +237,24 @@ fn error(snap: &Snapshot, out: &mut BytesMut, rid: &RequestId) {
     respond::error(out, &err, rid, &scene, Version::Http11, true, false);
 }
 
-criterion_group!(benches, bench_pipeline);
+/// The path normaliser (issue 13) next to the whole pipeline above: a
+/// path already in normal form (the common case: one scan, no allocation)
+/// and one that needs every rewrite (escapes decoded and upper-cased,
+/// slashes merged).
+fn bench_normalize(c: &mut Criterion) {
+    use tollgate::http::normalize::{PathRules, normalize};
+    let mut group = c.benchmark_group("normalize");
+    for (name, path) in [
+        ("normal", &b"/users/42/cars/abc"[..]),
+        ("messy", &b"//users//%34%32/cars/%61bc%2a"[..]),
+    ] {
+        group.throughput(Throughput::Bytes(path.len() as u64));
+        group.bench_function(name, |b| {
+            b.iter(|| black_box(normalize(black_box(path), &PathRules::DEFAULT)))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_pipeline, bench_normalize);
 criterion_main!(benches);

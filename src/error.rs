@@ -118,6 +118,10 @@ pub enum GatewayError {
     /// itself): 500 APIG.0612 "An API cannot call itself." (§7.6, §23).
     #[error("the request came round through this gateway too often")]
     LoopDetected,
+    /// A header name with `_` under `underscore_headers = "reject"`: 400
+    /// APIG.0602 "Bad request.", the connection kept (issue 13 item 6).
+    #[error("a header name contains an underscore")]
+    UnderscoreHeader,
     /// A request path refused by normalisation (an escaped slash, a
     /// backslash, a `;`, a dot segment, a bad escape; issue 13): 400
     /// APIG.0602 "Bad request.", the connection kept.
@@ -266,6 +270,7 @@ impl GatewayError {
             | GatewayError::MethodNotAllowed
             | GatewayError::MethodUnsupported
             | GatewayError::PathRefused(_)
+            | GatewayError::UnderscoreHeader
             | GatewayError::InvalidParameter { .. }
             | GatewayError::ProtocolNotAllowed { .. }
             | GatewayError::Misdirected

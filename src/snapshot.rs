@@ -48,6 +48,8 @@ pub struct Snapshot {
     pub routes: RouteTable,
     /// How request paths are normalised before routing (issue 13).
     pub path_rules: crate::http::normalize::PathRules,
+    /// What happens to request headers whose name contains `_`.
+    pub underscores: crate::http::parse::Underscores,
     /// APIs by [`crate::route::ApiId`].
     pub apis: Vec<Api>,
     /// Upstream addresses by [`crate::upstream::UpstreamId`].

@@ -612,6 +612,11 @@ driver_tests! {
         assert_eq!(up.next().header("x_custom"), Some("v1"));
         let tampered = raw.replacen("x_custom: v1", "x_custom: v2", 1);
         assert_eq!(request(gw.addr, &tampered).status, 401);
+        // regression: issue 13 item 6 — an underscore spelling of a header
+        // the gateway owns is verified as signed, then not forwarded.
+        let raw = Signed::new("GET", "/demo").header("x_real_ip", "10.9.8.7").raw();
+        assert_eq!(request(gw.addr, &raw).status, 200);
+        assert_eq!(up.next().header("x_real_ip"), None);
     }
 
     fn a_signature_takes_precedence_over_an_app_code(driver) {

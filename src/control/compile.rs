@@ -18,8 +18,10 @@ use super::error::ConfigError;
 use super::spec::{GatewaySpec, GroupSpec, WorkersSpec};
 use super::validate::{parse_match, parse_method};
 use crate::backend::{Api, ResponseSetId};
+use crate::control::spec::UnderscoreSpec;
 use crate::http::HeadLimits;
 use crate::http::normalize::{PathAction, PathRules};
+use crate::http::parse::Underscores;
 use crate::respond::template::Template;
 use crate::respond::{ResponseEntry, ResponseSet, ResponseType};
 use crate::route::path::{BuildError, BuildErrorKind, RouteDef};
@@ -158,6 +160,11 @@ pub fn compile_with(
                 fold_case: !s.path_case_sensitive,
             },
             path_rules: path_rules(s),
+            underscores: match s.underscore_headers {
+                UnderscoreSpec::DropOwned => Underscores::DropOwned,
+                UnderscoreSpec::Drop => Underscores::Drop,
+                UnderscoreSpec::Reject => Underscores::Reject,
+            },
             apis: out.apis,
             upstreams: out.upstreams.list,
             response_sets: out.response_sets,

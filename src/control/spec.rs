@@ -231,6 +231,20 @@ pub struct SettingsSpec {
     pub path_semicolon: PathActionSpec,
     /// Whether API paths match request paths case-sensitively (APIG: yes).
     pub path_case_sensitive: bool,
+    /// Request headers whose name contains `_`.
+    pub underscore_headers: UnderscoreSpec,
+}
+
+/// `drop_owned`, `drop` or `reject` (`[settings] underscore_headers`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnderscoreSpec {
+    /// Drop the underscore spellings of headers the gateway owns or frames.
+    DropOwned,
+    /// Drop every header whose name contains `_`.
+    Drop,
+    /// Refuse a request with such a header: 400 APIG.0602.
+    Reject,
 }
 
 /// `reject` or `keep` (a `[settings]` `path_*` rule).
@@ -271,6 +285,7 @@ impl Default for SettingsSpec {
             path_escaped_slash: PathActionSpec::Reject,
             path_semicolon: PathActionSpec::Keep,
             path_case_sensitive: true,
+            underscore_headers: UnderscoreSpec::DropOwned,
         }
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! A [`Decoder`] walks a body's framing over whatever is buffered and hands
 //! out pieces that are passed on unchanged: Content-Length bodies by count,
-//! chunked bodies validated by the `ChunkedScanner` and relayed raw, and
+//! chunked bodies validated by the `ChunkedScanner` and relayed raw (their
+//! trailer section held, at most 32 KiB, and passed on filtered), and
 //! until-close bodies until EOF. Memory per direction is one read buffer,
 //! whatever the body size.
 
@@ -12,7 +13,7 @@ use bytes::BytesMut;
 use monoio::io::AsyncReadRent;
 
 use crate::error::GatewayError;
-use crate::http::framing::{ChunkedScanner, Scan};
+use crate::http::framing::{ChunkedScanner, Scan, filter_trailer};
 use crate::http::{BodyFraming, ParseError, ResponseFraming};
 use crate::io;
 
@@ -26,8 +27,9 @@ pub enum Decoder {
     Done,
     /// This many bytes still to come.
     Length(u64),
-    /// A chunked body being validated.
-    Chunked(ChunkedScanner),
+    /// A chunked body being validated; its trailer section is held until
+    /// it is complete, then passed on filtered ([`filter_trailer`]).
+    Chunked(ChunkedScanner, BytesMut),
     /// Ends at EOF (responses only).
     UntilClose,
 }
@@ -38,7 +40,7 @@ impl Decoder {
         match framing {
             BodyFraming::None => Decoder::Done,
             BodyFraming::Length(n) => Decoder::Length(n),
-            BodyFraming::Chunked => Decoder::Chunked(ChunkedScanner::new()),
+            BodyFraming::Chunked => Decoder::Chunked(ChunkedScanner::new(), BytesMut::new()),
         }
     }
 
@@ -47,7 +49,7 @@ impl Decoder {
         match framing {
             ResponseFraming::Empty => Decoder::Done,
             ResponseFraming::Length(n) => Decoder::Length(n),
-            ResponseFraming::Chunked => Decoder::Chunked(ChunkedScanner::new()),
+            ResponseFraming::Chunked => Decoder::Chunked(ChunkedScanner::new(), BytesMut::new()),
             ResponseFraming::UntilClose => Decoder::UntilClose,
         }
     }
@@ -74,18 +76,26 @@ impl Decoder {
                 }
                 buf.split_to(n)
             }
-            Decoder::Chunked(scanner) => {
+            Decoder::Chunked(scanner, trailer) => {
+                let trailer_before = scanner.trailer_bytes();
                 let scan = scanner.scan(buf).map_err(GatewayError::from)?;
                 if scanner.declared_bytes() > max_payload {
                     return Err(ParseError::BodyTooLarge.into());
                 }
-                match scan {
-                    Scan::NeedMore => buf.split_to(buf.len()),
-                    Scan::Done(n) => {
-                        *self = Decoder::Done;
-                        buf.split_to(n)
-                    }
+                let taken = match scan {
+                    Scan::NeedMore => buf.len(),
+                    Scan::Done(n) => n,
+                };
+                // The trailer bytes scanned now are the last of those taken.
+                let in_trailer = scanner.trailer_bytes() - trailer_before;
+                debug_assert!(in_trailer <= taken, "trailer inside the scanned bytes");
+                let mut piece = buf.split_to(taken);
+                trailer.extend_from_slice(&piece.split_off(taken - in_trailer));
+                if let Scan::Done(_) = scan {
+                    filter_trailer(trailer, &mut piece);
+                    *self = Decoder::Done;
                 }
+                return Ok(piece);
             }
             Decoder::UntilClose => buf.split_to(buf.len()),
         };

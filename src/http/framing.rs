@@ -186,6 +186,12 @@ impl ChunkedScanner {
         self.data_bytes
     }
 
+    /// Bytes of the trailer section seen so far (its final CRLF included
+    /// once the body is done): the last ones of what was scanned.
+    pub fn trailer_bytes(&self) -> usize {
+        self.trailer_bytes
+    }
+
     /// Skips up to `available` chunk bytes in O(1); returns how many.
     fn skip_data(&mut self, available: usize) -> usize {
         debug_assert!(self.size > 0, "Data state with nothing left");
@@ -378,3 +384,96 @@ pub const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
 
 #[cfg(test)]
 mod tests;
+
+/// Writes the fields of a complete, validated trailer section (its final
+/// CRLF included) that may be forwarded, then the final CRLF.
+///
+/// RFC 9110 §6.5.1: fields needed before the content is read (framing,
+/// routing, authentication, request modifiers, response controls, content
+/// format) are not processed from trailers; a recipient that merged them
+/// into the header section anyway would let a client change `Host`,
+/// `Content-Length` or `Authorization` after the gateway checked them.
+/// Those are dropped, in any spelling with `_` for `-`, and so are the
+/// gateway's own headers (issue 13 item 5).
+pub fn filter_trailer(section: &[u8], out: &mut BytesMut) {
+    debug_assert!(section.ends_with(b"\r\n"), "a complete trailer section");
+    for line in section.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
+        if trailer_allowed(line.get(..colon).unwrap_or_default()) {
+            out.put_slice(line);
+            out.put_slice(b"\r\n");
+        }
+    }
+    out.put_slice(b"\r\n");
+}
+
+/// Field names never forwarded in a trailer section.
+const TRAILER_DENIED: &[&[u8]] = &[
+    b"authentication-info",
+    b"authorization",
+    b"age",
+    b"cache-control",
+    b"connection",
+    b"cookie",
+    b"date",
+    b"expect",
+    b"expires",
+    b"forwarded",
+    b"host",
+    b"keep-alive",
+    b"location",
+    b"max-forwards",
+    b"origin",
+    b"pragma",
+    b"range",
+    b"retry-after",
+    b"server",
+    b"set-cookie",
+    b"te",
+    b"trailer",
+    b"transfer-encoding",
+    b"upgrade",
+    b"vary",
+    b"via",
+    b"www-authenticate",
+    b"x-http-method-override",
+    b"x-method-override",
+    b"x-original-url",
+    b"x-real-ip",
+    b"x-request-id",
+    b"x-rewrite-url",
+    b"x-stage",
+    b"x-tollgate-loop",
+];
+
+/// Prefixes of field names never forwarded in a trailer section.
+const TRAILER_DENIED_PREFIXES: &[&[u8]] = &[
+    b"access-control-",
+    b"content-",
+    b"if-",
+    b"proxy-",
+    b"sec-",
+    b"x-apig-",
+    b"x-forwarded-",
+    b"x-sdk-",
+];
+
+/// Whether a trailer field named `name` may be forwarded.
+fn trailer_allowed(name: &[u8]) -> bool {
+    if name.is_empty() || name.len() > 64 {
+        return false;
+    }
+    let mut folded = [0u8; 64];
+    for (f, &b) in folded.iter_mut().zip(name) {
+        *f = if b == b'_' {
+            b'-'
+        } else {
+            b.to_ascii_lowercase()
+        };
+    }
+    let name = folded.get(..name.len()).unwrap_or_default();
+    !TRAILER_DENIED.contains(&name) && !TRAILER_DENIED_PREFIXES.iter().any(|p| name.starts_with(p))
+}

@@ -75,6 +75,27 @@ pub enum HeaderKind {
     /// `X-Tollgate-Loop`: hops through gateways (`policy::hops`). The
     /// gateway writes its own; other processes' lines pass unchanged.
     LoopGuard,
+    /// An underscore spelling of a header the gateway owns or frames
+    /// (`Transfer_Encoding`, `Content_Length`, `X_Forwarded_For`,
+    /// `X_Apig_Mode`, …): backends that read `_` as `-` would take it for
+    /// the real one. Never forwarded either way; the gateway gives it no
+    /// meaning (issue 13 item 6).
+    Impostor,
+}
+
+/// What to do with request headers whose name contains `_`
+/// (`[settings] underscore_headers`; nginx `underscores_in_headers`,
+/// Envoy `headers_with_underscores_action`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Underscores {
+    /// Drop the spellings of headers the gateway owns or frames
+    /// ([`HeaderKind::Impostor`]); forward the rest.
+    #[default]
+    DropOwned,
+    /// Drop every such header.
+    Drop,
+    /// Refuse the request: 400 APIG.0602.
+    Reject,
 }
 
 impl HeaderKind {

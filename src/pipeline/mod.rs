@@ -21,7 +21,7 @@ use crate::clock::Clock;
 use crate::error::{GatewayError, Rejection};
 use crate::forward::body::{self, Decoder};
 use crate::forward::{self, Failure, Forwarder, Target};
-use crate::http::parse::HeaderKind;
+use crate::http::parse::{HeaderKind, Underscores};
 use crate::http::{BodyFraming, Method, RequestHead, ResponseHead, Version};
 use crate::io::{self, ClientConn, Tunnel};
 use crate::policy::acl::AccessPolicy;
@@ -189,6 +189,14 @@ pub async fn handle(
     if let Err(fault) = normalized {
         return reject(core, client, &call, GatewayError::PathRefused(fault)).await;
     }
+    if snap.underscores == Underscores::Reject
+        && head
+            .headers
+            .iter()
+            .any(|h| head.slice(h.name).contains(&b'_'))
+    {
+        return reject(core, client, &call, GatewayError::UnderscoreHeader).await;
+    }
     let route = match snap.routes.lookup(&head) {
         Ok(route) => route,
         Err(miss) => {
@@ -314,6 +322,7 @@ pub async fn handle(
                     now_unix: core.clock.unix_now(),
                     body_sha256: body_sha256.as_ref(),
                 }),
+                drop_underscored: snap.underscores == Underscores::Drop,
             };
             proxy(core, client, &call, &req, http).await
         }

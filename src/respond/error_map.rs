@@ -173,7 +173,9 @@ pub fn map(err: &GatewayError) -> ErrorResponse {
             RequestParametersFailure,
             false,
         ),
-        GatewayError::PathRefused(_) => resp(400, "APIG.0602", "Bad request.", Default4xx, false),
+        GatewayError::PathRefused(_) | GatewayError::UnderscoreHeader => {
+            resp(400, "APIG.0602", "Bad request.", Default4xx, false)
+        }
         GatewayError::InvalidParameter { .. } => resp(
             400,
             "APIG.0201",

@@ -320,6 +320,7 @@ fn pass_headers(out: &mut BytesMut, resp: &ResponseHead, decor: &Decor, keep_len
             | HeaderKind::TransferEncoding
             | HeaderKind::XRequestId
             | HeaderKind::LoopGuard
+            | HeaderKind::Impostor
             | HeaderKind::Server => false,
         };
         // In debug mode the latency and rate-limit headers are the

@@ -45,6 +45,9 @@ pub struct Request<'a> {
     pub tls: bool,
     /// The signature key bound to the API in this stage (§12).
     pub signer: Option<sign::Signer<'a>>,
+    /// Drop every client header whose name contains `_`
+    /// (`underscore_headers = "drop"`).
+    pub drop_underscored: bool,
 }
 
 /// Appends the upstream request head for `req` to `backend`; returns the
@@ -86,7 +89,7 @@ pub fn request_head(
         out.put_slice(b"Connection: upgrade\r\nUpgrade: websocket\r\n");
     }
     write::header(out, b"Host", host(head, backend));
-    params::client_headers(out, head, &backend.mapping, req.signer.is_some());
+    params::client_headers(out, req, &backend.mapping);
     params::headers(out, req, &backend.mapping);
     forwarded_for(out, head, req.peer_ip);
     let proto: &[u8] = if req.tls { b"https" } else { b"http" };

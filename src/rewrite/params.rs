@@ -11,20 +11,20 @@ use bytes::{BufMut, BytesMut};
 use super::Request;
 use crate::backend::{Mapping, Source, SystemParam};
 use crate::http::percent::{self, EncodeSet};
-use crate::http::{RequestHead, query, write};
+use crate::http::{query, write};
 use crate::policy::params::{Form, Location, Value};
 
 /// The client's end-to-end headers, less those the mapping drops.
 /// With `signing`, the client's signature headers are dropped: the
 /// gateway writes its own (§12).
-pub(super) fn client_headers(
-    out: &mut BytesMut,
-    head: &RequestHead,
-    mapping: &Mapping,
-    signing: bool,
-) {
+pub(super) fn client_headers(out: &mut BytesMut, req: &Request<'_>, mapping: &Mapping) {
+    let head = req.head;
+    let signing = req.signer.is_some();
     for h in head.headers.iter().filter(|h| h.kind.is_end_to_end()) {
         let name = head.slice(h.name);
+        if req.drop_underscored && name.contains(&b'_') {
+            continue;
+        }
         if !mapping.drop_headers.is_empty() && listed(&mapping.drop_headers, name) {
             continue;
         }

@@ -32,6 +32,8 @@ pub struct Seen {
     pub body: Vec<u8>,
     /// Which upstream connection carried it (1-based).
     pub conn: usize,
+    /// Trailer field lines of a chunked body, as received.
+    pub trailers: Vec<String>,
 }
 
 impl Seen {
@@ -253,6 +255,7 @@ fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>, conn: usize) -> Optio
                     body_len: 0,
                     body: Vec::new(),
                     conn,
+                    trailers: Vec::new(),
                 };
                 break (seen, n, if chunked { None } else { Some(cl.unwrap_or(0)) });
             }
@@ -272,8 +275,15 @@ fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>, conn: usize) -> Optio
             let size_text = String::from_utf8_lossy(&line).into_owned();
             let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
             if size == 0 {
-                // Trailer section: skip lines until the empty one.
-                while !read_line(stream, buf)?.is_empty() {}
+                // Trailer section: field lines until the empty one.
+                loop {
+                    let line = read_line(stream, buf)?;
+                    if line.is_empty() {
+                        break;
+                    }
+                    seen.trailers
+                        .push(String::from_utf8_lossy(&line).into_owned());
+                }
                 break;
             }
             read_exact_body(stream, buf, &mut seen, size)?;

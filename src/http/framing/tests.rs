@@ -296,3 +296,20 @@ fn scan_payload_hands_out_the_dechunked_body_at_every_split() {
         assert_eq!(payload_of(&input, &every), whole);
     }
 }
+
+// regression: issue 13 item 5 — trailer sections were forwarded verbatim.
+#[test]
+fn trailer_fields_that_must_come_first_are_filtered_out() {
+    let section =
+        b"Checksum: 1\r\nContent-Length: 5\r\nX: POST / HTTP/1.1\r\nTransfer_Encoding: chunked\r\n\
+HOST: x\r\nproxy-authorization: y\r\nX-Apig-Mode: debug\r\nServer-Timing: db;dur=53\r\n\r\n";
+    let mut out = BytesMut::new();
+    filter_trailer(section, &mut out);
+    assert_eq!(
+        &out[..],
+        b"Checksum: 1\r\nX: POST / HTTP/1.1\r\nServer-Timing: db;dur=53\r\n\r\n"
+    );
+    let mut out = BytesMut::new();
+    filter_trailer(b"\r\n", &mut out);
+    assert_eq!(&out[..], b"\r\n");
+}

@@ -47,7 +47,42 @@ pub(super) fn classify(name: &[u8]) -> HeaderKind {
         {
             HeaderKind::AccessControl
         }
+        _ if name.contains(&b'_') && owned_when_folded(name) => HeaderKind::Impostor,
         _ => HeaderKind::Other,
+    }
+}
+
+/// Whether `name`, with each `_` read as `-` (as CGI, WSGI, PHP and many
+/// frameworks do), is a header the gateway owns or frames: any name with
+/// a kind of its own, `X-Apig-*`, `X-Real-Ip` or `Forwarded`. Such a
+/// spelling (`Transfer_Encoding`, `X_Forwarded_For`) is never forwarded
+/// (issue 13 item 6).
+fn owned_when_folded(name: &[u8]) -> bool {
+    const OWNED_PREFIX: &[u8] = b"x-apig-";
+    let mut folded = [0u8; 32];
+    let Some(slot) = folded.get_mut(..name.len()) else {
+        // Longer than any owned name; only the prefix can match.
+        return name
+            .get(..OWNED_PREFIX.len())
+            .is_some_and(|p| p.iter().zip(OWNED_PREFIX).all(|(&a, &b)| fold(a) == b));
+    };
+    for (f, &b) in slot.iter_mut().zip(name) {
+        *f = fold(b);
+    }
+    let folded: &[u8] = slot;
+    debug_assert!(!folded.contains(&b'_'), "every underscore folded");
+    classify(folded) != HeaderKind::Other
+        || folded.starts_with(OWNED_PREFIX)
+        || folded == b"x-real-ip"
+        || folded == b"forwarded"
+}
+
+/// `_` as `-`, ASCII lower-cased.
+fn fold(b: u8) -> u8 {
+    if b == b'_' {
+        b'-'
+    } else {
+        b.to_ascii_lowercase()
     }
 }
 

@@ -87,6 +87,26 @@ fn classify_names_every_kind_case_insensitively() {
         ("Accept", HeaderKind::Other),
         ("Hosts", HeaderKind::Other),
         ("X-Forwarded-Fox", HeaderKind::Other),
+        ("X-Tollgate-Loop", HeaderKind::LoopGuard),
+        // Underscore spellings of what the gateway owns or frames (issue
+        // 13 item 6); other underscore names are ordinary.
+        ("Transfer_Encoding", HeaderKind::Impostor),
+        ("content_length", HeaderKind::Impostor),
+        ("X_Forwarded_For", HeaderKind::Impostor),
+        ("x_real_ip", HeaderKind::Impostor),
+        ("X_Apig_RateLimit_Api", HeaderKind::Impostor),
+        (
+            "x_apig_a_very_long_name_beyond_thirty_two_bytes",
+            HeaderKind::Impostor,
+        ),
+        ("X_Tollgate_Loop", HeaderKind::Impostor),
+        ("X_Custom", HeaderKind::Other),
+        ("Content_Type", HeaderKind::Other),
+        ("host_", HeaderKind::Other),
+        (
+            "a_very_long_name_that_is_longer_than_thirty_two_bytes",
+            HeaderKind::Other,
+        ),
     ];
     for (name, kind) in table {
         assert_eq!(classify(name.as_bytes()), kind, "{name}");
