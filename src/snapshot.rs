@@ -20,6 +20,9 @@ pub struct Timeouts {
     pub keepalive: Duration,
     /// The longest pause while reading a request body.
     pub body: Duration,
+    /// The slowest average rate a request body may arrive at, bytes per
+    /// second, after a grace of `body` (0: only pauses are bounded).
+    pub body_min_rate: u64,
     /// The longest a write to the client may take.
     pub send: Duration,
     /// Opening a backend connection.
@@ -46,6 +49,9 @@ pub struct Snapshot {
     pub pool: PoolSettings,
     /// Routing tables.
     pub routes: RouteTable,
+    /// Request bodies up to this size are read whole before the backend is
+    /// contacted; larger ones stream (issue 13).
+    pub request_buffer: u64,
     /// How request paths are normalised before routing (issue 13).
     pub path_rules: crate::http::normalize::PathRules,
     /// What happens to request headers whose name contains `_`.
@@ -78,6 +84,11 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// The pace a request body starting `now` must keep.
+    pub fn body_pace(&self, now: std::time::Instant) -> crate::forward::body::BodyPace {
+        crate::forward::body::BodyPace::new(now, self.timeouts.body, self.timeouts.body_min_rate)
+    }
+
     /// The built-in response set (errors before a group is known).
     #[inline]
     pub fn builtin_responses(&self) -> &ResponseSet {

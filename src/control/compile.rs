@@ -68,6 +68,10 @@ pub struct RuntimeConfig {
     pub listeners: Vec<SocketAddr>,
     /// DNS refresh interval.
     pub dns_refresh: Duration,
+    /// Open client connections per worker (0 = from the descriptor limit).
+    pub worker_connections: usize,
+    /// Head bytes all workers together may lend (`worker::admission`).
+    pub head_buffer_budget: usize,
 }
 
 /// A compiled configuration.
@@ -146,6 +150,7 @@ pub fn compile_with(
                 header: ms(s.header_timeout_ms),
                 keepalive: ms(s.keepalive_timeout_ms),
                 body: ms(s.body_timeout_ms),
+                body_min_rate: s.body_min_rate_bytes_per_s,
                 send: ms(s.send_timeout_ms),
                 connect: ms(s.connect_timeout_ms),
             },
@@ -159,6 +164,7 @@ pub fn compile_with(
                 trees,
                 fold_case: !s.path_case_sensitive,
             },
+            request_buffer: s.request_buffer_bytes,
             path_rules: path_rules(s),
             underscores: match s.underscore_headers {
                 UnderscoreSpec::DropOwned => Underscores::DropOwned,
@@ -434,6 +440,8 @@ fn runtime(spec: &GatewaySpec, errs: &mut Vec<ConfigError>) -> RuntimeConfig {
         shutdown_timeout: ms(sv.shutdown_timeout_ms),
         listeners,
         dns_refresh: ms(spec.settings.dns_refresh_ms),
+        worker_connections: usize::try_from(sv.worker_connections).unwrap_or(usize::MAX),
+        head_buffer_budget: usize::try_from(sv.head_buffer_budget_bytes).unwrap_or(usize::MAX),
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod certs;
 pub mod compile;
 pub mod error;
+pub mod limits;
 pub mod locate;
 pub mod resolve;
 pub mod spec;
@@ -135,6 +136,7 @@ impl Gateway {
             n => n,
         };
         let driver = pick_driver(rt.driver)?;
+        let admission = limits::worker_share(&rt, workers);
         let (addrs, sockets) = bind_all(&rt.listeners, workers, rt.backlog)?;
         let resolved = resolve::resolve_all(&snapshot.upstreams);
         let shutdown = Arc::new(AtomicBool::new(false));
@@ -146,6 +148,7 @@ impl Gateway {
             resolved: &resolved,
             shutdown: &shutdown,
             clock: &clock,
+            admission,
         };
         let (handles, senders) = plan.spawn(sockets)?;
         let (stop_tx, stop_rx) = crossbeam_channel::bounded(1);
@@ -217,6 +220,8 @@ struct WorkerPlan<'a> {
     resolved: &'a [Option<SocketAddr>],
     shutdown: &'a Arc<AtomicBool>,
     clock: &'a Arc<dyn Clock>,
+    /// Each worker's share of the connection cap and the head budget.
+    admission: (usize, usize),
 }
 
 type Spawned = (
@@ -256,6 +261,7 @@ impl WorkerPlan<'_> {
                 shutdown: self.shutdown.clone(),
                 shutdown_timeout: rt.shutdown_timeout,
                 clock: self.clock.clone(),
+                admission: self.admission,
             };
             let handle = worker::spawn(setup, ready_tx.clone())
                 .map_err(|e| format!("cannot start worker {index}: {e}"))?;

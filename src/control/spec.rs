@@ -26,6 +26,12 @@ pub const DEFAULT_MAX_BODY_BYTES: u64 = 12 * 1024 * 1024;
 pub const DEFAULT_HEADER_TIMEOUT_MS: u64 = 10_000;
 /// Time an idle keep-alive client connection is kept, ms.
 pub const DEFAULT_KEEPALIVE_TIMEOUT_MS: u64 = 60_000;
+/// Slowest average rate of a request body after the grace, bytes/s
+/// (Apache mod_reqtimeout's MinRate default).
+pub const DEFAULT_BODY_MIN_RATE_BYTES_PER_S: u64 = 500;
+/// Request bodies read whole before the backend is contacted, bytes
+/// (nginx `proxy_request_buffering`, on by default there).
+pub const DEFAULT_REQUEST_BUFFER_BYTES: u64 = 64 * 1024;
 /// Longest pause between two reads of a request body, ms.
 pub const DEFAULT_BODY_TIMEOUT_MS: u64 = 60_000;
 /// Longest a write to a client may wait for it to read (nginx
@@ -49,6 +55,9 @@ pub const DEFAULT_SHUTDOWN_TIMEOUT_MS: u64 = 10_000;
 pub const DEFAULT_IO_URING_ENTRIES: u32 = 1024;
 /// Listen backlog per listener socket.
 pub const DEFAULT_BACKLOG: i32 = 1024;
+/// Bytes all workers together may lend to request heads above the 8 KiB
+/// every connection starts with (64 MiB: 400 heads at the 160 KiB limit).
+pub const DEFAULT_HEAD_BUFFER_BUDGET_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The whole file.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -144,6 +153,11 @@ pub struct ServerSpec {
     pub backlog: i32,
     /// Grace period for in-flight requests on SIGTERM/SIGINT, ms.
     pub shutdown_timeout_ms: u64,
+    /// Open client connections per worker; 0 = from the file-descriptor
+    /// limit (nginx `worker_connections`).
+    pub worker_connections: u64,
+    /// Bytes all workers together lend to request heads above 8 KiB.
+    pub head_buffer_budget_bytes: u64,
 }
 
 impl Default for ServerSpec {
@@ -155,6 +169,8 @@ impl Default for ServerSpec {
             io_uring_entries: DEFAULT_IO_URING_ENTRIES,
             backlog: DEFAULT_BACKLOG,
             shutdown_timeout_ms: DEFAULT_SHUTDOWN_TIMEOUT_MS,
+            worker_connections: 0,
+            head_buffer_budget_bytes: DEFAULT_HEAD_BUFFER_BUDGET_BYTES,
         }
     }
 }
@@ -190,8 +206,14 @@ pub struct SettingsSpec {
     pub header_timeout_ms: u64,
     /// Idle keep-alive client connection lifetime, ms.
     pub keepalive_timeout_ms: u64,
-    /// Longest pause while reading a request body, ms.
+    /// Longest pause while reading a request body, ms; also the grace
+    /// before `body_min_rate_bytes_per_s` applies.
     pub body_timeout_ms: u64,
+    /// Slowest average rate a request body may arrive at, bytes/s.
+    pub body_min_rate_bytes_per_s: u64,
+    /// Request bodies up to this size are read whole before the backend
+    /// is contacted; larger ones stream. 0 streams every body.
+    pub request_buffer_bytes: u64,
     /// Longest a write to a client may wait for it to read, ms.
     pub send_timeout_ms: u64,
     /// Backend connect timeout, ms.
@@ -267,6 +289,8 @@ impl Default for SettingsSpec {
             header_timeout_ms: DEFAULT_HEADER_TIMEOUT_MS,
             keepalive_timeout_ms: DEFAULT_KEEPALIVE_TIMEOUT_MS,
             body_timeout_ms: DEFAULT_BODY_TIMEOUT_MS,
+            body_min_rate_bytes_per_s: DEFAULT_BODY_MIN_RATE_BYTES_PER_S,
+            request_buffer_bytes: DEFAULT_REQUEST_BUFFER_BYTES,
             send_timeout_ms: DEFAULT_SEND_TIMEOUT_MS,
             connect_timeout_ms: DEFAULT_CONNECT_TIMEOUT_MS,
             backend_timeout_ms: DEFAULT_BACKEND_TIMEOUT_MS,

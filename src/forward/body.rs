@@ -7,11 +7,12 @@
 //! until-close bodies until EOF. Memory per direction is one read buffer,
 //! whatever the body size.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use monoio::io::AsyncReadRent;
 
+use crate::clock::Clock;
 use crate::error::GatewayError;
 use crate::http::framing::{ChunkedScanner, Scan, filter_trailer};
 use crate::http::{BodyFraming, ParseError, ResponseFraming};
@@ -141,19 +142,69 @@ pub async fn fill<S: AsyncReadRent>(
     }
 }
 
+/// How long a client may take to send a request body (issue 13 item 4):
+/// each pause at most `pause` (`body_timeout_ms`), and the whole body at
+/// least `min_rate` bytes per second on average after a grace of `pause`
+/// (Apache `mod_reqtimeout`'s MinRate). A body trickled at one byte per
+/// second is cut after about `pause`, however long it is.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyPace {
+    /// The body's first read, plus the grace.
+    grace_end: Instant,
+    pause: Duration,
+    min_rate: u64,
+    received: u64,
+}
+
+impl BodyPace {
+    /// A pace starting `now`; `min_rate` 0 bounds only each pause.
+    pub fn new(now: Instant, pause: Duration, min_rate: u64) -> Self {
+        BodyPace {
+            grace_end: now + pause,
+            pause,
+            min_rate,
+            received: 0,
+        }
+    }
+
+    /// How long the next read may wait; `None` when the body is already
+    /// slower than the minimum rate allows.
+    pub fn read_limit(&self, now: Instant) -> Option<Duration> {
+        if self.min_rate == 0 {
+            return Some(self.pause);
+        }
+        let earned = Duration::from_secs_f64(self.received as f64 / self.min_rate as f64);
+        let deadline = self.grace_end.checked_add(earned)?;
+        let left = deadline
+            .checked_duration_since(now)
+            .filter(|d| !d.is_zero())?;
+        Some(left.min(self.pause))
+    }
+
+    /// `n` more body bytes arrived.
+    pub fn received(&mut self, n: usize) {
+        self.received = self.received.saturating_add(n as u64);
+    }
+}
+
 /// Takes the next piece of a request body from the client, reading when
-/// nothing is buffered. Enforces `max_body` on chunked bodies (§3 → 413).
+/// nothing is buffered, within `pace`. Enforces `max_body` on chunked
+/// bodies (§3 → 413).
 pub async fn next_request_piece<S: AsyncReadRent>(
     dec: &mut Decoder,
     stream: &mut S,
     buf: &mut BytesMut,
-    timeout: Duration,
+    pace: &mut BodyPace,
+    clock: &dyn Clock,
     max_body: u64,
 ) -> Result<BytesMut, BodyFailure> {
     if buf.is_empty() && !dec.is_done() {
-        match fill(stream, buf, timeout).await {
-            Ok(0) | Err(_) => return Err(BodyFailure::ClientGone),
-            Ok(_) => {}
+        let limit = pace.read_limit(clock.now()).ok_or(BodyFailure::TooSlow)?;
+        match fill(stream, buf, limit).await {
+            Ok(0) | Err(ReadFailure::Broken) => return Err(BodyFailure::ClientGone),
+            Err(ReadFailure::TimedOut) if limit < pace.pause => return Err(BodyFailure::TooSlow),
+            Err(ReadFailure::TimedOut) => return Err(BodyFailure::ClientGone),
+            Ok(n) => pace.received(n),
         }
     }
     dec.take(buf, max_body).map_err(BodyFailure::Client)
@@ -164,6 +215,9 @@ pub async fn next_request_piece<S: AsyncReadRent>(
 pub enum BodyFailure {
     /// The client went away or stalled; nothing can be answered.
     ClientGone,
+    /// The body arrived slower than the minimum rate ([`BodyPace`]); the
+    /// connection closes, nothing is answered.
+    TooSlow,
     /// The client's body is invalid (→ 400 / 413, then close).
     Client(GatewayError),
     /// The upstream stopped accepting it.
@@ -176,14 +230,13 @@ pub async fn discard<S: AsyncReadRent>(
     dec: &mut Decoder,
     stream: &mut S,
     buf: &mut BytesMut,
-    timeout: Duration,
+    mut pace: BodyPace,
+    clock: &dyn Clock,
     max_body: u64,
 ) -> bool {
     while !dec.is_done() {
-        if next_request_piece(dec, stream, buf, timeout, max_body)
-            .await
-            .is_err()
-        {
+        let piece = next_request_piece(dec, stream, buf, &mut pace, clock, max_body);
+        if piece.await.is_err() {
             return false;
         }
     }

@@ -21,14 +21,17 @@ use rustls::pki_types::ServerName;
 
 use crate::clock::Clock;
 use crate::error::GatewayError;
-use crate::http::{Method, RequestHead, ResponseHead, parse_response, write};
+use crate::http::{BodyFraming, Method, RequestHead, ResponseHead, parse_response, write};
 use crate::io::tls::TlsStream;
 use crate::io::{self, ClientConn, Stream};
 use crate::record::Metrics;
 use crate::upstream::UpstreamId;
 use crate::upstream::pool::{Pool, UPSTREAM_BUF_BYTES, UpstreamConn};
 
-use body::{BodyFailure, Decoder};
+use body::{BodyFailure, BodyPace, Decoder};
+
+/// Capacity of a client's head buffer kept between requests.
+const OUT_KEEP: usize = 16 * 1024;
 
 /// The per-worker resources and settings forwarding uses.
 pub struct Forwarder<'a> {
@@ -40,8 +43,11 @@ pub struct Forwarder<'a> {
     pub metrics: &'a Metrics,
     /// Backend connect timeout.
     pub connect_timeout: Duration,
-    /// Longest pause while reading the client's body.
-    pub body_timeout: Duration,
+    /// How fast the client's body must come.
+    pub body_pace: BodyPace,
+    /// Bodies up to this size are read whole before the backend is
+    /// contacted.
+    pub request_buffer: u64,
     /// Largest request body (§3).
     pub max_body: u64,
     /// Largest upstream response head.
@@ -104,6 +110,11 @@ pub async fn forward(
     let mut out = std::mem::take(&mut client.out);
     let result = exchange(fw, client, req, target, &mut out).await;
     out.clear();
+    // A buffered body grew the head buffer: a connection between requests
+    // keeps only a head-sized one.
+    if out.capacity() > OUT_KEEP {
+        out = BytesMut::with_capacity(OUT_KEEP);
+    }
     client.out = out;
     result
 }
@@ -116,19 +127,79 @@ async fn exchange(
     out: &mut BytesMut,
 ) -> Result<(UpstreamConn, ResponseHead), Failure> {
     let mut dec = Decoder::for_request(req.framing);
+    let mut body = BodyRead {
+        pace: fw.body_pace,
+        continued: false,
+    };
     // Body bytes already read go out with the head; if that is the whole
     // body the request can be replayed on a fresh connection.
+    let head_len = out.len();
     let piece = dec
         .take(&mut client.rbuf, fw.max_body)
         .map_err(|e| Failure::answer(e, false))?;
     out.extend_from_slice(&piece);
+    if buffers(req.framing, fw.request_buffer) {
+        // Request buffering (nginx `proxy_request_buffering`): a client
+        // that trickles a small body holds no backend connection while it
+        // does (issue 13 item 4).
+        while !dec.is_done() && ((out.len() - head_len) as u64) < fw.request_buffer {
+            let piece = next_piece(fw, client, req, &mut dec, &mut body).await?;
+            out.extend_from_slice(&piece);
+        }
+    }
     let in_memory = dec.is_done();
-    send(fw, client, req, target, out, dec, in_memory).await
+    send(fw, client, req, target, out, dec, in_memory, body).await
+}
+
+/// Whether a body with `framing` is read (up to `limit` bytes) before the
+/// backend is contacted: a `Content-Length` body that fits, or the start
+/// of a chunked one.
+fn buffers(framing: BodyFraming, limit: u64) -> bool {
+    match framing {
+        BodyFraming::None => false,
+        BodyFraming::Length(n) => n <= limit,
+        BodyFraming::Chunked => limit > 0,
+    }
+}
+
+/// Where reading the client's body stands.
+struct BodyRead {
+    pace: BodyPace,
+    /// `100 Continue` was sent.
+    continued: bool,
+}
+
+/// The next piece of the client's body, answering `100 Continue` first
+/// when the client waits for it.
+async fn next_piece(
+    fw: &Forwarder<'_>,
+    client: &mut ClientConn,
+    req: &RequestHead,
+    dec: &mut Decoder,
+    body: &mut BodyRead,
+) -> Result<BytesMut, Failure> {
+    if req.wants_continue() && client.rbuf.is_empty() && !body.continued {
+        let sent =
+            io::write_owned_within(&mut client.stream, write::CONTINUE_100, client.send_timeout);
+        sent.await.map_err(|_| Failure::SILENT)?;
+        body.continued = true;
+    }
+    let (stream, rbuf) = (&mut client.stream, &mut client.rbuf);
+    let piece = body::next_request_piece(dec, stream, rbuf, &mut body.pace, fw.clock, fw.max_body);
+    piece.await.map_err(|f| match f {
+        BodyFailure::ClientGone => Failure::SILENT,
+        BodyFailure::TooSlow => {
+            Metrics::bump(&fw.metrics.slow_bodies);
+            Failure::SILENT
+        }
+        BodyFailure::Client(e) | BodyFailure::Upstream(e) => Failure::answer(e, false),
+    })
 }
 
 /// Connects (or reuses), sends head and body, reads the response head.
 /// Retries once on a fresh connection when a pooled one fails before any
 /// response byte and the request is idempotent and still in memory.
+#[allow(clippy::too_many_arguments)] // the exchange's parts, passed explicitly
 async fn send(
     fw: &Forwarder<'_>,
     client: &mut ClientConn,
@@ -137,6 +208,7 @@ async fn send(
     out: &mut BytesMut,
     mut dec: Decoder,
     in_memory: bool,
+    mut body: BodyRead,
 ) -> Result<(UpstreamConn, ResponseHead), Failure> {
     // Every pooled connection is probed at checkout (`Pool::take`); a close
     // racing the probe is covered by one replay for a request that may be
@@ -161,7 +233,16 @@ async fn send(
             return Err(Failure::answer(e, in_memory));
         }
         if !dec.is_done() {
-            stream_body(fw, client, req, &mut conn, &mut dec, target.timeout).await?;
+            stream_body(
+                fw,
+                client,
+                req,
+                &mut conn,
+                &mut dec,
+                &mut body,
+                target.timeout,
+            )
+            .await?;
         }
         let asked = fw.clock.now();
         match read_head(
@@ -257,27 +338,11 @@ async fn stream_body(
     req: &RequestHead,
     conn: &mut UpstreamConn,
     dec: &mut Decoder,
+    body: &mut BodyRead,
     timeout: Duration,
 ) -> Result<(), Failure> {
-    if req.wants_continue() && client.rbuf.is_empty() {
-        let sent =
-            io::write_owned_within(&mut client.stream, write::CONTINUE_100, client.send_timeout);
-        let sent = sent.await;
-        sent.map_err(|_| Failure::SILENT)?;
-    }
     while !dec.is_done() {
-        let piece = body::next_request_piece(
-            dec,
-            &mut client.stream,
-            &mut client.rbuf,
-            fw.body_timeout,
-            fw.max_body,
-        )
-        .await
-        .map_err(|f| match f {
-            BodyFailure::ClientGone => Failure::SILENT,
-            BodyFailure::Client(e) | BodyFailure::Upstream(e) => Failure::answer(e, false),
-        })?;
+        let piece = next_piece(fw, client, req, dec, body).await?;
         if piece.is_empty() {
             continue;
         }

@@ -162,6 +162,18 @@ pub struct HeadLimits {
     pub max_body_bytes: u64,
 }
 
+impl HeadLimits {
+    /// The most bytes an incomplete head may hold before the parser
+    /// refuses it (414 or 494): request line with its room, header
+    /// section with its CRLFs. A read buffer never needs to be larger.
+    pub fn max_partial_head_bytes(&self) -> usize {
+        self.max_uri_bytes
+            .saturating_add(limits::REQUEST_LINE_ROOM + 1)
+            .saturating_add(self.max_headers_total_bytes)
+            .saturating_add(limits::HEADER_SECTION_SLACK)
+    }
+}
+
 /// A parsed request head. All spans index into `buf`.
 #[derive(Debug, Clone)]
 pub struct RequestHead {

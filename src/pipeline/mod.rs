@@ -99,7 +99,8 @@ impl CoreState {
             clock: &*self.clock,
             metrics: &self.metrics,
             connect_timeout,
-            body_timeout: snap.timeouts.body,
+            body_pace: snap.body_pace(self.clock.now()),
+            request_buffer: snap.request_buffer,
             max_body: snap.limits.max_body_bytes,
             max_response_head: snap.limits.max_headers_total_bytes + RESPONSE_HEAD_SLACK,
         }
@@ -456,7 +457,7 @@ async fn serve_mock(
     mock: &MockBackend,
 ) -> bool {
     let head = call.head;
-    let keep = call.keep_alive && consume_body(call.snap, client, head).await;
+    let keep = call.keep_alive && consume_body(core, call.snap, client, head).await;
     let decor = call.decor(core, None);
     let head_request = head.method == Method::Head;
     respond::mock(
@@ -474,7 +475,7 @@ async fn serve_mock(
 /// Answers a plain-HTTP GET or HEAD with 301 to HTTPS (§4.6).
 async fn redirect(core: &CoreState, client: &mut ClientConn, call: &Call<'_>, port: u16) -> bool {
     let head = call.head;
-    let keep = call.keep_alive && consume_body(call.snap, client, head).await;
+    let keep = call.keep_alive && consume_body(core, call.snap, client, head).await;
     let decor = call.decor(core, None);
     let host = head.host.map_or(&b""[..], |h| head.slice(h));
     respond::redirect(
@@ -504,7 +505,7 @@ async fn reject(
     let err = err.into();
     let keep = call.keep_alive
         && !respond::error_map::map(&err.error).close
-        && consume_body(call.snap, client, call.head).await;
+        && consume_body(core, call.snap, client, call.head).await;
     answer_error(core, client, call, &err, keep).await
 }
 
@@ -568,7 +569,12 @@ async fn answer_error(
 
 /// Reads and drops a request body the gateway answers without. A client
 /// waiting for `100 Continue` has sent nothing; closing is cheaper.
-async fn consume_body(snap: &Snapshot, client: &mut ClientConn, head: &RequestHead) -> bool {
+async fn consume_body(
+    core: &CoreState,
+    snap: &Snapshot,
+    client: &mut ClientConn,
+    head: &RequestHead,
+) -> bool {
     if head.framing == BodyFraming::None {
         return true;
     }
@@ -576,11 +582,15 @@ async fn consume_body(snap: &Snapshot, client: &mut ClientConn, head: &RequestHe
         return false;
     }
     let mut dec = Decoder::for_request(head.framing);
+    let pace = snap.body_pace(core.clock.now());
+    let clock = &*core.clock;
+    let (stream, rbuf) = (&mut client.stream, &mut client.rbuf);
     body::discard(
         &mut dec,
-        &mut client.stream,
-        &mut client.rbuf,
-        snap.timeouts.body,
+        stream,
+        rbuf,
+        pace,
+        clock,
         snap.limits.max_body_bytes,
     )
     .await

@@ -33,6 +33,15 @@ pub struct Metrics {
     /// Requests whose key found its policy's per-key table full of busy
     /// keys (`key_slots`) and was counted in its scope's overflow count.
     pub throttle_overflows: Cell<u64>,
+    /// Connections closed at accept: the worker's connection cap was
+    /// reached (issue 13).
+    pub connections_refused: Cell<u64>,
+    /// Connections closed because their head could not grow within the
+    /// worker's head budget (issue 13).
+    pub head_budget_refusals: Cell<u64>,
+    /// Request bodies cut for arriving slower than `body_min_rate`
+    /// allows (issue 13).
+    pub slow_bodies: Cell<u64>,
 }
 
 /// A plain copy of the counters.
@@ -62,6 +71,12 @@ pub struct MetricsTotals {
     pub throttled: u64,
     /// See [`Metrics::throttle_overflows`].
     pub throttle_overflows: u64,
+    /// See [`Metrics::connections_refused`].
+    pub connections_refused: u64,
+    /// See [`Metrics::head_budget_refusals`].
+    pub head_budget_refusals: u64,
+    /// See [`Metrics::slow_bodies`].
+    pub slow_bodies: u64,
 }
 
 impl Metrics {
@@ -86,6 +101,9 @@ impl Metrics {
             authorizer_failures: self.authorizer_failures.get(),
             throttled: self.throttled.get(),
             throttle_overflows: self.throttle_overflows.get(),
+            connections_refused: self.connections_refused.get(),
+            head_budget_refusals: self.head_budget_refusals.get(),
+            slow_bodies: self.slow_bodies.get(),
         }
     }
 }
@@ -104,5 +122,8 @@ impl std::ops::AddAssign for MetricsTotals {
         self.authorizer_failures += o.authorizer_failures;
         self.throttled += o.throttled;
         self.throttle_overflows += o.throttle_overflows;
+        self.connections_refused += o.connections_refused;
+        self.head_budget_refusals += o.head_budget_refusals;
+        self.slow_bodies += o.slow_bodies;
     }
 }

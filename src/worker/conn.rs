@@ -23,6 +23,7 @@ use crate::snapshot::Snapshot;
 use crate::tls;
 
 use super::Slot;
+use super::admission::{Admission, ConnSlot, HeadLease};
 
 /// Initial and refill size of a client read buffer.
 const CLIENT_READ_BYTES: usize = 8 * 1024;
@@ -50,6 +51,7 @@ pub async fn serve(
     listener: usize,
     core: Rc<CoreState>,
     slot: Rc<Slot>,
+    seat: ConnSlot,
 ) {
     // An IPv4 client of a dual-stack listener arrives as ::ffff:a.b.c.d;
     // policies, sourceIp and X-Forwarded-For want a.b.c.d.
@@ -79,7 +81,7 @@ pub async fn serve(
         peer_ip: peer.ip().to_string().into_bytes().into(),
         send_timeout: slot.current().timeouts.send,
     };
-    exchange(&mut client, &core, &slot).await;
+    exchange(&mut client, &core, &slot, seat.admission()).await;
     match client.tunnel.take() {
         Some(tunnel) => tunnel::relay(client.stream, client.rbuf, tunnel, &*core.clock).await,
         // A TLS client learns the close was deliberate (close_notify), so
@@ -96,12 +98,16 @@ const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Requests, one after the other, until the connection may not carry
 /// another one.
-async fn exchange(client: &mut ClientConn, core: &CoreState, slot: &Slot) {
+async fn exchange(client: &mut ClientConn, core: &CoreState, slot: &Slot, admission: &Admission) {
     loop {
         let snap = slot.current();
-        let head = match read_head(client, &snap, &*core.clock).await {
-            Ok(Some(head)) => head,
-            Ok(None) => return,
+        let head = match read_head(client, &snap, &*core.clock, admission.head_lease()).await {
+            Ok(HeadRead::Head(head)) => head,
+            Ok(HeadRead::Closed) => return,
+            Ok(HeadRead::OverBudget) => {
+                Metrics::bump(&core.metrics.head_budget_refusals);
+                return;
+            }
             Err(e) => {
                 pipeline::refuse(core, &snap, client, e).await;
                 return;
@@ -122,15 +128,31 @@ async fn exchange(client: &mut ClientConn, core: &CoreState, slot: &Slot) {
 /// Read-buffer capacity a connection keeps between requests.
 const RBUF_KEEP: usize = 4 * CLIENT_READ_BYTES;
 
-/// Reads until a whole head is buffered. `Ok(None)`: the client closed, or
-/// stayed idle past `keepalive`, or sent a partial head slower than
-/// `header` allows (slowloris) — the connection just closes (nginx does the
-/// same for `client_header_timeout`).
+/// How reading a head ended, short of an error to answer.
+enum HeadRead {
+    /// A whole head.
+    Head(RequestHead),
+    /// The client closed, or stayed idle past `keepalive`, or sent a
+    /// partial head slower than `header` allows (slowloris): the connection
+    /// just closes (nginx does the same for `client_header_timeout`).
+    Closed,
+    /// The head needs a bigger buffer than the worker's head budget has
+    /// left (`worker::admission`): the connection closes.
+    OverBudget,
+}
+
+/// Reads until a whole head is buffered. The read buffer grows past its
+/// first 8 KiB only with bytes `lease` takes from the worker's head budget,
+/// and never past what the head limits allow (so a never-finished head
+/// costs at most that, not a doubled buffer); the lease is given back when
+/// this returns.
 async fn read_head(
     client: &mut ClientConn,
     snap: &Snapshot,
     clock: &dyn Clock,
-) -> Result<Option<RequestHead>, GatewayError> {
+    mut lease: HeadLease<'_>,
+) -> Result<HeadRead, GatewayError> {
+    let most = snap.limits.max_partial_head_bytes().saturating_add(1);
     let mut head_started: Option<Instant> = None;
     // The parser rescans the whole buffer, so it runs only when the new
     // bytes may end a head (a blank line), or when the buffer has doubled
@@ -140,9 +162,10 @@ async fn read_head(
     let mut parse_at = PARSE_AT_LEAST;
     loop {
         if !client.rbuf.is_empty() {
-            if head_may_end(&client.rbuf, searched) || client.rbuf.len() >= parse_at {
+            let full = client.rbuf.len() >= most;
+            if head_may_end(&client.rbuf, searched) || client.rbuf.len() >= parse_at || full {
                 if let Some(head) = parse_request(&mut client.rbuf, &snap.limits)? {
-                    return Ok(Some(head));
+                    return Ok(HeadRead::Head(head));
                 }
                 parse_at = client.rbuf.len().saturating_mul(2).max(PARSE_AT_LEAST);
             }
@@ -154,14 +177,38 @@ async fn read_head(
             Some(t) => snap.timeouts.header.saturating_sub(clock.now() - t),
         };
         if limit.is_zero() {
-            return Ok(None);
+            return Ok(HeadRead::Closed);
         }
-        let read = io::read_into(&mut client.stream, &mut client.rbuf, CLIENT_READ_BYTES);
+        if !make_room(&mut client.rbuf, most, &mut lease) {
+            return Ok(HeadRead::OverBudget);
+        }
+        let room = client.rbuf.capacity() - client.rbuf.len();
+        let read = io::read_into(&mut client.stream, &mut client.rbuf, room);
         match monoio::time::timeout(limit, read).await {
             Ok(Ok(n)) if n > 0 => {}
-            Ok(_) | Err(_) => return Ok(None),
+            Ok(_) | Err(_) => return Ok(HeadRead::Closed),
         }
     }
+}
+
+/// Makes sure `buf` has room to read into, growing it (doubling, at most to
+/// `most` bytes) with bytes from `lease` when it is full; false when the
+/// budget cannot give them. The parser refuses a partial head before it
+/// reaches `most`, so a full buffer at `most` never needs more.
+fn make_room(buf: &mut BytesMut, most: usize, lease: &mut HeadLease<'_>) -> bool {
+    let cap = buf.capacity();
+    if cap - buf.len() >= CLIENT_READ_BYTES / 4 || cap >= most {
+        return cap > buf.len();
+    }
+    let grown = cap.saturating_mul(2).max(CLIENT_READ_BYTES).min(most);
+    if !lease.hold(grown.saturating_sub(CLIENT_READ_BYTES)) {
+        return false;
+    }
+    let mut bigger = BytesMut::with_capacity(grown);
+    bigger.extend_from_slice(buf);
+    *buf = bigger;
+    debug_assert!(buf.capacity() >= grown, "grown as asked");
+    true
 }
 
 /// Buffered bytes at which a head without a blank line is parsed anyway.
@@ -196,5 +243,45 @@ mod tests {
         }
         assert!(!head_may_end(b"GET / HTTP/1.1\r\nHost: a\r\n", 0));
         assert!(head_may_end(b"GET / HTTP/1.1\nHost: a\n\n", 0));
+    }
+
+    // regression: issue 13 item 4 — a never-finished head of legal size
+    // doubled its buffer past the limit (287 KiB for a ~160 KiB limit).
+    #[test]
+    fn a_head_buffer_grows_within_the_limit_and_the_budget() {
+        use super::super::admission::Admission;
+        use super::{BytesMut, CLIENT_READ_BYTES, make_room};
+        let most = 100_000;
+        let admission = Admission::new(8, 150_000);
+        let mut lease = admission.head_lease();
+        let mut buf = BytesMut::with_capacity(CLIENT_READ_BYTES);
+        while buf.len() < most {
+            assert!(make_room(&mut buf, most, &mut lease));
+            let room = buf.capacity() - buf.len();
+            buf.extend_from_slice(&vec![b'x'; room.min(3000)]);
+        }
+        assert_eq!(buf.capacity(), most, "never past the limit");
+        assert!(
+            !make_room(&mut buf, most, &mut lease),
+            "full: the parser decides"
+        );
+        assert_eq!(admission.head_used(), most - CLIENT_READ_BYTES);
+        // A second head finds only what is left of the budget.
+        let mut other = admission.head_lease();
+        let mut small = BytesMut::with_capacity(CLIENT_READ_BYTES);
+        let mut grew = 0;
+        while make_room(&mut small, most, &mut other) {
+            grew += 1;
+            let room = small.capacity() - small.len();
+            small.extend_from_slice(&vec![b'y'; room]);
+        }
+        assert!(
+            grew > 0 && small.capacity() < most,
+            "refused once over budget"
+        );
+        assert!(admission.head_used() <= 150_000);
+        drop(lease);
+        drop(other);
+        assert_eq!(admission.head_used(), 0);
     }
 }

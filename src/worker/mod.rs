@@ -5,6 +5,7 @@
 //! flag, both read on the worker's tick, never per request.
 
 pub mod accept;
+pub mod admission;
 pub mod conn;
 pub mod drain;
 
@@ -76,6 +77,8 @@ pub struct WorkerSetup {
     pub shutdown_timeout: Duration,
     /// Clock.
     pub clock: Arc<dyn Clock>,
+    /// This worker's share of the connection cap and the head budget.
+    pub admission: (usize, usize),
 }
 
 /// The worker's current snapshot and its in-flight request count.
@@ -166,6 +169,8 @@ async fn run(setup: WorkerSetup, ready: Sender<Result<usize, String>>) -> Metric
         in_flight: Cell::new(0),
     });
     let drain = Rc::new(Drain::default());
+    let (max_connections, head_budget) = setup.admission;
+    let admission = Rc::new(admission::Admission::new(max_connections, head_budget));
     for (index, std_listener) in setup.listeners.into_iter().enumerate() {
         match TcpListener::from_std(std_listener) {
             Ok(l) => {
@@ -175,6 +180,7 @@ async fn run(setup: WorkerSetup, ready: Sender<Result<usize, String>>) -> Metric
                     core.clone(),
                     slot.clone(),
                     drain.clone(),
+                    admission.clone(),
                 ));
             }
             Err(e) => {
