@@ -131,7 +131,8 @@ impl Pool {
         None
     }
 
-    /// Returns a connection whose last exchange completed cleanly. It rests
+    /// Returns a connection whose last exchange completed cleanly (closes it
+    /// when `max_idle` are pooled already). It rests
     /// before its next request for as long as its last answer took, at most
     /// [`MAX_REST`]: a backend that wrote a stray response while a request
     /// was in flight (that request got the stray one) answers the displaced
@@ -144,8 +145,10 @@ impl Pool {
             return;
         };
         if list.len() >= self.max_idle {
-            // Drop the one idle longest.
-            list.pop_front();
+            // Full: this one, just back, would rest longest before it could
+            // serve again; closing it keeps the rested ones (closing those
+            // instead made a busy pool open and close connections in turn).
+            return;
         }
         let ready_at = now + conn.answered_in.min(MAX_REST);
         list.push_back(Idle {
@@ -278,7 +281,7 @@ mod tests {
     }
 
     #[monoio::test_all(timer_enabled = true)]
-    async fn full_pool_drops_the_longest_idle_and_takes_in_order() {
+    async fn a_full_pool_closes_the_newcomer_and_takes_in_order() {
         let clock = ManualClock::new();
         let mut pool = Pool::new(1, 2, Duration::from_secs(60));
         let listener = monoio::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -293,8 +296,8 @@ mod tests {
         }
         assert_eq!(pool.idle_count(0), 2);
         let port = |c: UpstreamConn| c.stream.tcp().local_addr().unwrap().port();
+        assert_eq!(pool.take(0, addr, clock.now()).map(port), Some(ports[0]));
         assert_eq!(pool.take(0, addr, clock.now()).map(port), Some(ports[1]));
-        assert_eq!(pool.take(0, addr, clock.now()).map(port), Some(ports[2]));
     }
 
     // regression: issue 13 — a response displaced by a stray one arrived
