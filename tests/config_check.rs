@@ -367,3 +367,29 @@ fn errors_found_by_validation_and_by_compilation_come_together() {
     );
     assert!(out.contains("3 error(s)"), "{out}");
 }
+
+#[test]
+fn hostile_client_limits_that_cannot_work_are_check_errors() {
+    // HEAD opens with [[listener]]; [server] and [settings] tables follow.
+    let body = "[server]\nhead_buffer_budget_bytes = 100000\n\n\
+                [settings]\nmax_body_bytes = 1000\n";
+    rejects(
+        "hostile-limits",
+        body,
+        &[
+            (
+                "server.head_buffer_budget_bytes",
+                "cannot hold even one request head",
+            ),
+        ],
+    );
+    rejects(
+        "path-rule-spelling",
+        "[settings]\npath_semicolon = \"strip\"\n",
+        &[("settings.path_semicolon", "expected `reject` or `keep`")],
+    );
+    accepts(
+        "hostile-limits-ok",
+        "[server]\nworker_connections = 100\n\n[settings]\nunderscore_headers = \"reject\"\npath_case_sensitive = false\n",
+    );
+}

@@ -164,7 +164,8 @@ pub fn compile_with(
                 trees,
                 fold_case: !s.path_case_sensitive,
             },
-            request_buffer: s.request_buffer_bytes,
+            // No body is larger than max_body_bytes (§3 → 413).
+            request_buffer: s.request_buffer_bytes.min(s.max_body_bytes),
             path_rules: path_rules(s),
             underscores: match s.underscore_headers {
                 UnderscoreSpec::DropOwned => Underscores::DropOwned,

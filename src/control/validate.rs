@@ -148,6 +148,20 @@ fn settings(spec: &GatewaySpec, errs: &mut Vec<ConfigError>) {
             "keep max_uri_bytes and max_headers_total_bytes at most 16777216",
         ));
     }
+    // One head at the size limits must fit the budget (issue 13).
+    let one_head = (s.max_uri_bytes as u64)
+        .saturating_add(s.max_headers_total_bytes as u64)
+        .saturating_add(1024);
+    if spec.server.head_buffer_budget_bytes < one_head {
+        errs.push(ConfigError::new(
+            "server.head_buffer_budget_bytes",
+            format!(
+                "{} bytes cannot hold even one request head at the size limits (about {one_head} bytes)",
+                spec.server.head_buffer_budget_bytes
+            ),
+            "raise head_buffer_budget_bytes (default 67108864), or lower settings.max_uri_bytes and settings.max_headers_total_bytes",
+        ));
+    }
     if s.backend_timeout_ms > s.max_backend_timeout_ms {
         errs.push(ConfigError::new(
             "settings.backend_timeout_ms",
