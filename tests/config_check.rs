@@ -376,12 +376,10 @@ fn hostile_client_limits_that_cannot_work_are_check_errors() {
     rejects(
         "hostile-limits",
         body,
-        &[
-            (
-                "server.head_buffer_budget_bytes",
-                "cannot hold even one request head",
-            ),
-        ],
+        &[(
+            "server.head_buffer_budget_bytes",
+            "cannot hold even one request head",
+        )],
     );
     rejects(
         "path-rule-spelling",

@@ -90,6 +90,11 @@ fn hostile(seen: &Seen, poisons: &AtomicUsize) -> Reply {
             Reply::Raw(bytes)
         }
         target => match target.strip_prefix("/tag/") {
+            // A slow answer: the displaced one lands well after the stray.
+            Some(tag) if tag.starts_with("slow-") => Reply::Delay(
+                Duration::from_millis(5),
+                Box::new(Reply::Ok(format!("tag:{tag}"))),
+            ),
             Some(tag) => Reply::Ok(format!("tag:{tag}")),
             None => Reply::Ok("untagged".into()),
         },
@@ -144,7 +149,13 @@ struct Tally {
 
 /// `clients` tagged clients send `per_client` requests each while two
 /// hostile clients cycle through [`HOSTILE`].
-fn run_mix(gw: SocketAddr, clients: usize, per_client: usize) -> Tally {
+fn run_mix(
+    gw: SocketAddr,
+    clients: usize,
+    per_client: usize,
+    shapes: &'static [(&str, &str, u16)],
+    prefix: &'static str,
+) -> Tally {
     let tally = Arc::new(Tally::default());
     let stop = Arc::new(AtomicBool::new(false));
     let hostiles: Vec<_> = (0..2)
@@ -153,7 +164,7 @@ fn run_mix(gw: SocketAddr, clients: usize, per_client: usize) -> Tally {
             std::thread::spawn(move || {
                 let mut i = h;
                 while !stop.load(Ordering::SeqCst) {
-                    let (method, path, _) = HOSTILE[i % HOSTILE.len()];
+                    let (method, path, _) = shapes[i % shapes.len()];
                     i += 1;
                     let mut c = Conn::open(gw);
                     c.send(format!("{method} {path} HTTP/1.1\r\nHost: test\r\n\r\n").as_bytes());
@@ -173,7 +184,7 @@ fn run_mix(gw: SocketAddr, clients: usize, per_client: usize) -> Tally {
             std::thread::spawn(move || {
                 let mut conn = Conn::open(gw);
                 for n in 0..per_client {
-                    let tag = format!("c{c}-{n}");
+                    let tag = format!("{prefix}c{c}-{n}");
                     let body = tagged(&mut conn, &tag);
                     let counter = if body == format!("tag:{tag}") {
                         &tally.own
@@ -211,7 +222,7 @@ driver_tests! {
     fn no_client_receives_another_clients_response(driver) {
         let (up, poisons) = hostile_upstream();
         let gw = gateway(driver, &up);
-        let tally = run_mix(gw.addr, 8, 250);
+        let tally = run_mix(gw.addr, 8, 250, HOSTILE, "");
         let own = tally.own.load(Ordering::SeqCst);
         let poisoned = tally.poisoned.load(Ordering::SeqCst);
         let garbled = tally.garbled.load(Ordering::SeqCst);
@@ -219,11 +230,32 @@ driver_tests! {
         assert_eq!(tally.foreign.load(Ordering::SeqCst), 0, "foreign responses");
         assert_eq!(tally.other.load(Ordering::SeqCst), 0, "unexpected responses");
         assert_eq!(own + poisoned + garbled, 8 * 250);
-        // Stray bytes reach at most the one request in flight when the
-        // backend wrote them (HTTP/1.1 cannot tell them from its answer),
-        // never a request sent after they arrived.
+        // Stray bytes reach at most a request in flight when the backend
+        // wrote them (HTTP/1.1 cannot tell them from its answer), never a
+        // request sent after they arrived.
         assert!(poisoned + garbled <= poisons.load(Ordering::SeqCst));
-        assert!(own >= 8 * 250 * 9 / 10, "{own} own answers");
+        // The first stray bytes seen get the backend distrusted: its
+        // connections then carry one request each, so at most the requests
+        // in flight before that can meet what it sends.
+        assert!(poisoned + garbled <= 2, "{poisoned} POISON and {garbled} 502 answers");
+    }
+
+    // The stray response alone, written while requests are in flight on a
+    // backend that answers slowly: nothing distrusts the backend until the
+    // displaced answer lands on a resting connection, so this is the rest
+    // window's test (without it a client stayed one response behind for
+    // hundreds of requests).
+    fn a_late_stray_response_displaces_no_answer_onto_another_request(driver) {
+        let (up, poisons) = hostile_upstream();
+        let gw = gateway(driver, &up);
+        let tally = run_mix(gw.addr, 8, 100, &[("GET", "/extra", 200)], "slow-");
+        eprintln!("{driver}: {tally:?}, {} poison events", poisons.load(Ordering::SeqCst));
+        assert_eq!(tally.foreign.load(Ordering::SeqCst), 0, "foreign responses");
+        assert_eq!(tally.other.load(Ordering::SeqCst), 0, "unexpected responses");
+        // Strays reach only requests in flight before the first displaced
+        // answer is seen on a connection (then the backend is distrusted):
+        // a handful, never a share of the traffic (seen: 0 to 7 of 800).
+        assert!(tally.poisoned.load(Ordering::SeqCst) <= 16);
     }
 
     // Each hostile shape on its own: the answer is the documented one, and

@@ -19,28 +19,41 @@ pub fn raise_nofile() -> u64 {
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
         return 1024;
     }
-    if lim.rlim_cur < lim.rlim_max {
+    // An unlimited hard limit cannot be the soft one: the kernel caps
+    // descriptors at fs.nr_open.
+    let target = match lim.rlim_max {
+        libc::RLIM_INFINITY => nr_open().unwrap_or(1 << 20),
+        max => max,
+    };
+    if lim.rlim_cur < target {
         let raised = libc::rlimit {
-            rlim_cur: lim.rlim_max,
+            rlim_cur: target,
             rlim_max: lim.rlim_max,
         };
         // SAFETY: `raised` is a valid rlimit read by the call only.
         if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
             log::info!(
-                "file-descriptor limit raised from {} to {}",
-                lim.rlim_cur,
-                lim.rlim_max
+                "file-descriptor limit raised from {} to {target}",
+                lim.rlim_cur
             );
-            return lim.rlim_max;
+            return target;
         }
         log::warn!(
-            "cannot raise the file-descriptor limit from {} to {}: {}",
+            "cannot raise the file-descriptor limit from {} to {target}: {}",
             lim.rlim_cur,
-            lim.rlim_max,
             std::io::Error::last_os_error()
         );
     }
     lim.rlim_cur
+}
+
+/// The kernel's per-process descriptor ceiling (`/proc/sys/fs/nr_open`).
+fn nr_open() -> Option<u64> {
+    std::fs::read_to_string("/proc/sys/fs/nr_open")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// Each worker's (connection cap, head budget). With `worker_connections
@@ -57,7 +70,12 @@ pub fn worker_share(rt: &RuntimeConfig, workers: usize) -> (usize, usize) {
         }
         n => n,
     };
-    (connections.max(1), rt.head_buffer_budget / workers)
+    let connections = connections.max(1);
+    log::info!(
+        "each of {workers} worker(s) takes at most {connections} client connections \
+         ([server] worker_connections)"
+    );
+    (connections, rt.head_buffer_budget / workers)
 }
 
 #[cfg(test)]
@@ -74,6 +92,8 @@ mod tests {
         // SAFETY: `lim` is a valid, writable rlimit for the whole call.
         assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
         assert_eq!(soft, lim.rlim_cur);
-        assert_eq!(lim.rlim_cur, lim.rlim_max);
+        if lim.rlim_max != libc::RLIM_INFINITY {
+            assert_eq!(lim.rlim_cur, lim.rlim_max);
+        }
     }
 }

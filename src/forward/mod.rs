@@ -26,7 +26,7 @@ use crate::io::tls::TlsStream;
 use crate::io::{self, ClientConn, Stream};
 use crate::record::Metrics;
 use crate::upstream::UpstreamId;
-use crate::upstream::pool::{Pool, UPSTREAM_BUF_BYTES, UpstreamConn};
+use crate::upstream::pool::{Pool, UPSTREAM_BUF_BYTES, UpstreamConn, log_distrust};
 
 use body::{BodyFailure, BodyPace, Decoder};
 
@@ -151,15 +151,10 @@ async fn exchange(
     send(fw, client, req, target, out, dec, in_memory, body).await
 }
 
-/// Whether a body with `framing` is read (up to `limit` bytes) before the
-/// backend is contacted: a `Content-Length` body that fits, or the start
-/// of a chunked one.
+/// Whether a body with `framing` is read (its first `limit` bytes, the
+/// whole of a smaller one) before the backend is contacted.
 fn buffers(framing: BodyFraming, limit: u64) -> bool {
-    match framing {
-        BodyFraming::None => false,
-        BodyFraming::Length(n) => n <= limit,
-        BodyFraming::Chunked => limit > 0,
-    }
+    framing != BodyFraming::None && limit > 0
 }
 
 /// Where reading the client's body stands.
@@ -265,7 +260,15 @@ async fn send(
             Err(HeadFailure::ClosedEarly) => {
                 return Err(Failure::answer(GatewayError::UpstreamReset, true));
             }
-            Err(HeadFailure::Error(e)) => return Err(Failure::answer(e, true)),
+            Err(HeadFailure::Error(e)) => {
+                if e == GatewayError::UpstreamBadResponse {
+                    let now = fw.clock.now();
+                    if fw.pool.borrow_mut().distrust(target.upstream, now) {
+                        log_distrust(target.addr, "a response whose framing was refused");
+                    }
+                }
+                return Err(Failure::answer(e, true));
+            }
         }
     }
 }

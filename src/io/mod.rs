@@ -135,6 +135,11 @@ where
         }
     }
 
+    /// Whether this is a TLS stream.
+    pub fn is_tls(&self) -> bool {
+        matches!(self, Stream::Tls(_))
+    }
+
     /// Whether peer bytes wait inside the TLS layer, unread (always false
     /// for plain streams: their unread bytes are in the caller's buffer).
     pub fn has_pending_input(&mut self) -> bool {

@@ -247,6 +247,11 @@ pub async fn handle(
     if source != peer {
         call.source_text = Some(source.to_string().into_bytes().into());
     }
+    // §7.6 APIG.0612: a request that came round through this gateway too
+    // often is not sent round again, to a backend or an authorizer.
+    if hops::count(&head) >= hops::MAX_HOPS {
+        return reject(core, client, &call, GatewayError::LoopDetected).await;
+    }
     let access = api.acl.get(route.stage as usize).and_then(Option::as_deref);
     if let Some(AccessPolicy::Ip(acl)) = access
         && let Err(e) = acl.check(source)
@@ -284,11 +289,6 @@ pub async fn handle(
     };
     match backend::select(api, dep, &facts) {
         Backend::Http(http) => {
-            // §7.6 APIG.0612: a request that came round through this
-            // gateway too often is not sent round again.
-            if hops::count(&head) >= hops::MAX_HOPS {
-                return reject(core, client, &call, GatewayError::LoopDetected).await;
-            }
             // §11.9.6: the backend authorizer, before the request is built.
             if let Some(id) = http.authorizer {
                 match authorize(core, client, &call, id).await {

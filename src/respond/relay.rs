@@ -14,7 +14,7 @@ use crate::http::{Method, RequestHead, ResponseFraming, ResponseHead, Version};
 use crate::io::{self, ClientConn};
 use crate::request_id::RequestId;
 use crate::upstream::UpstreamId;
-use crate::upstream::pool::{Pool, UpstreamConn};
+use crate::upstream::pool::{Pool, UpstreamConn, log_distrust};
 
 use super::{ClientFraming, Decor};
 
@@ -96,10 +96,16 @@ pub async fn relay(
     // request's response: such a connection is closed, never pooled.
     let drained =
         relayed == resp.framing && conn.buf.is_empty() && !conn.stream.has_pending_input();
-    if resp.keep_alive && drained {
-        back.pool
-            .borrow_mut()
-            .put(back.upstream, conn, back.clock.now());
+    let mut pool = back.pool.borrow_mut();
+    if relayed == resp.framing && !conn.buf.is_empty() {
+        // Bytes past the response's declared end (a body after 204, 304 or
+        // HEAD, more than Content-Length): the backend says more than it
+        // is asked.
+        if pool.distrust(back.upstream, back.clock.now()) {
+            log_distrust(conn.addr, "past the end of a response");
+        }
+    } else if resp.keep_alive && drained {
+        pool.put(back.upstream, conn, back.clock.now());
     }
     Ok(keep_client)
 }

@@ -3,8 +3,8 @@
 //!
 //! Owned by one worker, never shared. Idle connections are kept per
 //! upstream, at most `max_idle` each, for at most `idle_timeout`; a
-//! checkout takes the one that has rested longest, so each connection
-//! rests as long as the traffic allows between two requests.
+//! checkout takes the warmest one done resting (see [`Pool::put`]), so a
+//! quiet pool shrinks as its coldest connections age out.
 //!
 //! A client must never receive a response that is not its own, and a
 //! request must never fail because the upstream closed a pooled connection:
@@ -83,10 +83,16 @@ struct Idle {
     ready_at: Instant,
 }
 
+/// How long a backend that sent bytes nobody asked for gets no connection
+/// reuse from a worker (see [`Pool::distrust`]).
+pub const DISTRUST_FOR: Duration = Duration::from_secs(60);
+
 /// The pool of one worker.
 #[derive(Debug)]
 pub struct Pool {
     idle: Vec<VecDeque<Idle>>,
+    /// Per upstream: until when its connections are not reused.
+    distrusted_until: Vec<Option<Instant>>,
     max_idle: usize,
     idle_timeout: Duration,
 }
@@ -96,21 +102,52 @@ impl Pool {
     pub fn new(upstreams: usize, max_idle: usize, idle_timeout: Duration) -> Self {
         Pool {
             idle: (0..upstreams).map(|_| VecDeque::new()).collect(),
+            distrusted_until: vec![None; upstreams],
             max_idle,
             idle_timeout,
         }
     }
 
-    /// The idle connection to `addr` that has rested longest, among those
-    /// done resting, if one is pooled. The candidate is first checked with
-    /// a non-blocking `MSG_PEEK` (one syscall) and closed if the upstream
-    /// closed it or sent anything while it idled; expired or mismatched
-    /// ones met on the way are closed too.
+    /// The upstream `id` sent bytes nobody asked for (seen on an idle
+    /// connection, past a response's end, or as a response whose framing
+    /// was refused): for [`DISTRUST_FOR`], its connections carry one
+    /// request each and are never pooled, and those pooled now are closed
+    /// (they may hold answers displaced by the stray bytes). Only requests
+    /// already in flight can meet the rest of what it sent. Returns true
+    /// when this starts a period (the caller logs it once).
+    pub fn distrust(&mut self, id: UpstreamId, now: Instant) -> bool {
+        let Some(until) = self.distrusted_until.get_mut(id as usize) else {
+            return false;
+        };
+        let starts = until.is_none_or(|t| t <= now);
+        *until = Some(now + DISTRUST_FOR);
+        if let Some(list) = self.idle.get_mut(id as usize) {
+            list.clear();
+        }
+        starts
+    }
+
+    /// Whether connections to `id` are not reused now.
+    pub fn is_distrusted(&self, id: UpstreamId, now: Instant) -> bool {
+        self.distrusted_until
+            .get(id as usize)
+            .copied()
+            .flatten()
+            .is_some_and(|t| t > now)
+    }
+
+    /// The most recently returned idle connection to `addr` among those
+    /// done resting, if one is pooled (the warmest; the coldest age out).
+    /// The candidate is first checked with a non-blocking `MSG_PEEK` (one
+    /// syscall) and closed if the upstream closed it or sent anything while
+    /// it idled; expired or mismatched ones met on the way are closed too.
     pub fn take(&mut self, id: UpstreamId, addr: SocketAddr, now: Instant) -> Option<UpstreamConn> {
         let timeout = self.idle_timeout;
         let list = self.idle.get_mut(id as usize)?;
-        let mut i = 0;
-        while let Some(idle) = list.get_mut(i) {
+        let mut i = list.len();
+        while i > 0 {
+            i -= 1;
+            let Some(idle) = list.get_mut(i) else { break };
             let fresh = now.saturating_duration_since(idle.since) < timeout;
             let usable = fresh
                 && idle.conn.addr == addr
@@ -118,14 +155,28 @@ impl Pool {
                 && !idle.conn.stream.has_pending_input();
             if usable && idle.ready_at > now {
                 // Still resting: leave it for a later request.
-                i += 1;
                 continue;
             }
             let Some(idle) = list.remove(i) else { break };
-            if usable && is_quiet(idle.conn.stream.tcp()) {
-                let mut conn = idle.conn;
-                conn.reused = true;
-                return Some(conn);
+            if !usable {
+                continue;
+            }
+            match probe(idle.conn.stream.tcp()) {
+                Probe::Quiet => {
+                    let mut conn = idle.conn;
+                    conn.reused = true;
+                    return Some(conn);
+                }
+                Probe::Closed => {}
+                // A TLS backend may send records of its own (a session
+                // ticket) after an answer: closed, not held against it.
+                Probe::Spoke if idle.conn.stream.is_tls() => {}
+                Probe::Spoke => {
+                    if self.distrust(id, now) {
+                        log_distrust(addr, "on an idle connection");
+                    }
+                    return None;
+                }
             }
         }
         None
@@ -141,6 +192,9 @@ impl Pool {
     /// answering the next request, whoever sent it (issue 13).
     pub fn put(&mut self, id: UpstreamId, conn: UpstreamConn, now: Instant) {
         debug_assert!(conn.buf.is_empty(), "pooled connection has unread bytes");
+        if self.is_distrusted(id, now) {
+            return;
+        }
         let Some(list) = self.idle.get_mut(id as usize) else {
             return;
         };
@@ -172,11 +226,21 @@ impl Pool {
     }
 }
 
-/// Whether the peer has neither closed the connection nor sent unsolicited
-/// bytes: a non-blocking one-byte `MSG_PEEK`. Works the same under both
-/// drivers (nothing is in flight on a pooled socket) and for TLS, whose
-/// records arrive on the same socket.
-fn is_quiet(stream: &TcpStream) -> bool {
+/// What an idle connection's socket holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Probe {
+    /// Nothing: it may carry a request.
+    Quiet,
+    /// EOF or an error: the upstream closed it (a keep-alive timeout).
+    Closed,
+    /// Bytes nobody asked for.
+    Spoke,
+}
+
+/// A non-blocking one-byte `MSG_PEEK` of an idle connection. Works the
+/// same under both drivers (nothing is in flight on a pooled socket) and
+/// for TLS, whose records arrive on the same socket.
+fn probe(stream: &TcpStream) -> Probe {
     let mut byte = 0u8;
     // SAFETY: the fd is a valid, open socket owned by `stream` for the whole
     // call; the buffer is one writable byte on our stack; MSG_DONTWAIT makes
@@ -189,12 +253,24 @@ fn is_quiet(stream: &TcpStream) -> bool {
             libc::MSG_PEEK | libc::MSG_DONTWAIT,
         )
     };
-    if n < 0 {
-        let err = std::io::Error::last_os_error();
-        return err.kind() == std::io::ErrorKind::WouldBlock;
+    match n {
+        0 => Probe::Closed,
+        n if n > 0 => Probe::Spoke,
+        _ if std::io::Error::last_os_error().kind() == std::io::ErrorKind::WouldBlock => {
+            Probe::Quiet
+        }
+        _ => Probe::Closed,
     }
-    // 0: orderly shutdown by the upstream; >0: bytes nobody asked for.
-    false
+}
+
+/// Logs the start of a distrust period (once per period and worker).
+pub fn log_distrust(addr: SocketAddr, how: &str) {
+    log::warn!(
+        "backend {addr} sent bytes nobody asked for ({how}): its connections are not reused \
+         for {} s, so they cannot answer another client's request; check the backend's \
+         response framing",
+        DISTRUST_FOR.as_secs()
+    );
 }
 
 #[cfg(test)]
@@ -243,7 +319,7 @@ mod tests {
         drop(peer);
         // The FIN arrives asynchronously: poll for it, up to a deadline.
         for _ in 0..1000 {
-            if !is_quiet(conn.stream.tcp()) {
+            if probe(conn.stream.tcp()) != Probe::Quiet {
                 break;
             }
             monoio::time::sleep(Duration::from_millis(1)).await;
@@ -252,32 +328,42 @@ mod tests {
         assert!(pool.take(0, addr, clock.now()).is_none());
     }
 
-    // regression: issue 13 — an unsolicited response written on an idle
-    // connection answered the next request taken from the pool.
+    // regression: issue 13 — after stray bytes, a backend's connections
+    // must not carry another request at all.
     #[monoio::test_all(timer_enabled = true)]
-    async fn checkout_drops_a_connection_with_unsolicited_bytes() {
+    async fn a_backend_that_speaks_unasked_is_not_reused_for_a_while() {
         use monoio::io::AsyncWriteRentExt;
         let clock = ManualClock::new();
-        let mut pool = Pool::new(1, 4, Duration::from_secs(60));
+        let mut pool = Pool::new(1, 4, Duration::from_secs(600));
         let listener = monoio::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let (conn, mut peer) = pair_on(&listener).await;
-        let (quiet, _quiet_peer) = pair_on(&listener).await;
-        let addr = conn.addr;
-        let quiet_port = quiet.stream.tcp().local_addr().unwrap().port();
-        let (res, _) = peer.write_all(b"HTTP/1.1 200 OK\r\n").await;
+        let addr = listener.local_addr().unwrap();
+        let (noisy, mut peer) = pair_on(&listener).await;
+        let (quiet, _p2) = pair_on(&listener).await;
+        let (res, _) = peer.write_all(b"POISON").await;
         res.unwrap();
         for _ in 0..1000 {
-            if !is_quiet(conn.stream.tcp()) {
+            if probe(noisy.stream.tcp()) != Probe::Quiet {
                 break;
             }
             monoio::time::sleep(Duration::from_millis(1)).await;
         }
-        // The noisy one has rested longest, so it is tried first and closed.
-        pool.put(0, conn, clock.now());
         pool.put(0, quiet, clock.now());
-        let taken = pool.take(0, addr, clock.now()).expect("the quiet one");
-        assert_eq!(taken.stream.tcp().local_addr().unwrap().port(), quiet_port);
+        pool.put(0, noisy, clock.now());
+        // The noisy one (the warmest) is met first: the quiet one is closed
+        // with it.
+        assert!(pool.take(0, addr, clock.now()).is_none());
         assert_eq!(pool.idle_count(0), 0);
+        assert!(pool.is_distrusted(0, clock.now()));
+        let (again, _p3) = pair_on(&listener).await;
+        pool.put(0, again, clock.now());
+        assert_eq!(pool.idle_count(0), 0, "not pooled while distrusted");
+        clock.advance(DISTRUST_FOR);
+        assert!(!pool.is_distrusted(0, clock.now()));
+        let (later, _p4) = pair_on(&listener).await;
+        pool.put(0, later, clock.now());
+        assert_eq!(pool.idle_count(0), 1);
+        // A close is not held against a backend (a keep-alive timeout).
+        drop(_p4);
     }
 
     #[monoio::test_all(timer_enabled = true)]
@@ -296,8 +382,8 @@ mod tests {
         }
         assert_eq!(pool.idle_count(0), 2);
         let port = |c: UpstreamConn| c.stream.tcp().local_addr().unwrap().port();
-        assert_eq!(pool.take(0, addr, clock.now()).map(port), Some(ports[0]));
         assert_eq!(pool.take(0, addr, clock.now()).map(port), Some(ports[1]));
+        assert_eq!(pool.take(0, addr, clock.now()).map(port), Some(ports[0]));
     }
 
     // regression: issue 13 — a response displaced by a stray one arrived
@@ -312,9 +398,10 @@ mod tests {
         let (fast, _p2) = pair_on(&listener).await;
         let fast_port = fast.stream.tcp().local_addr().unwrap().port();
         slow.answered_in = Duration::from_millis(20);
-        pool.put(0, slow, clock.now());
         pool.put(0, fast, clock.now());
-        // The slow one rested longest but is not done resting.
+        pool.put(0, slow, clock.now());
+        // The slow one is the warmest but not done resting; the fast one
+        // is (it rests 0).
         let taken = pool.take(0, addr, clock.now()).expect("the rested one");
         assert_eq!(taken.stream.tcp().local_addr().unwrap().port(), fast_port);
         assert!(pool.take(0, addr, clock.now()).is_none());

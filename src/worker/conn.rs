@@ -101,7 +101,10 @@ const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 async fn exchange(client: &mut ClientConn, core: &CoreState, slot: &Slot, admission: &Admission) {
     loop {
         let snap = slot.current();
-        let head = match read_head(client, &snap, &*core.clock, admission.head_lease()).await {
+        // The lease lives until the request is answered: a head grown past
+        // 8 KiB is held by the request (split off the read buffer) as long.
+        let mut lease = admission.head_lease();
+        let head = match read_head(client, &snap, &*core.clock, &mut lease).await {
             Ok(HeadRead::Head(head)) => head,
             Ok(HeadRead::Closed) => return,
             Ok(HeadRead::OverBudget) => {
@@ -144,13 +147,13 @@ enum HeadRead {
 /// Reads until a whole head is buffered. The read buffer grows past its
 /// first 8 KiB only with bytes `lease` takes from the worker's head budget,
 /// and never past what the head limits allow (so a never-finished head
-/// costs at most that, not a doubled buffer); the lease is given back when
-/// this returns.
+/// costs at most that, not a doubled buffer); the caller gives the lease
+/// back once the request is done.
 async fn read_head(
     client: &mut ClientConn,
     snap: &Snapshot,
     clock: &dyn Clock,
-    mut lease: HeadLease<'_>,
+    lease: &mut HeadLease<'_>,
 ) -> Result<HeadRead, GatewayError> {
     let most = snap.limits.max_partial_head_bytes().saturating_add(1);
     let mut head_started: Option<Instant> = None;
@@ -179,7 +182,7 @@ async fn read_head(
         if limit.is_zero() {
             return Ok(HeadRead::Closed);
         }
-        if !make_room(&mut client.rbuf, most, &mut lease) {
+        if !make_room(&mut client.rbuf, most, lease) {
             return Ok(HeadRead::OverBudget);
         }
         let room = client.rbuf.capacity() - client.rbuf.len();

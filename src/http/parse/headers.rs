@@ -54,7 +54,7 @@ pub(super) fn classify(name: &[u8]) -> HeaderKind {
 
 /// Whether `name`, with each `_` read as `-` (as CGI, WSGI, PHP and many
 /// frameworks do), is a header the gateway owns or frames: any name with
-/// a kind of its own, `X-Apig-*`, `X-Real-Ip` or `Forwarded`. Such a
+/// a kind of its own, `X-Apig-*`, `X-Forwarded-*`, `X-Real-Ip` or `Forwarded`. Such a
 /// spelling (`Transfer_Encoding`, `X_Forwarded_For`) is never forwarded
 /// (issue 13 item 6).
 fn owned_when_folded(name: &[u8]) -> bool {
@@ -73,6 +73,7 @@ fn owned_when_folded(name: &[u8]) -> bool {
     debug_assert!(!folded.contains(&b'_'), "every underscore folded");
     classify(folded) != HeaderKind::Other
         || folded.starts_with(OWNED_PREFIX)
+        || folded.starts_with(b"x-forwarded-")
         || folded == b"x-real-ip"
         || folded == b"forwarded"
 }

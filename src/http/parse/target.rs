@@ -51,6 +51,9 @@ pub(super) fn parse_target(base: &[u8], span: Span, method: Method) -> Result<Ta
 /// Browsers and HTTP clients normalise such paths before sending them.
 pub(crate) fn has_dot_segment(path: &[u8]) -> bool {
     path.split(|&b| b == b'/').any(|segment| {
+        // Servlet containers read `..;x` as `..` (issue 13): a segment is
+        // judged by what comes before its first `;`.
+        let segment = segment.split(|&b| b == b';').next().unwrap_or_default();
         let mut dots = 0;
         let mut rest = segment;
         while !rest.is_empty() {
@@ -131,6 +134,10 @@ mod dot_tests {
             b"/%2e%2e/x",
             b"/.%2E/x",
             b"/%2E/x",
+            b"/public/..;/admin",
+            b"/.;x=1/admin",
+            b"/%2e%2e;/admin",
+            b"/a/..;",
         ] {
             assert!(has_dot_segment(p), "{}", String::from_utf8_lossy(p));
         }
@@ -142,6 +149,8 @@ mod dot_tests {
             b"/.well-known/x",
             b"/a.b/c",
             b"/%2e%2e%2e",
+            b"/a;../b",
+            b"/...;x",
         ] {
             assert!(!has_dot_segment(p), "{}", String::from_utf8_lossy(p));
         }

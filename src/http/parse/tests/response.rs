@@ -100,6 +100,7 @@ fn classify_names_every_kind_case_insensitively() {
             HeaderKind::Impostor,
         ),
         ("X_Tollgate_Loop", HeaderKind::Impostor),
+        ("X_Forwarded_Port", HeaderKind::Impostor),
         ("X_Custom", HeaderKind::Other),
         ("Content_Type", HeaderKind::Other),
         ("host_", HeaderKind::Other),
