@@ -183,13 +183,14 @@ driver_tests! {
         let gw = TestGateway::one(driver, &proxy_all(up.addr));
         // Sequential requests over separate client connections share the
         // upstream connections owned by the worker. A connection rests
-        // after each answer for as long as the answer took (issue 13), so a
-        // client quicker than the backend may meet it resting and take
-        // another: a few connections take turns, never one per request.
+        // after each answer about as long as the backend's slow answers
+        // take (issue 13), so a client quicker than that meets it resting
+        // and takes another: a few connections take turns, never one per
+        // request.
         for _ in 0..20 {
             assert_eq!(get(gw.addr, "/").status, 200);
         }
-        assert!(up.connection_count() <= 3, "{} connections", up.connection_count());
+        assert!(up.connection_count() <= 6, "{} connections", up.connection_count());
         let totals = gw.shutdown();
         assert_eq!(totals.upstream_connects as usize, up.connection_count());
         assert_eq!(totals.upstream_reuses + totals.upstream_connects, 20);
@@ -234,9 +235,9 @@ driver_tests! {
         });
         let gw = TestGateway::one(driver, &proxy_all(up.addr));
         assert_eq!(get(gw.addr, "/warm").status, 200);
-        // Past the rest a pooled connection takes after an answer, so the
-        // POST goes out on it.
-        std::thread::sleep(tollgate::upstream::pool::MAX_REST);
+        // Past the rest a pooled connection takes after an answer (as long
+        // as the warm-up's answer took), so the POST goes out on it.
+        std::thread::sleep(std::time::Duration::from_millis(200));
         let r = request(gw.addr, "POST /pay HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nbody");
         r.assert_apig(502, "APIG.0201", "Backend unavailable.");
         let _warm = up.next();

@@ -75,6 +75,26 @@ driver_tests! {
         assert_eq!(seen.header("x-forwarded-for"), Some("127.0.0.1"));
     }
 
+    // regression: issue 13 review — headers some backends read as the real
+    // path, method or client reached them unchanged.
+    fn path_method_and_client_overrides_are_dropped(driver) {
+        let up = TestUpstream::ok();
+        let gw = gateway(driver, &up, "");
+        let r = request(
+            gw.addr,
+            "GET /u HTTP/1.1\r\nHost: t\r\nX-Original-URL: /admin\r\nX-Rewrite-URL: /admin\r\n\
+             X-HTTP-Method-Override: DELETE\r\nX-Real-IP: 10.0.0.1\r\nX-Forwarded-Prefix: /admin\r\n\
+             X-Forwarded-Port: 1\r\nX-Custom: kept\r\n\r\n",
+        );
+        assert_eq!(r.status, 200);
+        let seen = up.next();
+        let names: Vec<&str> = seen.headers.iter().map(|(n, _)| n.as_str()).collect();
+        for dropped in ["x-original-url", "x-rewrite-url", "x-http-method-override", "x-real-ip", "x-forwarded-prefix", "x-forwarded-port"] {
+            assert!(!names.contains(&dropped), "{dropped} forwarded: {names:?}");
+        }
+        assert_eq!(seen.header("x-custom"), Some("kept"));
+    }
+
     fn every_underscore_header_can_be_dropped_or_refused(driver) {
         let up = TestUpstream::ok();
         let gw = gateway(driver, &up, "underscore_headers = \"drop\"");

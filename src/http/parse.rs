@@ -75,11 +75,15 @@ pub enum HeaderKind {
     /// `X-Tollgate-Loop`: hops through gateways (`policy::hops`). The
     /// gateway writes its own; other processes' lines pass unchanged.
     LoopGuard,
-    /// An underscore spelling of a header the gateway owns or frames
-    /// (`Transfer_Encoding`, `Content_Length`, `X_Forwarded_For`,
-    /// `X_Apig_Mode`, …): backends that read `_` as `-` would take it for
-    /// the real one. Never forwarded either way; the gateway gives it no
-    /// meaning (issue 13 item 6).
+    /// A header a backend would read as framing, routing or identifying
+    /// the request differently from what the gateway checked: an
+    /// underscore spelling of one the gateway owns or frames
+    /// (`Transfer_Encoding`, `X_Forwarded_For`, `X_Apig_Mode`, …; backends
+    /// that read `_` as `-` take it for the real one), a path or method
+    /// override (`X-Original-URL`, `X-Rewrite-URL`, `X-HTTP-Method(-Override)`,
+    /// `X-Method-Override`), `X-Real-Ip`, and the `X-Forwarded-*` the
+    /// gateway does not write. Never forwarded either way; the gateway gives
+    /// it no meaning (issue 13 items 2 and 6).
     Impostor,
 }
 

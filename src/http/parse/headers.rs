@@ -18,6 +18,10 @@ pub(super) const MAX_CONNECTION_OPTIONS: u32 = 32;
 /// Prefix of every CORS header (behaviour.md §17).
 const CORS_PREFIX: &[u8] = b"access-control-";
 
+/// Prefix of the `X-Forwarded-*` family; the gateway writes `-For`,
+/// `-Proto` and `-Host` itself and drops the rest.
+const FORWARDED_PREFIX: &[u8] = b"x-forwarded-";
+
 /// Classifies a field name (case-insensitive): dispatch on the length, then
 /// one or two `eq_ignore_ascii_case` compares.
 pub(super) fn classify(name: &[u8]) -> HeaderKind {
@@ -42,6 +46,20 @@ pub(super) fn classify(name: &[u8]) -> HeaderKind {
         17 if is("x-forwarded-proto") => HeaderKind::XForwardedProto,
         18 if is("proxy-authenticate") => HeaderKind::HopByHop,
         19 if is("proxy-authorization") => HeaderKind::HopByHop,
+        // Headers some backends read as the real path, method or client
+        // (IIS and Symfony `X-Original-URL`, method overrides, nginx's
+        // `X-Real-Ip` habit, the other `X-Forwarded-*`): the gateway checked
+        // the request without them (issue 13).
+        9 if is("x-real-ip") => HeaderKind::Impostor,
+        13 if is("x-http-method") || is("x-rewrite-url") => HeaderKind::Impostor,
+        14 if is("x-original-url") => HeaderKind::Impostor,
+        17 if is("x-method-override") => HeaderKind::Impostor,
+        22 if is("x-http-method-override") => HeaderKind::Impostor,
+        n if n > FORWARDED_PREFIX.len()
+            && name[..FORWARDED_PREFIX.len()].eq_ignore_ascii_case(FORWARDED_PREFIX) =>
+        {
+            HeaderKind::Impostor
+        }
         n if n > CORS_PREFIX.len()
             && name[..CORS_PREFIX.len()].eq_ignore_ascii_case(CORS_PREFIX) =>
         {
@@ -73,8 +91,6 @@ fn owned_when_folded(name: &[u8]) -> bool {
     debug_assert!(!folded.contains(&b'_'), "every underscore folded");
     classify(folded) != HeaderKind::Other
         || folded.starts_with(OWNED_PREFIX)
-        || folded.starts_with(b"x-forwarded-")
-        || folded == b"x-real-ip"
         || folded == b"forwarded"
 }
 

@@ -86,7 +86,7 @@ fn classify_names_every_kind_case_insensitively() {
         ("Proxy-Authorization", HeaderKind::HopByHop),
         ("Accept", HeaderKind::Other),
         ("Hosts", HeaderKind::Other),
-        ("X-Forwarded-Fox", HeaderKind::Other),
+        ("X-Forwarded-Fox", HeaderKind::Impostor),
         ("X-Tollgate-Loop", HeaderKind::LoopGuard),
         // Underscore spellings of what the gateway owns or frames (issue
         // 13 item 6); other underscore names are ordinary.
@@ -101,6 +101,13 @@ fn classify_names_every_kind_case_insensitively() {
         ),
         ("X_Tollgate_Loop", HeaderKind::Impostor),
         ("X_Forwarded_Port", HeaderKind::Impostor),
+        ("X-Real-IP", HeaderKind::Impostor),
+        ("X-Original-URL", HeaderKind::Impostor),
+        ("x-rewrite-url", HeaderKind::Impostor),
+        ("X-HTTP-Method-Override", HeaderKind::Impostor),
+        ("X-HTTP-Method", HeaderKind::Impostor),
+        ("X-Method-Override", HeaderKind::Impostor),
+        ("X-Forwarded-Prefix", HeaderKind::Impostor),
         ("X_Custom", HeaderKind::Other),
         ("Content_Type", HeaderKind::Other),
         ("host_", HeaderKind::Other),
