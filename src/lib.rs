@@ -44,6 +44,7 @@ pub mod request_id;
 pub mod respond;
 pub mod rewrite;
 pub mod route;
+pub mod secret;
 pub mod snapshot;
 pub mod tls;
 pub mod upstream;

@@ -13,22 +13,14 @@ use std::sync::LazyLock;
 
 use aws_lc_rs::cipher::{AES_128, EncryptingKey, UnboundCipherKey};
 
-/// This process's id key: 16 bytes from the OS generator, drawn at the
-/// first generator built (workers start before any request).
-static PROCESS_KEY: LazyLock<[u8; 16]> = LazyLock::new(|| {
-    let mut key = [0u8; 16];
-    if aws_lc_rs::rand::fill(&mut key).is_err() {
-        // The OS generator failed (it does not on Linux ≥ 3.17): fall back
-        // to std's per-process random hash keys, still unknown to clients.
-        use std::hash::{BuildHasher, Hasher};
-        for half in key.chunks_mut(8) {
-            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-            h.write_u32(std::process::id());
-            half.copy_from_slice(&h.finish().to_le_bytes());
-        }
-    }
-    key
-});
+/// This process's id key: 16 bytes from the OS generator.
+static PROCESS_KEY: LazyLock<[u8; 16]> = LazyLock::new(crate::secret::random::<16>);
+
+/// Draws this process's id key now (the control plane, before workers
+/// start), so no request waits on it.
+pub fn draw_key() {
+    LazyLock::force(&PROCESS_KEY);
+}
 
 /// One request id, ready to write.
 #[derive(Clone, Copy, PartialEq, Eq)]

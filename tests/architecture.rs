@@ -26,6 +26,7 @@ const SHARED: &[&str] = &[
     "clock",
     "io",
     "request_id",
+    "secret",
     "http",
     "record",
 ];

@@ -367,6 +367,37 @@ driver_tests! {
         assert_eq!(up.next().body, b"{\"a\":1}");
     }
 
+    // regression: issue 13 review — a body read whole for the authorizer
+    // event was bounded per pause only, so a trickle held it indefinitely.
+    fn a_body_read_for_the_event_keeps_the_minimum_rate(driver) {
+        let az = TestUpstream::start(|_| result(200, "allow", json!({})));
+        let up = TestUpstream::ok();
+        let settings = "[settings]\nbody_timeout_ms = 1000\nbody_min_rate_bytes_per_s = 1000\n";
+        let config = format!("{settings}{}{}", authorizer(az.addr, "frontend", "send_body = true"), post_api(up.addr));
+        let gw = TestGateway::one(driver, &config);
+        let mut c = Conn::open(gw.addr);
+        c.send(b"POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 100000\r\n\r\n");
+        let started = std::time::Instant::now();
+        loop {
+            use std::io::Write;
+            let _ = c.stream.write_all(b"x");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            let mut probe = [0u8; 1];
+            c.stream.set_nonblocking(true).unwrap();
+            let gone = match std::io::Read::read(&mut c.stream, &mut probe) {
+                Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
+                Ok(_) => true,
+            };
+            c.stream.set_nonblocking(false).unwrap();
+            if gone || started.elapsed() > DEADLINE {
+                break;
+            }
+        }
+        let took = started.elapsed();
+        assert!(took < std::time::Duration::from_secs(4), "the trickle was not cut: {took:?}");
+        assert_eq!(az.connection_count(), 0, "the authorizer was never called");
+    }
+
     fn a_repeated_identity_header_cannot_borrow_another_callers_decision(driver) {
         // The cache key is what the event shows: `token: victim` plus
         // `token: good` is the identity "victim,good", not "victim".

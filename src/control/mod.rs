@@ -136,6 +136,8 @@ impl Gateway {
             n => n,
         };
         let driver = pick_driver(rt.driver)?;
+        crate::request_id::draw_key();
+        crate::policy::hops::draw_token();
         let admission = limits::worker_share(&rt, workers);
         let (addrs, sockets) = bind_all(&rt.listeners, workers, rt.backlog)?;
         let resolved = resolve::resolve_all(&snapshot.upstreams);

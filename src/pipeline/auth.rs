@@ -4,7 +4,6 @@
 //! rules live in `policy::auth`; this is where they meet sockets.
 
 use std::rc::Rc;
-use std::time::Duration;
 
 use bytes::BytesMut;
 
@@ -19,7 +18,7 @@ use crate::record::Metrics;
 use crate::snapshot::Snapshot;
 
 use super::buffer::{
-    BodyRead, ClientStalled, buffer_chunked_body, hash_chunked_body, hash_length_body,
+    BodyRead, ClientStalled, Pace, buffer_chunked_body, hash_chunked_body, hash_length_body,
     payload_is_signed, read_length_body,
 };
 /// Bytes of an upstream response head beyond the request header limit.
@@ -88,7 +87,10 @@ pub(super) async fn authenticate_app<'s>(
     auth: &AppAuth,
     stage: crate::route::StageId,
 ) -> Result<(&'s App, Option<[u8; 64]>), Rejection> {
-    let timeout = snap.timeouts.body;
+    let mut pace = Pace {
+        pace: snap.body_pace(core.clock.now()),
+        clock: &*core.clock,
+    };
     if head.framing != BodyFraming::None && payload_is_signed(head) {
         // Refuse a bad key, date or grant before buffering the body.
         app::precheck(auth, &snap.apps, head, stage, core.clock.unix_now())?;
@@ -96,11 +98,11 @@ pub(super) async fn authenticate_app<'s>(
     let body_sha256 = match head.framing {
         BodyFraming::Length(n) if n > 0 && payload_is_signed(head) => {
             let expect = head.wants_continue();
-            Some(hash_length_body(client, n, expect, timeout).await?)
+            Some(hash_length_body(client, n, expect, &mut pace).await?)
         }
         BodyFraming::Chunked if payload_is_signed(head) => {
             let (expect, max) = (head.wants_continue(), snap.limits.max_body_bytes);
-            Some(hash_chunked_body(client, expect, max, timeout).await?)
+            Some(hash_chunked_body(client, expect, max, &mut pace).await?)
         }
         _ => None,
     };
@@ -207,7 +209,11 @@ async fn call_authorizer(
     let snap = call.snap;
     let head = call.head;
     let body = if az.send_body && az.kind == Kind::Frontend {
-        Some(read_event_body(client, head, az.max_body, snap.timeouts.body).await?)
+        let mut pace = Pace {
+            pace: snap.body_pace(core.clock.now()),
+            clock: &*core.clock,
+        };
+        Some(read_event_body(client, head, az.max_body, &mut pace).await?)
     } else {
         None
     };
@@ -255,12 +261,12 @@ pub(super) enum EventBody {
 
 /// Reads the whole request body for an authorizer event into the client
 /// buffer, where the forward stage still finds it: at most `max` payload
-/// bytes (413 above), `timeout` per read.
+/// bytes (413 above), reads within `pace`.
 async fn read_event_body(
     client: &mut ClientConn,
     head: &RequestHead,
     max: u64,
-    timeout: Duration,
+    pace: &mut Pace<'_>,
 ) -> Result<EventBody, Refusal> {
     let too_large = Refusal::Answer(GatewayError::Parse(ParseError::BodyTooLarge).into(), None);
     let expect = head.wants_continue();
@@ -268,7 +274,7 @@ async fn read_event_body(
         BodyFraming::None => Ok(EventBody::Buffered(0)),
         BodyFraming::Length(n) if n > max => Err(too_large),
         BodyFraming::Length(n) => {
-            read_length_body(client, n, expect, timeout, |_| {})
+            read_length_body(client, n, expect, pace, |_| {})
                 .await
                 .map_err(|ClientStalled| Refusal::Close)?;
             usize::try_from(n)
@@ -278,7 +284,7 @@ async fn read_event_body(
         BodyFraming::Chunked => {
             let mut decoded = Vec::new();
             let collect = |payload: &[u8]| decoded.extend_from_slice(payload);
-            match buffer_chunked_body(client, expect, max, timeout, collect).await {
+            match buffer_chunked_body(client, expect, max, pace, collect).await {
                 Ok(_) => Ok(EventBody::Decoded(decoded)),
                 Err(BodyRead::Stalled) => Err(Refusal::Close),
                 Err(BodyRead::Refused(e)) => Err(Refusal::Answer(e.into(), None)),

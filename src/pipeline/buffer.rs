@@ -5,8 +5,9 @@
 
 use std::time::Duration;
 
+use crate::clock::Clock;
 use crate::error::{AuthFault, GatewayError};
-use crate::forward::body;
+use crate::forward::body::{self, BodyPace};
 use crate::http::framing::{ChunkedScanner, Scan};
 use crate::http::{BodyFraming, ParseError, RequestHead, write};
 use crate::io::{self, ClientConn};
@@ -20,14 +21,14 @@ const CHUNK_FRAMING_SLACK: u64 = 64 * 1024;
 /// (the forward stage relays it from there, and bytes after it — a
 /// pipelined request — stay after it), handing each run of payload bytes
 /// to `on_payload` as it arrives; returns the body's raw length. Payload
-/// over `max` → 413, invalid framing → 400, `timeout` per read; the raw
+/// over `max` → 413, invalid framing → 400, reads within `pace`; the raw
 /// bytes are capped at twice `max` plus slack, so framing (one-byte chunks
 /// with long extensions) cannot fill memory under a small payload.
 pub(super) async fn buffer_chunked_body(
     client: &mut ClientConn,
     wants_continue: bool,
     max: u64,
-    timeout: Duration,
+    pace: &mut Pace<'_>,
     mut on_payload: impl FnMut(&[u8]),
 ) -> Result<usize, BodyRead> {
     let too_large = BodyRead::Refused(GatewayError::Parse(ParseError::BodyTooLarge));
@@ -60,10 +61,31 @@ pub(super) async fn buffer_chunked_body(
             sent.await.map_err(|_| BodyRead::Stalled)?;
             continue_sent = true;
         }
-        match body::fill(&mut client.stream, &mut client.rbuf, timeout).await {
-            Ok(n) if n > 0 => {}
+        let limit = pace.limit().ok_or(BodyRead::Stalled)?;
+        match body::fill(&mut client.stream, &mut client.rbuf, limit).await {
+            Ok(n) if n > 0 => pace.received(n),
             _ => return Err(BodyRead::Stalled),
         }
+    }
+}
+
+/// A body's [`BodyPace`] with the worker's clock: each read waits at most
+/// one pause, and the body must keep the minimum rate (issue 13), as in
+/// the forward stage.
+pub(super) struct Pace<'a> {
+    /// The pace.
+    pub pace: BodyPace,
+    /// The worker's clock.
+    pub clock: &'a dyn Clock,
+}
+
+impl Pace<'_> {
+    fn limit(&self) -> Option<Duration> {
+        self.pace.read_limit(self.clock.now())
+    }
+
+    fn received(&mut self, n: usize) {
+        self.pace.received(n);
     }
 }
 
@@ -122,11 +144,11 @@ pub(super) async fn hash_length_body(
     client: &mut ClientConn,
     len: u64,
     wants_continue: bool,
-    timeout: Duration,
+    pace: &mut Pace<'_>,
 ) -> Result<[u8; 64], GatewayError> {
     let unread = GatewayError::AppAuth(AuthFault::BodyNotRead);
     let mut hash = signature::BodyHash::default();
-    read_length_body(client, len, wants_continue, timeout, |piece| {
+    read_length_body(client, len, wants_continue, pace, |piece| {
         hash.update(piece)
     })
     .await
@@ -142,7 +164,7 @@ pub(super) async fn read_length_body(
     client: &mut ClientConn,
     len: u64,
     wants_continue: bool,
-    timeout: Duration,
+    pace: &mut Pace<'_>,
     mut on_data: impl FnMut(&[u8]),
 ) -> Result<(), ClientStalled> {
     let len = usize::try_from(len).map_err(|_| ClientStalled)?;
@@ -156,9 +178,10 @@ pub(super) async fn read_length_body(
     on_data(client.rbuf.get(..seen).unwrap_or_default());
     while seen < len {
         let want = len - client.rbuf.len();
+        let limit = pace.limit().ok_or(ClientStalled)?;
         let read = io::read_into(&mut client.stream, &mut client.rbuf, want.min(64 * 1024));
-        match monoio::time::timeout(timeout, read).await {
-            Ok(Ok(n)) if n > 0 => {}
+        match monoio::time::timeout(limit, read).await {
+            Ok(Ok(n)) if n > 0 => pace.received(n),
             _ => return Err(ClientStalled),
         }
         let now = client.rbuf.len().min(len);
@@ -180,11 +203,11 @@ pub(super) async fn hash_chunked_body(
     client: &mut ClientConn,
     wants_continue: bool,
     max_body: u64,
-    timeout: Duration,
+    pace: &mut Pace<'_>,
 ) -> Result<[u8; 64], GatewayError> {
     let mut hash = signature::BodyHash::default();
     let update = |payload: &[u8]| hash.update(payload);
-    match buffer_chunked_body(client, wants_continue, max_body, timeout, update).await {
+    match buffer_chunked_body(client, wants_continue, max_body, pace, update).await {
         Ok(_) => Ok(hash.finish()),
         Err(BodyRead::Refused(e)) => Err(e),
         Err(BodyRead::Stalled) => Err(GatewayError::AppAuth(AuthFault::BodyNotRead)),

@@ -28,19 +28,18 @@ pub const MAX_HOPS: u32 = 10;
 /// The header's name (`HeaderKind::LoopGuard` recognises it).
 pub const HEADER: &[u8] = b"X-Tollgate-Loop";
 
-/// This process's token: 16 lower-case hex digits.
+/// This process's token: 16 lower-case hex digits of 8 random bytes.
 static TOKEN: LazyLock<[u8; 16]> = LazyLock::new(|| {
-    let mut raw = [0u8; 8];
-    if aws_lc_rs::rand::fill(&mut raw).is_err() {
-        use std::hash::{BuildHasher, Hasher};
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u32(std::process::id());
-        raw = h.finish().to_le_bytes();
-    }
     let mut token = [0u8; 16];
-    hex::encode_to_slice(raw, &mut token).unwrap_or_default();
+    hex::encode_to_slice(crate::secret::random::<8>(), &mut token).unwrap_or_default();
     token
 });
+
+/// Draws this process's token now (the control plane, before workers
+/// start), so no request waits on it.
+pub fn draw_token() {
+    LazyLock::force(&TOKEN);
+}
 
 /// How many times this request has already passed through this process.
 pub fn count(head: &RequestHead) -> u32 {
