@@ -68,6 +68,11 @@ driver_tests! {
         for path in ["/x\\..\\admin", "/x%2F..%2Fadmin", "/x%5c..%5cadmin", "/a%zz"] {
             assert_bad_request(&send(gw.addr, "GET", path), path);
         }
+        // HEAD is GET without the content: it meets the GET API's ACL
+        // instead of reaching the catch-all.
+        let mut c = Conn::open(gw.addr);
+        c.send(b"HEAD /admin HTTP/1.1\r\nHost: t\r\n\r\n");
+        assert_eq!(c.read_for(true).status, 403);
         // Methods are case-sensitive: `get` is no method an API can name,
         // so not even the `ANY` catch-all takes it.
         for method in ["get", "Get", "PROPFIND"] {

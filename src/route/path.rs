@@ -30,7 +30,7 @@
 //! | 1 | an exact and a prefix route both match | the exact route |
 //! | 2 | several exact routes match | at each segment, static > `{param}` > `{param+}`; a branch with no route for the method is abandoned (backtracking) |
 //! | 3 | several prefix routes match | the longest (most segments); at equal length, static > `{param}` as in rule 2 |
-//! | 4 | one node has a route for the method and an `ANY` route | the method's own route |
+//! | 4 | one node has a route for the method and an `ANY` route | the method's own route; for `HEAD` without one, the `GET` route (RFC 9110 §9.3.2) |
 //! | — | routes match the path, none accepts the method | [`PathLookup::MethodMismatch`] (§6.7) |
 //! | — | nothing matches the path | [`PathLookup::NotFound`] (§6.7) |
 //!

@@ -25,13 +25,16 @@ pub(super) struct MethodTable {
 
 impl MethodTable {
     /// The route for `method`: a specific one first, else `ANY`
-    /// (precedence rule 4).
+    /// (precedence rule 4). `HEAD` without a route of its own takes the
+    /// `GET` route (RFC 9110 §9.3.2: HEAD is GET without the content), so
+    /// a HEAD request meets a GET API's policies rather than falling
+    /// through to a catch-all, which most backends would answer with their
+    /// GET handler (issue 13).
     #[inline]
     pub(super) fn pick(&self, method: Method) -> Option<Slot> {
-        self.by_method
-            .get(method.index())
-            .copied()
-            .flatten()
+        let own = |m: Method| self.by_method.get(m.index()).copied().flatten();
+        own(method)
+            .or_else(|| (method == Method::Head).then(|| own(Method::Get)).flatten())
             .or(self.any)
     }
 

@@ -215,3 +215,48 @@ fn lookup_resets_params_from_previous_call() {
 
 mod build;
 mod template;
+
+// regression: issue 13 review — HEAD /admin fell through to an `ANY /`
+// catch-all past the GET /admin API's access control.
+#[test]
+fn head_takes_the_get_route_before_any() {
+    let routes = [
+        RouteDef {
+            method: MethodSpec::One(Method::Get),
+            path: "/admin",
+            mode: MatchMode::Prefix,
+            id: 0,
+        },
+        RouteDef {
+            method: MethodSpec::Any,
+            path: "/",
+            mode: MatchMode::Prefix,
+            id: 1,
+        },
+        RouteDef {
+            method: MethodSpec::One(Method::Head),
+            path: "/own",
+            mode: MatchMode::Exact,
+            id: 2,
+        },
+        RouteDef {
+            method: MethodSpec::One(Method::Get),
+            path: "/own",
+            mode: MatchMode::Exact,
+            id: 3,
+        },
+    ];
+    let tree = PathTree::build(&routes).unwrap();
+    let found = |m: Method, p: &str| match tree.lookup(m, p.as_bytes(), &mut Params::default()) {
+        PathLookup::Found { id, .. } => Some(id),
+        _ => None,
+    };
+    assert_eq!(found(Method::Head, "/admin/x"), Some(0));
+    assert_eq!(found(Method::Post, "/admin/x"), Some(1));
+    assert_eq!(
+        found(Method::Head, "/own"),
+        Some(2),
+        "a HEAD route of its own wins"
+    );
+    assert_eq!(found(Method::Head, "/other"), Some(1));
+}
