@@ -142,6 +142,9 @@ pub async fn fill<S: AsyncReadRent>(
     }
 }
 
+/// A span no body waits out (a century).
+const FAR_FUTURE: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
 /// How long a client may take to send a request body (issue 13 item 4):
 /// each pause at most `pause` (`body_timeout_ms`), and the whole body at
 /// least `min_rate` bytes per second on average after a grace of `pause`
@@ -160,7 +163,12 @@ impl BodyPace {
     /// A pace starting `now`; `min_rate` 0 bounds only each pause.
     pub fn new(now: Instant, pause: Duration, min_rate: u64) -> Self {
         BodyPace {
-            grace_end: now + pause,
+            // A pause too long for the clock (ms settings up to u64::MAX)
+            // is as good as none.
+            grace_end: now
+                .checked_add(pause)
+                .or_else(|| now.checked_add(FAR_FUTURE))
+                .unwrap_or(now),
             pause,
             min_rate,
             received: 0,
@@ -173,8 +181,12 @@ impl BodyPace {
         if self.min_rate == 0 {
             return Some(self.pause);
         }
-        let earned = Duration::from_secs_f64(self.received as f64 / self.min_rate as f64);
-        let deadline = self.grace_end.checked_add(earned)?;
+        let earned = Duration::try_from_secs_f64(self.received as f64 / self.min_rate as f64)
+            .unwrap_or(FAR_FUTURE);
+        let Some(deadline) = self.grace_end.checked_add(earned) else {
+            // Beyond what the clock can hold: only the pause applies.
+            return Some(self.pause);
+        };
         let left = deadline
             .checked_duration_since(now)
             .filter(|d| !d.is_zero())?;
@@ -241,4 +253,34 @@ pub async fn discard<S: AsyncReadRent>(
         }
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::{Clock, ManualClock};
+
+    #[test]
+    fn a_body_must_keep_the_minimum_rate_after_the_grace() {
+        let clock = ManualClock::new();
+        let pause = Duration::from_secs(3);
+        let mut pace = BodyPace::new(clock.now(), pause, 1000);
+        assert_eq!(pace.read_limit(clock.now()), Some(pause));
+        clock.advance(Duration::from_secs(2));
+        pace.received(500);
+        // 3 s of grace plus 0.5 s earned: 1.5 s left.
+        assert_eq!(
+            pace.read_limit(clock.now()),
+            Some(Duration::from_millis(1500))
+        );
+        clock.advance(Duration::from_millis(1500));
+        assert_eq!(pace.read_limit(clock.now()), None, "too slow");
+        // No minimum rate: only the pause.
+        let none = BodyPace::new(clock.now(), pause, 0);
+        clock.advance(Duration::from_secs(3600));
+        assert_eq!(none.read_limit(clock.now()), Some(pause));
+        // Settings beyond the clock never panic.
+        let huge = BodyPace::new(clock.now(), Duration::from_secs(u64::MAX / 2), 1);
+        assert!(huge.read_limit(clock.now()).is_some());
+    }
 }
