@@ -34,7 +34,7 @@ pub async fn accept_loop(
         monoio::select! {
             _ = &mut stop => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => match admission.admit() {
+                Ok((stream, peer)) => match admission.admit().or_else(|| admission.admit_by_reclaiming()) {
                     Some(seat) => {
                         monoio::spawn(conn::serve(stream, peer, index, core.clone(), slot.clone(), seat));
                     }

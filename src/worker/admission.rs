@@ -9,7 +9,9 @@
 //!   is closed at once (nginx `worker_connections`, HAProxy `maxconn`), so
 //!   the worker never runs out of file descriptors for its upstream
 //!   connections; the refusals are counted and logged at most once a
-//!   second.
+//!   second. Before refusing, the worker closes its longest-idle
+//!   keep-alive connection, if it has one, to make room (nginx does the
+//!   same), so idle connections alone cannot lock new clients out.
 //! * **Head budget.** Every head starts in the connection's 8 KiB read
 //!   buffer. Growing it (a head above 8 KiB, up to the size limits) takes
 //!   bytes from the worker's budget, given back when the head is complete
@@ -18,8 +20,12 @@
 //!   before; now fat heads hold at most the budget, and small heads never
 //!   wait on it.
 
-use std::cell::Cell;
-use std::rc::Rc;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::{Rc, Weak};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 /// Open-connection cap and head budget of one worker.
@@ -32,6 +38,9 @@ pub struct Admission {
     /// When a refusal was last logged, and refusals since.
     last_warning: Cell<Option<Instant>>,
     unlogged: Cell<u64>,
+    /// Connections waiting for their next request, longest-idle first
+    /// (entries of connections that moved on are skipped).
+    idle: RefCell<VecDeque<Weak<IdleMark>>>,
 }
 
 /// How often refusals and accept errors are logged at most.
@@ -48,7 +57,37 @@ impl Admission {
             head_used: Cell::new(0),
             last_warning: Cell::new(None),
             unlogged: Cell::new(0),
+            idle: RefCell::new(VecDeque::new()),
         }
+    }
+
+    /// A slot at the cap, made by closing the longest-idle keep-alive
+    /// connection; `None` when no connection is idle.
+    pub fn admit_by_reclaiming(self: &Rc<Self>) -> Option<ConnSlot> {
+        loop {
+            let oldest = self.idle.borrow_mut().pop_front()?;
+            if let Some(mark) = oldest.upgrade() {
+                mark.reclaim();
+                // Counted at once; the reclaimed connection gives its slot
+                // back as it closes.
+                self.open.set(self.open.get() + 1);
+                return Some(ConnSlot(Rc::clone(self)));
+            }
+        }
+    }
+
+    /// Marks a connection idle between requests until the mark is dropped;
+    /// [`IdleMark::reclaimed`] resolves if the worker needs its slot.
+    pub fn idle_mark(&self) -> Rc<IdleMark> {
+        let mark = Rc::new(IdleMark::default());
+        let mut idle = self.idle.borrow_mut();
+        // Entries of connections that moved on are dropped as they pile up
+        // (at most about two per open connection are kept).
+        if idle.len() >= 2 * self.open.get() + 64 {
+            idle.retain(|w| w.strong_count() > 0);
+        }
+        idle.push_back(Rc::downgrade(&mark));
+        mark
     }
 
     /// A slot for a newly accepted connection, or `None` at the cap.
@@ -98,6 +137,51 @@ impl Admission {
     }
 }
 
+/// An idle keep-alive connection's mark (see [`Admission::idle_mark`]).
+#[derive(Default)]
+pub struct IdleMark {
+    reclaimed: Cell<bool>,
+    waker: Cell<Option<Waker>>,
+}
+
+impl std::fmt::Debug for IdleMark {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdleMark")
+            .field("reclaimed", &self.reclaimed.get())
+            .finish_non_exhaustive()
+    }
+}
+
+impl IdleMark {
+    fn reclaim(&self) {
+        self.reclaimed.set(true);
+        if let Some(w) = self.waker.take() {
+            w.wake();
+        }
+    }
+
+    /// Resolves once the worker has taken this connection's slot back.
+    pub fn reclaimed(&self) -> Reclaimed<'_> {
+        Reclaimed(self)
+    }
+}
+
+/// See [`IdleMark::reclaimed`].
+#[derive(Debug)]
+pub struct Reclaimed<'a>(&'a IdleMark);
+
+impl Future for Reclaimed<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0.reclaimed.get() {
+            return Poll::Ready(());
+        }
+        self.0.waker.set(Some(cx.waker().clone()));
+        Poll::Pending
+    }
+}
+
 /// One open connection; closing it (dropping this) frees the slot.
 #[derive(Debug)]
 pub struct ConnSlot(Rc<Admission>);
@@ -126,6 +210,11 @@ pub struct HeadLease<'a> {
 }
 
 impl HeadLease<'_> {
+    /// The worker's admission state.
+    pub fn admission(&self) -> &Admission {
+        self.admission
+    }
+
     /// Holds `total` bytes in all (more or fewer than now); false, holding
     /// what it held, when the budget cannot give the difference.
     pub fn hold(&mut self, total: usize) -> bool {
@@ -159,6 +248,23 @@ mod tests {
         assert!(a.admit().is_none());
         drop(one);
         assert!(a.admit().is_some());
+    }
+
+    #[test]
+    fn at_the_cap_the_longest_idle_connection_makes_room() {
+        let a = Rc::new(Admission::new(2, 0));
+        let first = a.admit().unwrap();
+        let second = a.admit().unwrap();
+        let busy_then_idle = a.idle_mark();
+        drop(busy_then_idle); // moved on to a request: not idle any more
+        let idle = a.idle_mark();
+        let third = a.admit_by_reclaiming().expect("the idle one makes room");
+        assert!(idle.reclaimed.get());
+        assert_eq!(a.open(), 3, "until the reclaimed one closes");
+        drop(first);
+        assert_eq!(a.open(), 2);
+        assert!(a.admit_by_reclaiming().is_none(), "nobody idle");
+        drop((second, third));
     }
 
     #[test]

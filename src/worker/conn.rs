@@ -187,7 +187,19 @@ async fn read_head(
         }
         let room = client.rbuf.capacity() - client.rbuf.len();
         let read = io::read_into(&mut client.stream, &mut client.rbuf, room);
-        match monoio::time::timeout(limit, read).await {
+        let read = monoio::time::timeout(limit, read);
+        let got = if head_started.is_none() {
+            // Idle between requests: the worker may take the slot back for
+            // a new client when it is at its connection cap.
+            let mark = lease.admission().idle_mark();
+            monoio::select! {
+                got = read => got,
+                _ = mark.reclaimed() => return Ok(HeadRead::Closed),
+            }
+        } else {
+            read.await
+        };
+        match got {
             Ok(Ok(n)) if n > 0 => {}
             Ok(_) | Err(_) => return Ok(HeadRead::Closed),
         }
