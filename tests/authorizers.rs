@@ -256,7 +256,7 @@ driver_tests! {
         let config = authorizer(az.addr, "frontend", "") + &basic_api(up.addr, "");
         let gw = TestGateway::one(driver, &config);
         let mut conn = Conn::open(gw.addr);
-        for _ in 0..5 {
+        for _ in 0..30 {
             conn.send(format!("GET /basic HTTP/1.1\r\nHost: h\r\nAuthorization: {BASIC}\r\n\r\n").as_bytes());
             assert_eq!(conn.read().status, 200);
             az.next();
@@ -264,7 +264,7 @@ driver_tests! {
         // Keep-alive connections to the authorizer: one, or a few taking
         // turns when the next call comes before the last one rested (issue
         // 13, the pool); never one per call.
-        assert!(az.connection_count() <= 6, "{} connections to the authorizer", az.connection_count());
+        assert!(az.connection_count() <= 10, "{} connections to the authorizer", az.connection_count());
     }
 
     fn relaxed_mode_lets_requests_through_when_the_endpoint_is_down(driver) {

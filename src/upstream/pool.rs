@@ -217,7 +217,12 @@ impl Pool {
         let Some(latency) = self.latency.get_mut(id as usize) else {
             return;
         };
-        *latency = conn.answered_in.max(*latency - *latency / 8);
+        // A new connection's first answer also waited for the backend to
+        // take the connection on (a thread or process to start): it says
+        // little about the answers that follow, and does not count.
+        if conn.reused {
+            *latency = conn.answered_in.max(*latency - *latency / 8);
+        }
         let rest = (*latency + *latency / 4).min(MAX_REST);
         let ready_at = now + rest;
         list.push_back(Idle {
@@ -413,6 +418,7 @@ mod tests {
         let (fast, _p2) = pair_on(&listener).await;
         let fast_port = fast.stream.tcp().local_addr().unwrap().port();
         slow.answered_in = Duration::from_millis(16);
+        slow.reused = true;
         pool.put(0, fast, clock.now());
         pool.put(0, slow, clock.now());
         // The slow one is the warmest but not done resting (16 ms and a
@@ -431,6 +437,12 @@ mod tests {
         clock.advance(Duration::from_millis(17));
         assert!(pool.take(0, addr, clock.now()).is_none());
         clock.advance(Duration::from_millis(1));
+        assert!(pool.take(0, addr, clock.now()).is_some());
+        // A new connection's first answer, however slow, does not count.
+        let (mut first, _p3) = pair_on(&listener).await;
+        first.answered_in = Duration::from_secs(1);
+        pool.put(0, first, clock.now());
+        clock.advance(Duration::from_millis(18));
         assert!(pool.take(0, addr, clock.now()).is_some());
     }
 }
