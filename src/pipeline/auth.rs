@@ -22,7 +22,8 @@ use super::buffer::{
     payload_is_signed, read_length_body,
 };
 /// Bytes of an upstream response head beyond the request header limit.
-use super::{Call, CoreState, upstream_tls};
+use super::proxy::upstream_tls;
+use super::{Call, CoreState};
 use crate::backend::Api;
 use crate::policy::acl::AccessPolicy;
 use crate::policy::auth::token;

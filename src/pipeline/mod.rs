@@ -16,14 +16,14 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 
 use crate::backend::select::Facts;
-use crate::backend::{self, Api, Backend, HttpBackend, MockBackend};
+use crate::backend::{self, Api, Backend, MockBackend};
 use crate::clock::Clock;
 use crate::error::{GatewayError, Rejection};
+use crate::forward::Forwarder;
 use crate::forward::body::{self, Decoder};
-use crate::forward::{self, Failure, Forwarder, Target};
 use crate::http::parse::{HeaderKind, Underscores};
-use crate::http::{BodyFraming, Method, RequestHead, ResponseHead, Version};
-use crate::io::{self, ClientConn, Tunnel};
+use crate::http::{BodyFraming, Method, RequestHead, Version};
+use crate::io::{self, ClientConn};
 use crate::policy::acl::AccessPolicy;
 use crate::policy::auth::authorizer::cache::ResultCache;
 use crate::policy::cors::{self, CorsPlan};
@@ -32,22 +32,21 @@ use crate::policy::throttle::check::RateHeaders;
 use crate::policy::{Identity, hops, params};
 use crate::record::Metrics;
 use crate::request_id::{RequestId, RequestIdGen};
-use crate::respond::{
-    self, Decor, ErrorScene, Latency, ResponseSet,
-    relay::{self, PoolReturn, RelayTimeouts, Unrelayable},
-};
+use crate::respond::{self, Decor, ErrorScene, Latency, ResponseSet};
 use crate::rewrite;
 use crate::route::stage::RELEASE_ID;
 use crate::snapshot::Snapshot;
 use crate::upstream::Resolved;
-use crate::upstream::pool::{Pool, UpstreamConn};
+use crate::upstream::pool::Pool;
 
 mod auth;
 mod buffer;
+mod proxy;
 mod throttle;
 
 use auth::{Refusal, authorize};
 use buffer::in_memory_body_sha256;
+use proxy::proxy;
 
 /// Bytes of an upstream response head beyond the request header limit.
 const RESPONSE_HEAD_SLACK: usize = 8 * 1024;
@@ -328,125 +327,6 @@ pub async fn handle(
             proxy(core, client, &call, &req, http).await
         }
         Backend::Mock(mock) => serve_mock(core, client, &call, mock).await,
-    }
-}
-
-async fn proxy(
-    core: &CoreState,
-    client: &mut ClientConn,
-    call: &Call<'_>,
-    req: &rewrite::Request<'_>,
-    http: &HttpBackend,
-) -> bool {
-    let picked = core.resolved.borrow().pick(http.upstream);
-    let addr = match picked {
-        Ok(addr) => addr,
-        Err(e) => return reject(core, client, call, e).await,
-    };
-    let method = match rewrite::request_head(&mut client.out, req, http) {
-        Ok(method) => method,
-        Err(e) => {
-            client.out.clear();
-            return reject(core, client, call, e).await;
-        }
-    };
-    let snap = call.snap;
-    let fw = core.forwarder(snap, snap.timeouts.connect);
-    let target = Target {
-        upstream: http.upstream,
-        addr,
-        timeout: http.timeout,
-        method,
-        tls: upstream_tls(core, snap, http.upstream).map(|t| (&t.config, &t.server_name)),
-        websocket: call.head.websocket,
-    };
-    let sent = call.started.map(|_| core.clock.now());
-    match forward::forward(&fw, client, call.head, &target).await {
-        Ok((conn, resp)) => {
-            let upstream_ms = sent.map(|t| millis(core.clock.now().saturating_duration_since(t)));
-            let decor = call.decor(core, upstream_ms);
-            if resp.status == 101 {
-                return upgrade(client, call, http, conn, &resp, &decor).await;
-            }
-            send_back(core, client, call, http, conn, &resp, &decor).await
-        }
-        Err(Failure {
-            error: Some(e),
-            client_reusable,
-        }) => {
-            let keep = call.keep_alive && client_reusable;
-            answer_error(core, client, call, &e.into(), keep).await
-        }
-        Err(Failure { error: None, .. }) => false,
-    }
-}
-
-/// Answers a WebSocket handshake the upstream accepted with its `101`
-/// and hands the connection to the tunnel (§7.3); it never returns to the
-/// HTTP loop.
-async fn upgrade(
-    client: &mut ClientConn,
-    call: &Call<'_>,
-    http: &HttpBackend,
-    conn: UpstreamConn,
-    resp: &ResponseHead,
-    decor: &Decor,
-) -> bool {
-    respond::switching_head(&mut client.out, resp, &call.rid, decor);
-    if flush(client).await {
-        client.tunnel = Some(Tunnel {
-            upstream: conn.stream,
-            early: conn.buf,
-            idle: http.timeout,
-        });
-    }
-    false
-}
-
-/// The client TLS settings of an https upstream: this worker's copy, or
-/// (should the copy be missing) the snapshot's own, never none: an https
-/// backend is never sent cleartext.
-fn upstream_tls<'a>(
-    core: &'a CoreState,
-    snap: &'a Snapshot,
-    id: crate::upstream::UpstreamId,
-) -> Option<&'a crate::upstream::tls::UpstreamTls> {
-    let own = core.upstream_tls.get(id as usize).and_then(Option::as_ref);
-    own.or_else(|| snap.upstreams.get(id as usize)?.tls.as_ref())
-}
-
-/// Relays the upstream's response to the client (respond stage).
-async fn send_back(
-    core: &CoreState,
-    client: &mut ClientConn,
-    call: &Call<'_>,
-    http: &HttpBackend,
-    conn: UpstreamConn,
-    resp: &ResponseHead,
-    decor: &Decor,
-) -> bool {
-    let back = PoolReturn {
-        pool: &core.pool,
-        upstream: http.upstream,
-        clock: &*core.clock,
-    };
-    let timeouts = RelayTimeouts {
-        upstream: http.timeout,
-        client: client.send_timeout,
-    };
-    // Decided now, not at the head: shutdown may have begun meanwhile.
-    let keep = call.keep_alive && !core.draining.get();
-    let head = call.head;
-    match relay::relay(
-        client, head, conn, resp, &call.rid, decor, keep, timeouts, back,
-    )
-    .await
-    {
-        Ok(keep) => keep,
-        Err(Unrelayable) => {
-            let e = GatewayError::UpstreamBadResponse.into();
-            answer_error(core, client, call, &e, keep).await
-        }
     }
 }
 
