@@ -163,12 +163,13 @@ esac
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'load.sh: error: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=benches/common.sh
+source benches/common.sh
 
 # ---------------------------------------------------------------- tools
 SUDO=""
 if ((EUID != 0)); then SUDO=sudo; fi
 
-find_nginx() { command -v nginx 2>/dev/null || { [[ -x /usr/sbin/nginx ]] && echo /usr/sbin/nginx; } || true; }
 
 install_tools() {
     local missing=()
@@ -206,10 +207,6 @@ fi
 # CPUS (empty when pinning is off). An array rather than a wrapper function,
 # so that `"${PREFIX[@]}" cmd &` execs cmd and $! is its real pid.
 PREFIX=()
-pin_prefix() {
-    PREFIX=()
-    if ((PIN)); then PREFIX=(taskset -c "$1"); fi
-}
 
 # ---------------------------------------------------------------- build
 if ((BUILD)); then
@@ -255,18 +252,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
 
 # wait_port PORT NAME PID LOG: poll until PORT accepts, with a deadline.
-wait_port() {
-    local port=$1 name=$2 pid=$3 logfile=$4
-    local deadline=$((SECONDS + READY_TIMEOUT))
-    until port_open "$port"; do
-        kill -0 "$pid" 2>/dev/null || { tail -n 20 "$logfile" >&2 || true; die "$name exited before listening on $port (log: $logfile)"; }
-        ((SECONDS < deadline)) || die "$name not listening on $port after ${READY_TIMEOUT}s (log: $logfile)"
-        sleep 0.05
-    done
-}
 
 # start NAME PORT CPUS CMD...: start CMD in the background, wait for PORT.
 start() {
@@ -506,7 +493,6 @@ fi
 # "<steal> <total>" jiffies of all cores from /proc/stat: time the hypervisor
 # gave to other guests. On a shared VM it comes in bursts that halve a round's
 # req/s and push p99 to tens of ms, so every run records its share.
-steal_ticks() { awk '/^cpu / { print $9 + 0, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat 2>/dev/null || echo "0 0"; }
 
 # run_wrk TARGET SECONDS OUTFILE
 run_wrk() {
@@ -541,13 +527,6 @@ run_wrk() {
 
 # Share of all cores busy over one second, from /proc/stat: other people's
 # builds on a shared box skew every number, so say so before measuring.
-cpu_busy_pct() {
-    local a b
-    a=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat)
-    sleep 1
-    b=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat)
-    echo "$a $b" | awk '{ busy = $3 - $1; all = busy + $4 - $2; printf "%.0f\n", all ? 100 * busy / all : 0 }'
-}
 if [[ -r /proc/stat ]]; then
     BUSY=$(cpu_busy_pct)
     echo "cpu busy before runs: ${BUSY}%" >>"$RESULTS_DIR/env.txt"

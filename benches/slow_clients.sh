@@ -126,12 +126,13 @@ log() {
     if [[ "$*" == WARNING* && -n "${RESULTS_DIR:-}" && -d "${RESULTS_DIR:-}" ]]; then printf '%s\n' "$*" >>"$RESULTS_DIR/warnings.txt"; fi
 }
 die() { printf 'slow_clients.sh: error: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=benches/common.sh
+source benches/common.sh
 
 # ---------------------------------------------------------------- tools
 SUDO=""
 if ((EUID != 0)); then SUDO=sudo; fi
 
-find_nginx() { command -v nginx 2>/dev/null || { [[ -x /usr/sbin/nginx ]] && echo /usr/sbin/nginx; } || true; }
 
 install_tools() {
     local missing=()
@@ -168,10 +169,6 @@ else
 fi
 
 PREFIX=()
-pin_prefix() {
-    PREFIX=()
-    if ((PIN)); then PREFIX=(taskset -c "$1"); fi
-}
 
 # 2000 attackers + 2000 backend connections need more than the usual 1024
 # descriptors: Tollgate and the attacker inherit the hard limit.
@@ -213,17 +210,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
 
-wait_port() {
-    local port=$1 name=$2 pid=$3 logfile=$4
-    local deadline=$((SECONDS + READY_TIMEOUT))
-    until port_open "$port"; do
-        kill -0 "$pid" 2>/dev/null || { tail -n 20 "$logfile" >&2 || true; die "$name exited before listening on $port (log: $logfile)"; }
-        ((SECONDS < deadline)) || die "$name not listening on $port after ${READY_TIMEOUT}s (log: $logfile)"
-        sleep 0.05
-    done
-}
 
 # start NAME PORT CPUS CMD...: start CMD in the background, wait for PORT,
 # check that GET / answers 200. Sets STARTED_PID.
@@ -409,7 +396,6 @@ stop_attacker() {
 }
 
 # ---------------------------------------------------------------- runs
-steal_ticks() { awk '/^cpu / { print $9 + 0, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat 2>/dev/null || echo "0 0"; }
 
 # run_wrk SECONDS OUTFILE: wrk against Tollgate; appends the steal share.
 run_wrk() {
@@ -494,13 +480,6 @@ measure() {
 
 # Share of all cores busy over one second, from /proc/stat: other people's
 # builds on the shared box skew every number, so say so before measuring.
-cpu_busy_pct() {
-    local a b
-    a=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat)
-    sleep 1
-    b=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat)
-    echo "$a $b" | awk '{ busy = $3 - $1; all = busy + $4 - $2; printf "%.0f\n", all ? 100 * busy / all : 0 }'
-}
 if [[ -r /proc/stat ]]; then
     BUSY=$(cpu_busy_pct)
     echo "cpu busy before runs: ${BUSY}%" >>"$RESULTS_DIR/env.txt"
